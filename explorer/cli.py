@@ -1,0 +1,163 @@
+"""The ``explorer`` command: the GUI by default, plus ``train`` and ``info``.
+
+This layer parses arguments, calls the core and prints; it holds no model or video logic.
+Errors the user can fix print one line ``explorer: error: ...`` and exit 1; usage errors
+exit 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from explorer import __version__
+from explorer.errors import ExplorerError
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+_COMMAND_HELP = """commands:
+  explorer [VIDEO] [--model MODEL]   open the app (the bundled demo when no video is given)
+  explorer train VIDEO -o MODEL      train a β-VAE on a video
+  explorer info FILE                 describe a model or video file
+
+Run 'explorer COMMAND --help' for a command's options."""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``explorer`` console script."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if args_list and args_list[0] in _COMMANDS:
+        args = parser.parse_args(args_list)
+    else:
+        args = build_gui_parser().parse_args(args_list)
+        args.command = None
+    handler = _COMMANDS.get(args.command, _run_gui)
+    try:
+        sys.exit(handler(args))
+    except ExplorerError as exc:
+        if args.debug:
+            raise
+        print(f"explorer: error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("explorer: interrupted", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser for the sub-commands (``train``, ``info``)."""
+    common = _common_options()
+    parser = argparse.ArgumentParser(prog="explorer", parents=[common])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser(
+        "train",
+        parents=[common],
+        help="train a β-VAE on a video",
+        description="Train the built-in β-VAE on a video and save it as .safetensors.",
+    )
+    train.add_argument("video", type=Path, help="video file to learn from")
+    train.add_argument("-o", "--output", type=Path, required=True, help="model file to write")
+    train.add_argument(
+        "--size",
+        type=int,
+        default=64,
+        choices=(64, 128, 256),
+        help="square frame size in pixels (default 64)",
+    )
+    train.add_argument(
+        "--latent-dim", type=_positive_int, default=16, help="latent size (default 16)"
+    )
+    train.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (default 1)")
+    train.add_argument("--epochs", type=_positive_int, default=30, help="passes over the frames")
+    train.add_argument("--batch-size", type=_positive_int, default=32)
+    train.add_argument("--learning-rate", type=float, default=1e-3)
+    train.add_argument(
+        "--max-frames",
+        type=_positive_int,
+        default=None,
+        help="use at most this many frames from the start",
+    )
+    train.add_argument(
+        "--fit",
+        choices=("crop", "letterbox"),
+        default="crop",
+        help="how non-square frames fit the model (default crop)",
+    )
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing model file")
+
+    info = commands.add_parser(
+        "info",
+        parents=[common],
+        help="describe a model or video file",
+        description="Print what a model or video file holds.",
+    )
+    info.add_argument("file", type=Path)
+    return parser
+
+
+def build_gui_parser() -> argparse.ArgumentParser:
+    """The parser for launching the app."""
+    parser = argparse.ArgumentParser(
+        prog="explorer",
+        parents=[_common_options()],
+        description="Latent Explorer: look inside video autoencoders.",
+        epilog=_COMMAND_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("video", nargs="?", type=Path, help="video to open (default: the demo)")
+    parser.add_argument("--model", type=Path, help="model file (default: the demo model)")
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PNG",
+        help="save the window as PNG once it is drawn, then exit",
+    )
+    parser.add_argument("--version", action="version", version=f"Latent Explorer {__version__}")
+    return parser
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    return common
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _run_gui(args: argparse.Namespace) -> int:
+    from explorer.ui.app import run_app
+
+    return run_app(video=args.video, model=args.model, screenshot=args.screenshot)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from explorer.commands.train import train_command
+
+    return train_command(args)
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    from explorer.info import describe_file, format_table
+
+    print(format_table(describe_file(args.file)))
+    return 0
+
+
+_COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
+    "train": _run_train,
+    "info": _run_info,
+}

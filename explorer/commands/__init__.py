@@ -1,0 +1,1 @@
+"""Implementations of the CLI's sub-commands: argument checks, progress bars, printing."""

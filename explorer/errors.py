@@ -1,0 +1,25 @@
+"""Errors a user can act on.
+
+Every failure caused by input (a missing file, a corrupt model, a video that does not
+decode) is raised as an :class:`ExplorerError` whose message is one readable sentence:
+what went wrong and, where possible, what to do. The CLI prints it as
+``explorer: error: <message>`` and the GUI shows it in a dialog; neither shows a traceback.
+"""
+
+from __future__ import annotations
+
+
+class ExplorerError(Exception):
+    """A failure the user can understand and fix; the message is shown as it is."""
+
+
+class VideoError(ExplorerError):
+    """A video file that is missing, unreadable or has no decodable frames."""
+
+
+class ModelFileError(ExplorerError):
+    """A model file that is missing, corrupt, unsafe or not a Latent Explorer model."""
+
+
+class Cancelled(ExplorerError):
+    """Long work stopped because the user asked for it."""

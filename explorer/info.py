@@ -1,0 +1,78 @@
+"""What ``explorer info`` prints: a readable table describing a model or video file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from explorer.fileio import require_file
+
+Row = tuple[str, str]
+
+
+def describe_file(path: str | os.PathLike[str]) -> list[Row]:
+    """Rows of (label, value) for a model (``.safetensors``) or any video file."""
+    file = require_file(path, "input")
+    if file.suffix.lower() == ".safetensors":
+        return describe_model(file)
+    return describe_video(file)
+
+
+def describe_model(path: Path) -> list[Row]:
+    from explorer.model.files import load_model
+
+    vae = load_model(path)
+    training = vae.metadata.get("training", {})
+    settings = training.get("settings", {})
+    height, width = vae.frame_size
+    rows: list[Row] = [
+        ("File", str(path)),
+        ("Kind", vae.kind),
+        ("Frame size", f"{width} × {height}"),
+        ("Latent shape", " × ".join(map(str, vae.latent_shape))),
+        ("Parameters", f"{vae.parameter_count:,}"),
+    ]
+    if training:
+        rows += [
+            ("β", _number(settings.get("beta"))),
+            ("Epochs", str(training.get("epochs_completed", "?"))),
+            ("Training frames", str(training.get("frames", "?"))),
+            ("Final loss", _number(training.get("final_loss"))),
+            ("Final KL", _number(training.get("final_kl"))),
+            ("Held-out PSNR", f"{_number(training.get('holdout_psnr_db'))} dB"),
+            ("Source video", str(training.get("source_video", "?"))),
+            ("Trained", str(training.get("trained_at", "?"))),
+        ]
+    return rows
+
+
+def describe_video(path: Path) -> list[Row]:
+    from explorer.video.reader import open_video
+
+    with open_video(path) as reader:
+        info = reader.info
+        decoded = reader.count_frames()
+        warnings = list(reader.warnings)
+    declared = "unknown" if info.declared_frames is None else str(info.declared_frames)
+    duration = decoded / info.fps
+    rows: list[Row] = [
+        ("File", str(path)),
+        ("Codec", info.codec),
+        ("Frame size", f"{info.width} × {info.height}"),
+        ("Frame rate", f"{info.fps:.3f} fps"),
+        ("Frames", f"{decoded} decoded (container says {declared})"),
+        ("Duration", f"{duration:.2f} s"),
+    ]
+    rows += [("Warning", warning) for warning in warnings]
+    return rows
+
+
+def format_table(rows: list[Row]) -> str:
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+
+
+def _number(value: object) -> str:
+    if isinstance(value, int | float):
+        return f"{value:.4g}"
+    return "?"

@@ -1,0 +1,1 @@
+"""Latent trajectories, 2-D projections and interpolation (no Qt, no torch)."""

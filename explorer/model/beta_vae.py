@@ -1,0 +1,114 @@
+"""The built-in convolutional β-VAE.
+
+Square RGB frames of 64, 128 or 256 px go through stride-2 convolutions down to a 4×4
+grid, then a linear layer to the mean and log-variance of a diagonal Gaussian. The decoder
+mirrors it with nearest-neighbour upsampling followed by 3×3 convolutions (no transposed
+convolutions, which leave checkerboard artefacts). The objective is the seed β-VAE one:
+a per-frame sum of squared pixel errors plus β times the KL divergence to N(0, I).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from itertools import pairwise
+
+import torch
+from torch import nn
+
+SUPPORTED_SIZES = (64, 128, 256)
+_GRID = 4  # spatial size at the bottleneck
+
+
+@dataclass(frozen=True)
+class BetaVAEConfig:
+    """Everything needed to rebuild the network; stored in the model file's metadata."""
+
+    image_size: int = 64
+    latent_dim: int = 16
+    base_channels: int = 32
+    max_channels: int = 128
+
+    def __post_init__(self) -> None:
+        if self.image_size not in SUPPORTED_SIZES:
+            sizes = ", ".join(map(str, SUPPORTED_SIZES))
+            raise ValueError(f"frame size must be one of {sizes} px, not {self.image_size}")
+        if not 1 <= self.latent_dim <= 4096:
+            raise ValueError(f"latent size must be between 1 and 4096, not {self.latent_dim}")
+        if self.base_channels < 1 or self.max_channels < self.base_channels:
+            raise ValueError("channel widths must satisfy 1 <= base_channels <= max_channels")
+
+    @property
+    def channels(self) -> list[int]:
+        """Feature channels after each downsampling step, from input to bottleneck."""
+        steps = int(math.log2(self.image_size // _GRID))
+        return [min(self.base_channels * 2**i, self.max_channels) for i in range(steps)]
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class BetaVAE(nn.Module):
+    """Encoder/decoder pair working on float tensors in [0, 1], shape [N, 3, S, S]."""
+
+    def __init__(self, config: BetaVAEConfig) -> None:
+        super().__init__()
+        self.config = config
+        channels = config.channels
+        flat = channels[-1] * _GRID * _GRID
+
+        layers: list[nn.Module] = []
+        previous = 3
+        for width in channels:
+            layers += [nn.Conv2d(previous, width, 4, stride=2, padding=1), nn.SiLU()]
+            previous = width
+        self.encoder = nn.Sequential(*layers, nn.Flatten())
+        self.to_moments = nn.Linear(flat, 2 * config.latent_dim)
+
+        self.from_latent = nn.Linear(config.latent_dim, flat)
+        layers = []
+        widths = [*reversed(channels), channels[0]]
+        for width_in, width_out in pairwise(widths):
+            layers += [
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                nn.Conv2d(width_in, width_out, 3, padding=1),
+                nn.SiLU(),
+            ]
+        self.decoder = nn.Sequential(*layers, nn.Conv2d(channels[0], 3, 3, padding=1))
+
+    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-variance of q(z | x), each [N, latent_dim]."""
+        mu, logvar = self.to_moments(self.encoder(images)).chunk(2, dim=1)
+        return mu, logvar.clamp(-30.0, 20.0)
+
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """Images in [0, 1], [N, 3, S, S]."""
+        grid = self.from_latent(latents).view(-1, self.config.channels[-1], _GRID, _GRID)
+        return torch.sigmoid(self.decoder(grid))
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encode(images)
+        latents = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return self.decode(latents), mu, logvar
+
+
+@dataclass(frozen=True)
+class LossTerms:
+    """Per-frame averages of one batch's objective."""
+
+    total: torch.Tensor
+    reconstruction: torch.Tensor
+    kl: torch.Tensor
+
+
+def beta_vae_loss(
+    images: torch.Tensor,
+    reconstruction: torch.Tensor,
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    beta: float,
+) -> LossTerms:
+    """Sum of squared errors over pixels + β·KL(q(z|x) ‖ N(0, I)), averaged over the batch."""
+    squared_error = (reconstruction - images).pow(2).flatten(1).sum(dim=1).mean()
+    kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)).mean()
+    return LossTerms(squared_error + beta * kl, squared_error, kl)

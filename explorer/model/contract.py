@@ -1,0 +1,41 @@
+"""The one interface every autoencoder meets, whatever its origin.
+
+The app, the pipeline and the CLI talk to models only through :class:`VideoVAE`: numpy
+arrays in, numpy arrays out, so nothing outside ``explorer.model`` needs torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class VideoVAE(Protocol):
+    """A video frame autoencoder.
+
+    ``encode`` takes RGB uint8 frames ``[N, H, W, 3]`` of any size (they are fitted to
+    ``frame_size`` first) and returns float32 ``(mu, logvar)``, each ``[N, *latent_shape]``.
+    ``decode`` takes float latents ``[N, *latent_shape]`` and returns RGB uint8 frames
+    ``[N, *frame_size, 3]``. Both work through ``batch_size`` frames at a time.
+    """
+
+    batch_size: int
+
+    @property
+    def frame_size(self) -> tuple[int, int]: ...
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def device(self) -> str: ...
+
+    def to(self, device: str) -> None: ...
+
+    def encode(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def decode(self, latents: np.ndarray) -> np.ndarray: ...
+
+    def describe(self) -> dict[str, Any]: ...

@@ -1,0 +1,1 @@
+"""Long-running work (encoding, exporting) as plain functions with progress and cancel."""

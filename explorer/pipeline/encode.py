@@ -1,0 +1,110 @@
+"""Encoding a video into a latent trajectory.
+
+Frames stream from the reader in batches; a background thread decodes batch k+1 while
+the model encodes batch k. Only the latents are kept, so memory stays flat in the
+video's length.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from explorer.errors import Cancelled, ExplorerError
+from explorer.latent.trajectory import Trajectory
+from explorer.model.contract import VideoVAE
+from explorer.pipeline.prefetch import prefetch
+from explorer.video.reader import VideoReader, open_video
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which frames to encode: ``range(start, end, stride)``, at most ``max_frames``."""
+
+    start: int = 0
+    end: int | None = None
+    stride: int = 1
+    max_frames: int | None = None
+
+
+@dataclass(frozen=True)
+class EncodeProgress:
+    done: int
+    expected: int | None
+    mu: np.ndarray
+    """The latents of the batch just encoded, flattened to [n, D]."""
+
+
+def encode_video(
+    video: str | os.PathLike[str],
+    vae: VideoVAE,
+    selection: Selection = Selection(),
+    batch_size: int = 32,
+    on_progress: Callable[[EncodeProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Trajectory:
+    """Encode the selected frames of ``video`` with ``vae``; see the module docstring."""
+    with open_video(video) as reader:
+        expected = _expected_count(reader, selection)
+        mus, logvars, indices = [], [], []
+        done = 0
+        for batch_indices, frames in prefetch(_batches(reader, selection, batch_size)):
+            if should_stop and should_stop():
+                raise Cancelled("encoding cancelled")
+            mu, logvar = vae.encode(frames)
+            flat_mu = mu.reshape(len(mu), -1)
+            mus.append(flat_mu)
+            logvars.append(logvar.reshape(len(logvar), -1))
+            indices.extend(batch_indices)
+            done += len(frames)
+            if on_progress:
+                on_progress(EncodeProgress(done, expected, flat_mu))
+        if not indices:
+            raise ExplorerError(f"{video} has no frames in the chosen range")
+        fps = reader.info.fps
+        meta = {
+            "video": {"path": str(Path(video).resolve()), "fps": fps, "warnings": reader.warnings},
+            "selection": selection.__dict__,
+            "latent_shape": list(vae.latent_shape),
+            "frame_size": list(vae.frame_size),
+        }
+    frame_index = np.asarray(indices, dtype=np.int64)
+    return Trajectory(
+        mu=np.concatenate(mus),
+        logvar=np.concatenate(logvars),
+        frame_index=frame_index,
+        time_s=frame_index / fps,
+        meta=meta,
+    )
+
+
+def _batches(
+    reader: VideoReader, selection: Selection, size: int
+) -> Iterator[tuple[list[int], np.ndarray]]:
+    indices: list[int] = []
+    frames: list[np.ndarray] = []
+    stream = reader.frames(selection.start, selection.end, selection.stride, selection.max_frames)
+    for index, frame in stream:
+        if frames and frame.shape != frames[0].shape:
+            raise ExplorerError(f"frame {index} changes size mid-video; this is not supported")
+        indices.append(index)
+        frames.append(frame)
+        if len(frames) == size:
+            yield indices, np.stack(frames)
+            indices, frames = [], []
+    if frames:
+        yield indices, np.stack(frames)
+
+
+def _expected_count(reader: VideoReader, selection: Selection) -> int | None:
+    """A progress-bar estimate from the container's claim; never used as the truth."""
+    declared = reader.info.declared_frames
+    if not declared:
+        return None
+    end = declared if selection.end is None else min(selection.end, declared)
+    count = max(0, -(-(end - selection.start) // selection.stride))
+    return count if selection.max_frames is None else min(count, selection.max_frames)

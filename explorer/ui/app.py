@@ -1,0 +1,64 @@
+"""Starting the app: the window first, heavy imports and model loading after, on the worker."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from explorer import __version__
+from explorer.errors import ExplorerError
+from explorer.paths import demo_model_path, demo_video_path
+
+SCREENSHOT_TIMEOUT_MS = 180_000
+
+
+def run_app(
+    video: Path | None = None, model: Path | None = None, screenshot: Path | None = None
+) -> int:
+    """Open the main window on ``video`` and ``model`` (the bundled demo by default)."""
+    video = video or demo_video_path()
+    model = model or demo_model_path()
+    for path, what in ((video, "video"), (model, "model")):
+        if not path.exists():
+            raise ExplorerError(f"{what} not found: {path}")
+
+    from explorer.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Latent Explorer")
+    app.setOrganizationName("Latent Explorer")
+    app.setApplicationVersion(__version__)
+    window = MainWindow(video, model, show_errors=screenshot is None)
+    window.show()
+    outcome = {"code": 0}
+    if screenshot is not None:
+        _arrange_screenshot(app, window, screenshot, outcome)
+    QTimer.singleShot(0, window.start)
+    code = app.exec()
+    return outcome["code"] or code
+
+
+def _arrange_screenshot(app: QApplication, window, path: Path, outcome: dict) -> None:
+    """Save the window once it is fully drawn, then quit; give up with an error on failure."""
+
+    def save() -> None:
+        app.processEvents()
+        if not window.grab().save(str(path)):
+            print(f"explorer: error: could not write screenshot {path}", file=sys.stderr)
+            outcome["code"] = 1
+        window.close()
+
+    def fail(message: str) -> None:
+        print(f"explorer: error: {message}", file=sys.stderr)
+        outcome["code"] = 1
+        window.close()
+
+    def time_out() -> None:
+        fail("the window was not ready in time for the screenshot")
+
+    window.ready.connect(lambda: QTimer.singleShot(300, save))
+    window.worker.failed.connect(fail)
+    QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, time_out)

@@ -1,0 +1,380 @@
+"""Write clips of RGB frames as MP4 (H.264), WebM (VP9), looping GIF or a PNG folder.
+
+Output goes to a hidden temporary name beside the target and is renamed into place
+only when the clip is complete, so a cancelled or crashed export never leaves a
+broken file under the chosen name, and an existing file is only ever replaced whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import secrets
+import shutil
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal, Protocol
+
+import av
+import av.filter
+import cv2
+import numpy as np
+
+from explorer.errors import VideoError
+
+ClipFormat = Literal["mp4", "webm", "gif", "png"]
+
+_EXTENSIONS: dict[str, ClipFormat] = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
+_FORMATS: tuple[ClipFormat, ...] = ("mp4", "webm", "gif", "png")
+_PNG_NAME = "{:06d}.png"
+_MAX_QUALITY = 51  # the x264 CRF scale: 0 is (near) lossless, 51 the worst
+_VP9_MAX_CRF = 63
+# FFmpeg's AVCOL_SPC_BT709, AVCOL_PRI_BT709 and AVCOL_TRC_BT709 all have the value 1,
+# as does AVCOL_RANGE_MPEG (limited range); plain ints work with every PyAV version.
+_BT709 = 1
+_LIMITED_RANGE = 1
+
+
+def format_for_path(path: str | os.PathLike[str]) -> ClipFormat:
+    """The clip format a path asks for: by extension, or ``"png"`` for a folder.
+
+    A path names a folder when it ends with a slash or is an existing folder.
+    """
+    text = os.fspath(path)
+    if text.endswith(("/", os.sep)) or Path(text).is_dir():
+        return "png"
+    fmt = _EXTENSIONS.get(Path(text).suffix.lower())
+    if fmt is None:
+        raise VideoError(
+            f"cannot tell the clip format of {text}: use a name ending in .mp4, .webm "
+            "or .gif, or a folder path ending in / for PNG frames"
+        )
+    return fmt
+
+
+class ClipWriter:
+    """Write frames one by one into a clip; use as a context manager.
+
+    ``format`` defaults to :func:`format_for_path`. ``quality`` is on the x264 CRF
+    scale (0 best, 51 worst; 23 looks good) and is mapped to the equivalent VP9 setting
+    for WebM; GIF and PNG ignore it. H.264 needs even frame sizes, so an MP4 of odd-sized
+    frames repeats their last row or column once. Leaving the ``with`` block normally
+    finishes the clip; leaving it by an exception (:class:`~explorer.errors.Cancelled`
+    included) discards it.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        fps: float,
+        format: ClipFormat | None = None,
+        quality: int = 23,
+        overwrite: bool = False,
+    ) -> None:
+        if not (math.isfinite(fps) and fps > 0):
+            raise ValueError(f"fps must be a positive number, got {fps}")
+        if not 0 <= quality <= _MAX_QUALITY:
+            raise ValueError(f"quality must be 0 (best) to {_MAX_QUALITY} (worst), got {quality}")
+        if format is not None and format not in _FORMATS:
+            raise ValueError(f"format must be one of {', '.join(_FORMATS)}, got {format!r}")
+        self.path = Path(path).expanduser().absolute()
+        self.format: ClipFormat = format or format_for_path(path)
+        self.fps = _exact_rate(fps)
+        self.quality = quality
+        self.frames_written = 0
+        _check_target(self.path, self.format, overwrite)
+        self._temp = _reserve_temp(self.path, folder=self.format == "png")
+        self._sink: _Sink | None = None
+        self._done = False
+
+    def __enter__(self) -> ClipWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one RGB ``uint8`` frame ``[H, W, 3]``; the first frame fixes the size."""
+        if self._done:
+            raise ValueError(f"the writer for {self.path} is already closed")
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            raise ValueError(
+                f"expected a uint8 RGB frame [H, W, 3], got {frame.dtype} {frame.shape}"
+            )
+        if self._sink is None:
+            self._sink = self._open_sink(frame.shape[1], frame.shape[0])
+        elif frame.shape[:2] != self._sink.shape:
+            raise ValueError(
+                f"frame size changed from {self._sink.shape[::-1]} to {frame.shape[1::-1]} "
+                "(width, height); all frames of a clip must have the size of the first"
+            )
+        try:
+            self._sink.write(frame)
+        except _WRITE_ERRORS as exc:
+            raise VideoError(f"cannot write {self.path}: {_reason(exc)}") from None
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Finish the clip and move it into place; on failure nothing is left behind."""
+        if self._done:
+            return
+        if self._sink is None:
+            self.abort()
+            raise VideoError(f"no frames to write to {self.path}")
+        try:
+            self._sink.close()
+            _install(self._temp, self.path)
+        except _WRITE_ERRORS as exc:
+            self.abort()
+            raise VideoError(f"cannot write {self.path}: {_reason(exc)}") from None
+        self._done = True
+
+    def abort(self) -> None:
+        """Discard the clip, leaving whatever was at the target untouched."""
+        if self._done:
+            return
+        self._done = True
+        if self._sink is not None:
+            self._sink.discard()
+        _remove(self._temp)
+
+    def _open_sink(self, width: int, height: int) -> _Sink:
+        try:
+            if self.format == "png":
+                return _PNGSink(self._temp, width, height)
+            if self.format == "gif":
+                return _GIFSink(self._temp, width, height, self.fps)
+            return _EncoderSink(self._temp, self.format, width, height, self.fps, self.quality)
+        except _WRITE_ERRORS as exc:
+            raise VideoError(f"cannot write {self.path}: {_reason(exc)}") from None
+
+
+def _exact_rate(fps: float) -> Fraction:
+    """The exact rational frame rate meant by ``fps``.
+
+    ``29.97`` means NTSC's 30000/1001 (likewise 23.976 and 59.94); other rates are
+    the simplest fraction with a denominator up to 1001, so 25.0 stays 25.
+    """
+    ntsc = Fraction(round(fps * 1001 / 1000) * 1000, 1001)
+    if ntsc.denominator != 1 and abs(fps - ntsc) < 5e-3:
+        return ntsc
+    return Fraction(fps).limit_denominator(1001)
+
+
+# Errors that mean the output could not be written (disk full, permissions, encoder).
+_WRITE_ERRORS = (av.FFmpegError, OSError)
+
+
+def _reason(exc: BaseException) -> str:
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return reason[0].lower() + reason[1:]
+
+
+def _check_target(path: Path, fmt: ClipFormat, overwrite: bool) -> None:
+    """Refuse targets that cannot or may not be replaced."""
+    if fmt == "png":
+        if path.is_file():
+            raise VideoError(f"{path} is a file; PNG frames need a folder path")
+        if path.is_dir() and any(path.iterdir()):
+            if not _only_frames(path):
+                raise VideoError(
+                    f"{path} holds files other than numbered frames; choose a new or empty folder"
+                )
+            if not overwrite:
+                raise VideoError(f"{path} already holds frames; pass --overwrite to replace them")
+        return
+    if path.is_dir():
+        raise VideoError(f"{path} is a folder; choose a file name ending in .{fmt}")
+    if path.exists() and not overwrite:
+        raise VideoError(f"{path} already exists; pass --overwrite to replace it")
+
+
+def _only_frames(folder: Path) -> bool:
+    """Whether ``folder`` holds nothing but numbered PNG frames like ours."""
+    return all(
+        entry.is_file() and entry.suffix == ".png" and entry.stem.isdigit()
+        for entry in folder.iterdir()
+    )
+
+
+def _reserve_temp(path: Path, folder: bool) -> Path:
+    """Create an empty hidden file or folder beside ``path`` to write into.
+
+    Unlike :mod:`tempfile`, this keeps the usual permissions (the umask applies),
+    which the clip keeps when renamed into place.
+    """
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            temp = parent / f".{path.stem}.partial-{secrets.token_hex(4)}{path.suffix}"
+            try:
+                if folder:
+                    temp.mkdir()
+                else:
+                    os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                return temp
+            except FileExistsError:
+                continue
+    except OSError as exc:
+        raise VideoError(f"cannot write to {parent}: {_reason(exc)}") from None
+
+
+def _install(temp: Path, path: Path) -> None:
+    """Move the finished ``temp`` to ``path``, replacing what is there."""
+    if not temp.is_dir() or not path.is_dir():
+        os.replace(temp, path)
+        return
+    # A folder cannot be swapped atomically: move the old one aside first.
+    old = temp.with_name(temp.name + "-old")
+    os.replace(path, old)
+    os.replace(temp, path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove(temp: Path) -> None:
+    if temp.is_dir():
+        shutil.rmtree(temp, ignore_errors=True)
+    else:
+        temp.unlink(missing_ok=True)
+
+
+# -- sinks: one per output format ----------------------------------------------------
+
+
+class _Sink(Protocol):
+    shape: tuple[int, int]
+    """The frame (height, width) this sink accepts."""
+
+    def write(self, frame: np.ndarray) -> None: ...
+
+    def close(self) -> None: ...
+
+    def discard(self) -> None:
+        """Stop without finishing the output, ignoring errors."""
+        ...
+
+
+class _EncoderSink:
+    """H.264 in MP4 or VP9 in WebM, 4:2:0, tagged BT.709 so players show true colours."""
+
+    def __init__(
+        self, temp: Path, fmt: ClipFormat, width: int, height: int, fps: Fraction, quality: int
+    ) -> None:
+        self.shape = (height, width)
+        # x264's 4:2:0 needs even sizes: odd frames get their last row/column repeated.
+        self._pad = (height % 2, width % 2) if fmt == "mp4" else (0, 0)
+        if fmt == "mp4":
+            codec, container_options = "libx264", {"movflags": "+faststart"}
+            options = {"crf": str(quality), "preset": "medium"}
+        else:
+            codec, container_options = "libvpx-vp9", {}
+            crf = round(quality * _VP9_MAX_CRF / _MAX_QUALITY)
+            options = {"crf": str(crf), "b": "0", "row-mt": "1", "cpu-used": "4"}
+        self._container = av.open(str(temp), "w", format=fmt, options=container_options)
+        self._stream = self._container.add_stream(codec, rate=fps, options=options)
+        self._stream.width = width + self._pad[1]
+        self._stream.height = height + self._pad[0]
+        self._stream.pix_fmt = "yuv420p"
+        codec_context = self._stream.codec_context
+        codec_context.colorspace = codec_context.color_primaries = _BT709
+        codec_context.color_trc = _BT709
+        codec_context.color_range = _LIMITED_RANGE
+        self._time_base = 1 / fps
+        self._pts = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        if any(self._pad):
+            frame = np.pad(frame, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
+        rgb = av.VideoFrame.from_ndarray(frame, format="rgb24")
+        yuv = rgb.reformat(format="yuv420p", dst_colorspace=_BT709, dst_color_range=_LIMITED_RANGE)
+        yuv.pts, yuv.time_base = self._pts, self._time_base
+        self._pts += 1
+        self._container.mux(self._stream.encode(yuv))
+
+    def close(self) -> None:
+        self._container.mux(self._stream.encode(None))
+        self._container.close()
+
+    def discard(self) -> None:
+        with contextlib.suppress(_WRITE_ERRORS):
+            self._container.close()
+
+
+class _GIFSink:
+    """A looping GIF with one palette built from all frames (ffmpeg's palettegen).
+
+    The palette needs every frame, so frames wait in the filter graph until close.
+    """
+
+    def __init__(self, temp: Path, width: int, height: int, fps: Fraction) -> None:
+        self.shape = (height, width)
+        self._time_base = 1 / fps
+        self._graph = _palette_graph(width, height, self._time_base)
+        self._container = av.open(str(temp), "w", format="gif", options={"loop": "0"})
+        self._stream = self._container.add_stream("gif", rate=fps)
+        self._stream.width, self._stream.height = width, height
+        self._stream.pix_fmt = "pal8"
+        self._pts = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        rgb = av.VideoFrame.from_ndarray(frame, format="rgb24")
+        rgb.pts, rgb.time_base = self._pts, self._time_base
+        self._pts += 1
+        self._graph.push(rgb)
+
+    def close(self) -> None:
+        self._graph.push(None)
+        while True:
+            try:
+                paletted = self._graph.pull()
+            except av.error.EOFError:
+                break
+            self._container.mux(self._stream.encode(paletted))
+        self._container.mux(self._stream.encode(None))
+        self._container.close()
+
+    def discard(self) -> None:
+        with contextlib.suppress(_WRITE_ERRORS):
+            self._container.close()
+
+
+def _palette_graph(width: int, height: int, time_base: Fraction) -> av.filter.Graph:
+    """``split -> palettegen -> paletteuse``: frames in, dithered pal8 frames out."""
+    graph = av.filter.Graph()
+    source = graph.add_buffer(width=width, height=height, format="rgb24", time_base=time_base)
+    split = graph.add("split")
+    palettegen = graph.add("palettegen", "stats_mode=full")
+    paletteuse = graph.add("paletteuse", "dither=sierra2_4a")
+    source.link_to(split)
+    split.link_to(palettegen, 0, 0)
+    split.link_to(paletteuse, 1, 0)
+    palettegen.link_to(paletteuse, 0, 1)
+    paletteuse.link_to(graph.add("buffersink"))
+    graph.configure()
+    return graph
+
+
+class _PNGSink:
+    """Numbered PNG files: ``000000.png``, ``000001.png``, ..."""
+
+    def __init__(self, folder: Path, width: int, height: int) -> None:
+        self.shape = (height, width)
+        self._folder = folder
+        self._count = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        target = self._folder / _PNG_NAME.format(self._count)
+        if not cv2.imwrite(str(target), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)):
+            raise OSError(f"could not save {target.name}")
+        self._count += 1
+
+    def close(self) -> None:
+        pass
+
+    def discard(self) -> None:
+        pass

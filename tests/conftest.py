@@ -1,0 +1,64 @@
+"""Shared fixtures. Qt runs offscreen and per-user folders point into a temp dir."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_USER_DIRS = tempfile.mkdtemp(prefix="explorer-tests-")
+for _variable in ("XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
+    os.environ[_variable] = os.path.join(_USER_DIRS, _variable.lower())
+
+import cv2  # noqa: E402
+import pytest  # noqa: E402
+
+from explorer.demo import demo_frames  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_MEDIA = PROJECT_ROOT.parent / "shared" / "media"
+
+
+def write_mjpg(path: Path, frames, fps: float = 24.0) -> Path:
+    """Write RGB frames as an MJPG .avi (OpenCV can write it on every platform)."""
+    frames = list(frames)
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 40-frame, 64 px loop of the demo scene."""
+    folder = tmp_path_factory.mktemp("clips")
+    return write_mjpg(folder / "demo40.avi", demo_frames(40, 64))
+
+
+@pytest.fixture
+def run_cli():
+    """Run ``python -m explorer ARGS`` in a child process; returns CompletedProcess."""
+    import subprocess
+
+    def run(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "explorer", *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=PROJECT_ROOT,
+            **kwargs,
+        )
+
+    return run
+
+
+@pytest.fixture
+def shared_media() -> Path:
+    if not SHARED_MEDIA.is_dir():
+        pytest.skip("../shared/media not present (real clips are only in the dev checkout)")
+    return SHARED_MEDIA

@@ -1,0 +1,92 @@
+"""The ``explorer`` command as a user runs it: a child process, exit codes, one-line errors."""
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+from tests.test_model_files import RunsCode, corrupt_files
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("explorer: error: ")
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained_model(tmp_path_factory, demo_clip) -> Path:
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT_ROOT
+
+    model = tmp_path_factory.mktemp("model") / "tiny.safetensors"
+    result = subprocess.run(
+        [sys.executable, "-m", "explorer", "train", str(demo_clip), "-o", str(model),
+         "--epochs", "2", "--latent-dim", "6", "--batch-size", "8", "--device", "cpu"],
+        capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"saved {model}" in result.stdout
+    assert "epoch 2/2" in result.stderr  # the tqdm bar
+    return model
+
+
+def test_train_then_info_describes_the_model(trained_model, run_cli, demo_clip):
+    result = run_cli("info", trained_model)
+    assert result.returncode == 0, result.stderr
+    assert "Latent shape" in result.stdout and " 6\n" in result.stdout
+    assert "Frame size       64 × 64" in result.stdout
+    assert f"Source video     {demo_clip.name}" in result.stdout
+    assert "Held-out PSNR" in result.stdout
+
+
+def test_info_on_a_video_counts_decoded_frames(run_cli, demo_clip):
+    result = run_cli("info", demo_clip)
+    assert result.returncode == 0, result.stderr
+    assert "40 decoded" in result.stdout and "64 × 64" in result.stdout
+
+
+def test_train_refuses_to_overwrite_without_the_flag(trained_model, run_cli, demo_clip):
+    before = trained_model.read_bytes()
+    result = run_cli("train", demo_clip, "-o", trained_model, "--epochs", "1")
+    assert_one_line_error(result, "already exists", "--overwrite")
+    assert trained_model.read_bytes() == before
+
+
+def test_bad_model_files_give_one_line_errors(tmp_path, trained_model, run_cli):
+    for path in corrupt_files(tmp_path, trained_model).values():
+        assert_one_line_error(run_cli("info", path), str(path))
+
+
+def test_pickle_checkpoint_is_refused_without_running_it(tmp_path, run_cli):
+    marker = tmp_path / "code-ran"
+    checkpoint = tmp_path / "evil.safetensors"
+    checkpoint.write_bytes(pickle.dumps(RunsCode(marker)))
+    assert_one_line_error(run_cli("info", checkpoint), "never loads pickles")
+    assert not marker.exists()
+
+
+def test_missing_and_non_video_inputs(tmp_path, run_cli):
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    assert_one_line_error(run_cli("info", tmp_path / "absent.mp4"), "not found")
+    assert_one_line_error(run_cli("info", text), "notes.mp4")
+    result = run_cli("train", text, "-o", tmp_path / "m.safetensors")
+    assert_one_line_error(result, "notes.mp4")
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path, run_cli):
+    result = run_cli("info", tmp_path / "absent.mp4", "--debug")
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_usage_errors_exit_2(run_cli):
+    result = run_cli("train", "--size", "100")
+    assert result.returncode == 2 and "usage:" in result.stderr
