@@ -21,7 +21,9 @@ EXIT_INTERRUPTED = 130
 _COMMAND_HELP = """commands:
   explorer [VIDEO] [--model MODEL]   open the app (the bundled demo when no video is given)
   explorer train VIDEO -o MODEL      train a β-VAE on a video
-  explorer info FILE                 describe a model or video file
+  explorer encode VIDEO --model MODEL -o TRAJ.npz
+                                     encode a video into a latent trajectory
+  explorer info FILE                 describe a model, trajectory or video file
 
 Run 'explorer COMMAND --help' for a command's options."""
 
@@ -94,11 +96,29 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing model file")
 
+    encode = commands.add_parser(
+        "encode",
+        parents=[common],
+        help="encode a video into a latent trajectory (.npz)",
+        description="Encode every selected frame of a video and save the trajectory.",
+    )
+    encode.add_argument("video", type=Path, help="video file to encode")
+    encode.add_argument("--model", type=Path, required=True, help="model file (.safetensors)")
+    encode.add_argument("-o", "--output", type=Path, required=True, help="trajectory to write")
+    encode.add_argument("--start", type=_non_negative_int, default=0, help="first frame")
+    encode.add_argument("--end", type=_positive_int, default=None, help="stop before this frame")
+    encode.add_argument("--stride", type=_positive_int, default=1, help="take every Nth frame")
+    encode.add_argument("--max-frames", type=_positive_int, default=None)
+    encode.add_argument("--batch-size", type=_positive_int, default=32)
+    encode.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    encode.add_argument("--no-cache", action="store_true", help="encode even if cached")
+    encode.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
     info = commands.add_parser(
         "info",
         parents=[common],
-        help="describe a model or video file",
-        description="Print what a model or video file holds.",
+        help="describe a model, trajectory or video file",
+        description="Print what a model, trajectory or video file holds.",
     )
     info.add_argument("file", type=Path)
     return parser
@@ -132,9 +152,20 @@ def _common_options() -> argparse.ArgumentParser:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return _int_at_least(text, 1)
+
+
+def _non_negative_int(text: str) -> int:
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
     return value
 
 
@@ -150,6 +181,12 @@ def _run_train(args: argparse.Namespace) -> int:
     return train_command(args)
 
 
+def _run_encode(args: argparse.Namespace) -> int:
+    from explorer.commands.encode import encode_command
+
+    return encode_command(args)
+
+
 def _run_info(args: argparse.Namespace) -> int:
     from explorer.info import describe_file, format_table
 
@@ -159,5 +196,6 @@ def _run_info(args: argparse.Namespace) -> int:
 
 _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "train": _run_train,
+    "encode": _run_encode,
     "info": _run_info,
 }

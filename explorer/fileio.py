@@ -74,11 +74,30 @@ def require_file(
     path: str | os.PathLike[str], what: str, error: type[ExplorerError] = ExplorerError
 ) -> Path:
     """Return ``path`` as a Path if it is a non-empty regular file, else raise ``error``."""
-    file = Path(path)
+    file = Path(path).expanduser()
     if not file.exists():
         raise error(f"{what} not found: {file}")
     if file.is_dir():
         raise error(f"{file} is a folder, not a {what} file")
+    if not file.is_file():
+        raise error(f"{file} is not a regular file")
     if file.stat().st_size == 0:
         raise error(f"{file} is empty (0 bytes)")
     return file
+
+
+def file_fingerprint(path: str | os.PathLike[str], sample_size: int = 1 << 20) -> str:
+    """A content fingerprint that survives moves and renames but not edits.
+
+    Hashes the size plus the first and last ``sample_size`` bytes: cheap for a multi-GB
+    video, and any re-encode or truncation changes it.
+    """
+    file = Path(path)
+    size = file.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with open(file, "rb") as handle:
+        digest.update(handle.read(sample_size))
+        if size > sample_size:
+            handle.seek(max(sample_size, size - sample_size))
+            digest.update(handle.read(sample_size))
+    return digest.hexdigest()[:32]

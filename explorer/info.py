@@ -1,4 +1,4 @@
-"""What ``explorer info`` prints: a readable table describing a model or video file."""
+"""What ``explorer info`` prints: a readable table describing a model, trajectory or video."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ Row = tuple[str, str]
 
 
 def describe_file(path: str | os.PathLike[str]) -> list[Row]:
-    """Rows of (label, value) for a model (``.safetensors``) or any video file."""
+    """Rows of (label, value) for a model (``.safetensors``), trajectory (``.npz``) or video."""
     file = require_file(path, "input")
-    if file.suffix.lower() == ".safetensors":
+    suffix = file.suffix.lower()
+    if suffix == ".safetensors":
         return describe_model(file)
+    if suffix == ".npz":
+        return describe_trajectory(file)
     return describe_video(file)
 
 
@@ -43,6 +46,29 @@ def describe_model(path: Path) -> list[Row]:
             ("Source video", str(training.get("source_video", "?"))),
             ("Trained", str(training.get("trained_at", "?"))),
         ]
+    return rows
+
+
+def describe_trajectory(path: Path) -> list[Row]:
+    from explorer.latent.trajectory import Trajectory
+
+    trajectory = Trajectory.load(path)
+    meta = trajectory.meta
+    video = meta.get("video", {})
+    model = meta.get("model", {})
+    times = trajectory.time_s
+    frames = trajectory.frame_index
+    rows: list[Row] = [
+        ("File", str(path)),
+        ("Frames", f"{len(trajectory)} (frames {frames[0]}–{frames[-1]})"),
+        ("Time span", f"{times[0]:.2f}–{times[-1]:.2f} s"),
+        ("Latent shape", " × ".join(map(str, trajectory.latent_shape))),
+        ("Projection", meta.get("projection", {}).get("kind", "none").upper()),
+        ("Video", str(video.get("path", "?"))),
+        ("Model", str(model.get("path", "?"))),
+    ]
+    if model.get("sha256"):
+        rows.append(("Model SHA-256", model["sha256"][:16] + "…"))
     return rows
 
 

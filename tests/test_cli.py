@@ -27,9 +27,27 @@ def trained_model(tmp_path_factory, demo_clip) -> Path:
 
     model = tmp_path_factory.mktemp("model") / "tiny.safetensors"
     result = subprocess.run(
-        [sys.executable, "-m", "explorer", "train", str(demo_clip), "-o", str(model),
-         "--epochs", "2", "--latent-dim", "6", "--batch-size", "8", "--device", "cpu"],
-        capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT,
+        [
+            sys.executable,
+            "-m",
+            "explorer",
+            "train",
+            str(demo_clip),
+            "-o",
+            str(model),
+            "--epochs",
+            "2",
+            "--latent-dim",
+            "6",
+            "--batch-size",
+            "8",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PROJECT_ROOT,
     )
     assert result.returncode == 0, result.stderr
     assert f"saved {model}" in result.stdout
@@ -90,3 +108,52 @@ def test_debug_shows_the_traceback(tmp_path, run_cli):
 def test_usage_errors_exit_2(run_cli):
     result = run_cli("train", "--size", "100")
     assert result.returncode == 2 and "usage:" in result.stderr
+
+
+def test_ctrl_c_during_training_saves_the_last_completed_epoch(tmp_path, demo_clip):
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from explorer.model.files import read_model_metadata
+    from tests.conftest import PROJECT_ROOT
+
+    model = tmp_path / "interrupted.safetensors"
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "explorer",
+            "train",
+            str(demo_clip),
+            "-o",
+            str(model),
+            "--epochs",
+            "500",
+            "--latent-dim",
+            "4",
+            "--batch-size",
+            "8",
+            "--device",
+            "cpu",
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    stderr: list[str] = []
+    reader = threading.Thread(target=lambda: stderr.extend(iter(lambda: child.stderr.read(1), "")))
+    reader.start()
+    deadline = time.monotonic() + 180
+    while "epoch 3/500" not in "".join(stderr) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    assert child.wait(timeout=60) == 130
+    reader.join(timeout=10)
+    text = "".join(stderr)
+    assert "interrupted; saved the model after epoch" in text and "Traceback" not in text
+    training = read_model_metadata(model)["training"]
+    assert training["stopped_early"] and training["epochs_completed"] >= 2

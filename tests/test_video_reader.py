@@ -13,6 +13,7 @@ import pytest
 
 from explorer.errors import VideoError
 from explorer.video import FrameIndexError, VideoReader, open_video, probe_video
+from explorer.video import reader as reader_module
 
 MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 WIDTH, HEIGHT = 32, 24
@@ -334,7 +335,7 @@ def _audio_only(tmp_path: Path) -> Path:
     ],
 )
 def test_bad_input_raises_one_line_video_error(
-    tmp_path: Path, make: Callable[[Path], Path], message: str
+    tmp_path: Path, make: Callable[[Path], Path], message: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
     path = make(tmp_path)
     for action in (probe_video, open_video):
@@ -342,6 +343,20 @@ def test_bad_input_raises_one_line_video_error(
             action(path)
         assert "\n" not in str(caught.value)
         assert str(path) in str(caught.value)
+    assert capfd.readouterr().err == "", "decoder libraries must not log to stderr"
+
+
+def test_opencv_takes_over_when_pyav_cannot_decode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_opencv(tmp_path / "clip.avi", coloured_frames(6), "MJPG")
+    monkeypatch.setattr(reader_module._PyAVCursor, "get", lambda self, index: None)
+    with open_video(path) as reader:
+        assert reader.info.backend == "opencv"
+        assert reader.count_frames() == 6 and reader.warnings == []
+    assert probe_video(path).backend == "pyav"  # probing does not decode
+    with pytest.raises(VideoError, match="has no decodable video frames"):
+        open_video(path, backend="pyav")
 
 
 def test_closed_reader_refuses_work(tmp_path: Path) -> None:

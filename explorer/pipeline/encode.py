@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from explorer.errors import Cancelled, ExplorerError
+from explorer.fileio import file_fingerprint, sha256_file
 from explorer.latent.trajectory import Trajectory
 from explorer.model.contract import VideoVAE
+from explorer.pipeline.cache import TrajectoryCache
 from explorer.pipeline.prefetch import prefetch
 from explorer.video.reader import VideoReader, open_video
 
@@ -37,6 +39,36 @@ class EncodeProgress:
     expected: int | None
     mu: np.ndarray
     """The latents of the batch just encoded, flattened to [n, D]."""
+
+
+def encode_with_cache(
+    video: str | os.PathLike[str],
+    model_path: str | os.PathLike[str],
+    vae: VideoVAE,
+    selection: Selection = Selection(),
+    cache: TrajectoryCache | None = None,
+    batch_size: int = 32,
+    on_progress: Callable[[EncodeProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[Trajectory, bool]:
+    """Like :func:`encode_video`, but served from ``cache`` (if given) when seen before.
+
+    Returns the trajectory and whether it came from the cache. The trajectory's metadata
+    names the model (path, SHA-256) and the video (path, content fingerprint).
+    """
+    model_sha256 = sha256_file(model_path)
+    fingerprint = file_fingerprint(video)
+    key = TrajectoryCache.key(fingerprint, model_sha256, selection.__dict__)
+    cached = cache.get(key) if cache else None
+    if cached is not None:
+        cached.meta["video"]["path"] = str(Path(video).resolve())  # it may have moved
+        return cached, True
+    trajectory = encode_video(video, vae, selection, batch_size, on_progress, should_stop)
+    trajectory.meta["model"] = {"path": str(Path(model_path).resolve()), "sha256": model_sha256}
+    trajectory.meta["video"]["fingerprint"] = fingerprint
+    if cache:
+        cache.put(key, trajectory)
+    return trajectory, False
 
 
 def encode_video(
@@ -89,8 +121,6 @@ def _batches(
     frames: list[np.ndarray] = []
     stream = reader.frames(selection.start, selection.end, selection.stride, selection.max_frames)
     for index, frame in stream:
-        if frames and frame.shape != frames[0].shape:
-            raise ExplorerError(f"frame {index} changes size mid-video; this is not supported")
         indices.append(index)
         frames.append(frame)
         if len(frames) == size:

@@ -125,7 +125,8 @@ class InferenceWorker(QObject):
         from explorer.latent.projection import PCAProjection
         from explorer.model.devices import describe_device
         from explorer.model.files import load_model
-        from explorer.pipeline.encode import encode_video
+        from explorer.pipeline.cache import TrajectoryCache
+        from explorer.pipeline.encode import encode_with_cache
         from explorer.video.reader import open_video
 
         self.status.emit(f"Loading model {request.model.name}…")
@@ -141,8 +142,13 @@ class InferenceWorker(QObject):
             self.encodeProgress.emit(update.done, update.expected or -1)
             self._serve_preview()
 
-        trajectory = encode_video(
-            request.video, vae, on_progress=progress, should_stop=self._cancel.is_set
+        trajectory, _ = encode_with_cache(
+            request.video,
+            request.model,
+            vae,
+            cache=TrajectoryCache(),
+            on_progress=progress,
+            should_stop=self._cancel.is_set,
         )
         trajectory.embedding = PCAProjection.fit(trajectory.mu).embed(trajectory.mu)
         trajectory.meta["projection"] = {"kind": "pca"}

@@ -3,8 +3,9 @@
 Containers often misreport their frame count and duration, and a damaged file can
 end early, so nothing here trusts metadata: frames are counted and located by
 decoding them. PyAV is the main backend: its decoded frames match OpenCV's pixel for
-pixel at a similar speed, and unlike OpenCV it exposes the timestamps and keyframes
-that exact seeking needs. OpenCV is the fallback for files PyAV cannot open or decode.
+pixel at comparable speed, and unlike OpenCV it exposes the timestamps and keyframes
+that exact seeking needs. OpenCV, which brings its own FFmpeg build, is the fallback
+for videos PyAV can open but not decode.
 
 Each decoding position is a *cursor* with its own open container. What cursors learn
 while decoding (every frame's timestamp, which frames are keyframes, where the stream
@@ -15,6 +16,7 @@ keyframe before a frame and decode forward from there.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import math
 import os
 import sys
@@ -32,6 +34,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from explorer.errors import VideoError
+from explorer.fileio import require_file
 
 Backend = Literal["auto", "pyav", "opencv"]
 _T = TypeVar("_T")
@@ -53,6 +56,10 @@ _AV_ERRORS = (av.FFmpegError, OSError, ValueError)
 
 class FrameIndexError(VideoError, IndexError):
     """A frame index before the first frame or past the last decodable one."""
+
+
+class _UndecodableError(VideoError):
+    """A readable file whose video PyAV cannot decode: worth trying OpenCV on."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,7 @@ def probe_video(path: str | os.PathLike[str], backend: Backend = "auto") -> Vide
     Raises :class:`VideoError` when the file is missing, empty, unreadable or has
     no video stream.
     """
-    file = _existing_file(path)
+    file = require_file(path, "video", VideoError)
     return _open_with_fallback(file, backend, _probe_pyav, _probe_opencv)
 
 
@@ -93,7 +100,9 @@ class VideoReader:
     """Frames of one video file as RGB ``uint8`` arrays of shape ``[H, W, 3]``.
 
     :meth:`frames` streams a selection of frames; :meth:`frame` fetches single frames
-    in any order for a viewer, cheaply when they are requested in sequence.
+    in any order for a viewer, cheaply when they are requested in sequence. Every
+    :meth:`frames` call decodes with its own decoder, so it can run in another thread
+    than :meth:`frame` (which is thread-safe) and alongside other :meth:`frames` calls.
     Problems that do not stop reading (a truncated file, damaged packets, an unknown
     frame rate) are described in :attr:`warnings`.
     """
@@ -102,7 +111,7 @@ class VideoReader:
     warnings: list[str]
 
     def __init__(self, path: str | os.PathLike[str], backend: Backend = "auto") -> None:
-        file = _existing_file(path)
+        file = require_file(path, "video", VideoError)
         self.warnings = []
         self._index = _FrameIndex()
         self._lock = threading.Lock()
@@ -218,7 +227,7 @@ class VideoReader:
             cursor.close()
             self._index.reset()
             self.warnings.clear()
-            raise VideoError(f"{cursor.path} has no decodable video frames")
+            raise _UndecodableError(f"{cursor.path} has no decodable video frames")
         first.flags.writeable = False
         self._cache[0] = first
         return cursor
@@ -235,7 +244,7 @@ class VideoReader:
         if declared and count < declared * (1 - _TRUNCATION_SLACK):
             self._warn(
                 f"stopped after {count} of the {declared} frames the file declares: "
-                "it is truncated or damaged"
+                "it may be truncated or damaged"
             )
 
 
@@ -248,31 +257,20 @@ def _selection(start: int, end: int | None, stride: int, max_frames: int | None)
     return selection if max_frames is None else selection[:max_frames]
 
 
-def _existing_file(path: str | os.PathLike[str]) -> Path:
-    file = Path(path).expanduser()
-    if not file.exists():
-        raise VideoError(f"video not found: {file}")
-    if file.is_dir():
-        raise VideoError(f"{file} is a folder, not a video file")
-    if not file.is_file():
-        raise VideoError(f"{file} is not a regular file")
-    if file.stat().st_size == 0:
-        raise VideoError(f"{file} is empty (0 bytes)")
-    return file
-
-
 def _open_with_fallback(
     file: Path, backend: Backend, pyav: Callable[[Path], _T], opencv: Callable[[Path], _T]
 ) -> _T:
-    """Open ``file`` with PyAV, or with OpenCV when PyAV fails and ``backend`` allows.
+    """Open ``file`` with PyAV, or with OpenCV when ``backend`` asks for it or allows it.
 
+    OpenCV is only tried on files PyAV reads but cannot decode: a file PyAV's FFmpeg
+    cannot parse would fail the same way in OpenCV's, only with log lines on stderr.
     When both fail, PyAV's error is raised: it is the more specific one.
     """
     if backend == "opencv":
         return opencv(file)
     try:
         return pyav(file)
-    except VideoError:
+    except _UndecodableError:
         if backend == "pyav":
             raise
         try:
@@ -352,7 +350,7 @@ def _open_container(file: Path) -> av.container.InputContainer:
         raise VideoError(f"{file} has no video stream")
     if container.streams.video[0].codec_context is None:
         container.close()
-        raise VideoError(f"{file} uses a video codec no decoder here supports")
+        raise _UndecodableError(f"{file} uses a video codec no decoder here supports")
     return container
 
 
@@ -553,17 +551,19 @@ class _PyAVCursor:
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         """Decode frames until the end, skipping packets the decoder rejects."""
-        damaged = 0
+        damaged = False
         try:
             for packet in self._container.demux(self._stream):
                 try:
                     yield from packet.decode()
                 except _AV_ERRORS:
-                    damaged += 1
+                    damaged = True
         except _AV_ERRORS:
-            self._warn(f"stopped reading near frame {self._next}: the file is truncated or damaged")
+            self._warn("reading stopped before the end: the file is truncated or damaged")
+            with contextlib.suppress(*_AV_ERRORS):
+                yield from self._stream.decode(None)  # the frames still in the decoder
         if damaged:
-            self._warn(f"skipped {damaged} damaged packets; some frames may be missing")
+            self._warn("damaged packets were skipped: some frames may be missing")
 
     def _to_rgb(self, frame: av.VideoFrame, index: int) -> np.ndarray:
         width, height = self._size

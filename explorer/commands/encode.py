@@ -1,0 +1,50 @@
+"""``explorer encode``: a video through a model into a trajectory ``.npz``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from tqdm import tqdm
+
+from explorer.commands.train import check_output_path
+from explorer.latent.projection import PCAProjection
+from explorer.model.files import load_model
+from explorer.pipeline.cache import TrajectoryCache
+from explorer.pipeline.encode import EncodeProgress, Selection, encode_with_cache
+from explorer.video.reader import probe_video
+
+
+def encode_command(args: argparse.Namespace) -> int:
+    check_output_path(args.output, args.overwrite)
+    probe_video(args.video)
+    vae = load_model(args.model, device=args.device)
+    selection = Selection(args.start, args.end, args.stride, args.max_frames)
+    started = time.monotonic()
+    with tqdm(desc="encoding", unit=" frames") as bar:
+
+        def progress(update: EncodeProgress) -> None:
+            if update.expected and bar.total != update.expected:
+                bar.total = update.expected
+            bar.update(update.done - bar.n)
+
+        trajectory, cached = encode_with_cache(
+            args.video,
+            args.model,
+            vae,
+            selection,
+            cache=None if args.no_cache else TrajectoryCache(),
+            batch_size=args.batch_size,
+            on_progress=progress,
+        )
+    seconds = time.monotonic() - started
+    projection = PCAProjection.fit(trajectory.mu)
+    trajectory.embedding = projection.embed(trajectory.mu)
+    trajectory.meta["projection"] = {"kind": "pca"}
+    trajectory.save(args.output)
+    source = "from the cache" if cached else f"in {seconds:.1f} s"
+    print(
+        f"wrote {args.output}: {len(trajectory)} frames, latent shape "
+        f"{'×'.join(map(str, trajectory.latent_shape))}, {source}"
+    )
+    return 0
