@@ -149,3 +149,14 @@ def test_encode_command_writes_a_trajectory(tmp_path, demo_clip, run_cli):
     assert len(trajectory) == 20 and trajectory.embedding.shape == (20, 2)
     info = run_cli("info", output)
     assert re.search(r"Projection +PCA", info.stdout) and "20 (frames 0–38)" in info.stdout
+
+
+def test_reconstruction_error_is_measured_per_frame(demo_clip):
+    vae = load_model(demo_model_path())
+    trajectory = encode_video(demo_clip, vae, Selection(measure_error=True))
+    assert trajectory.psnr_db.shape == (40,)
+    assert trajectory.psnr_db.min() > 20, "the demo model reconstructs demo frames well"
+    noise = make_vae(latent_dim=16)
+    noisy = encode_video(demo_clip, noise, Selection(measure_error=True))
+    assert noisy.psnr_db.mean() < trajectory.psnr_db.mean() - 5
+    assert encode_video(demo_clip, vae).psnr_db is None

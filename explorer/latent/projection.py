@@ -1,32 +1,428 @@
-"""2-D views of a latent trajectory."""
+"""2-D views of a latent trajectory, and maps back from the view to latents.
+
+Two projections share one interface (:class:`Projection`):
+
+- PCA: instant. ``embed`` is linear; ``inverse`` is exact for the two shown components.
+- UMAP: a slow fit (seconds to a minute; run it off the UI thread), reproducible for a
+  fixed seed. umap-learn is imported only when a UMAP is fitted.
+
+For both, ``inverse(embedding[i])`` is exactly the trajectory's latent ``i`` and the
+inverse is continuous and answers in microseconds, so it can follow a drag
+(:class:`~explorer.latent.inverse.BarycentricInverse`). UMAP's own ``inverse_transform``
+and ``transform`` (seconds a call) are offered only as refinements to run after the
+mouse is released. Latents come in as [N, *latent_shape]; latents come out flat, [M, D]
+float32 (reshape with ``Trajectory.latent_shape``).
+
+A fitted projection saves as plain arrays and scalars (``state()``) and comes back with
+:func:`projection_from_state` and the trajectory's latents, so files need no pickles.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import numpy as np
 
+from explorer.errors import Cancelled, ExplorerError
+from explorer.latent.inverse import BarycentricInverse
 
-@dataclass(frozen=True)
+State = dict[str, np.ndarray | str | int | float]
+
+# Up to this many rows or columns the principal axes come from an exact SVD; above it,
+# from a seeded randomized SVD (Halko et al.), which is fast on 10,000 × 16,384 latents.
+_EXACT_SVD = 512
+# UMAP works on at most this many principal components of the latents.
+PRE_COMPONENTS = 50
+UMAP_MIN_POINTS = 5
+# Neighbours that place a new latent on a UMAP layout.
+_NEIGHBOURS = 8
+# Elements in one block of work (projected rows, query-to-data distances): bounds memory.
+_BLOCK = 1 << 22
+
+
+class Projection(Protocol):
+    """What the map view needs from a fitted projection."""
+
+    kind: str
+    embedding: np.ndarray
+    """[N, 2] float32: the fitted trajectory's points."""
+
+    def embed(self, latents: np.ndarray) -> np.ndarray:
+        """[N, *shape] latents to [N, 2] float32 points; ``embedding`` for the fitted ones."""
+        ...
+
+    def project_new(self, latents: np.ndarray) -> np.ndarray:
+        """Fast [M, 2] float32 points for latents not in the fit (e.g. an interpolation)."""
+        ...
+
+    def inverse(self, points: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
+        """[M, 2] points to [M, D] float32 latents, continuous and fast enough for a drag.
+
+        ``inverse(embedding[i])`` is exactly latent ``i``; with ``base`` (the latent being
+        dragged), ``inverse(project_new(base), base)`` is exactly ``base``.
+        """
+        ...
+
+    def state(self) -> State:
+        """Arrays and JSON-able scalars that :func:`projection_from_state` restores."""
+        ...
+
+
+def fit_projection(kind: str, latents: np.ndarray, **options: Any) -> Projection:
+    """Fit a ``"pca"`` or ``"umap"`` projection (options go to ``UMAPProjection.fit``)."""
+    if kind == "pca":
+        return PCAProjection.fit(latents)
+    if kind == "umap":
+        return UMAPProjection.fit(latents, **options)
+    raise ValueError(f"unknown projection kind {kind!r}")
+
+
+def projection_from_state(state: Mapping[str, Any], latents: np.ndarray) -> Projection:
+    """Rebuild a projection from ``state()`` (values may be 0-d arrays, as ``np.load`` gives)."""
+    kind = _scalar(state["kind"])
+    if kind == "pca":
+        return PCAProjection.from_state(state, latents)
+    if kind == "umap":
+        return UMAPProjection.from_state(state, latents)
+    raise ExplorerError(f"unknown projection kind {kind!r} in the saved state")
+
+
+def _scalar(value: Any) -> Any:
+    return value.item() if isinstance(value, np.ndarray) else value
+
+
+def _flat(latents: np.ndarray) -> np.ndarray:
+    latents = np.asarray(latents)
+    return latents.reshape(len(latents), math.prod(latents.shape[1:]))
+
+
+def _rows(latents: np.ndarray, width: int) -> np.ndarray:
+    """One latent (any shape) or several, as float64 rows [M, width]."""
+    return np.asarray(latents, np.float64).reshape(-1, width)
+
+
+def principal_axes(flat: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean [D] and the top ``count`` principal directions [count, D] (float64).
+
+    Directions without variance are zero rows. Signs are fixed (largest loading positive)
+    so the same latents always give the same picture.
+    """
+    mean = flat.mean(axis=0, dtype=np.float64)
+    if min(flat.shape) <= _EXACT_SVD:
+        centred = flat.astype(np.float64) - mean
+        _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    else:  # float32 work halves the memory of large latents; plenty for directions
+        centred = flat.astype(np.float32) - mean.astype(np.float32)
+        singular, vt = _randomized_svd(centred, count)
+    rank = int(np.sum(singular[:count] > 1e-12 * singular.max(initial=0.0)))
+    axes = np.zeros((count, flat.shape[1]))
+    axes[:rank] = vt[:rank]
+    signs = np.sign(axes[np.arange(count), np.abs(axes).argmax(axis=1)])
+    return mean, axes * np.where(signs == 0, 1.0, signs)[:, None]
+
+
+def _randomized_svd(centred: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    sketch = centred @ rng.standard_normal((centred.shape[1], count + 10)).astype(centred.dtype)
+    for _ in range(4):  # power iterations sharpen a slowly decaying spectrum
+        sketch = centred @ (centred.T @ np.linalg.qr(sketch)[0])
+    basis = np.linalg.qr(sketch)[0]
+    _, singular, vt = np.linalg.svd((basis.T @ centred).astype(np.float64), full_matrices=False)
+    return singular, vt
+
+
 class PCAProjection:
-    """Principal components of the latents: instant, and exactly invertible in its plane."""
+    """The two leading principal components: instant, and exactly invertible in its plane."""
 
-    mean: np.ndarray
-    components: np.ndarray  # [2, D], orthonormal rows
+    kind = "pca"
+
+    def __init__(self, latents: np.ndarray, mean: np.ndarray, components: np.ndarray) -> None:
+        self.latents = _flat(latents)
+        self.mean = np.asarray(mean, np.float64)
+        self.components = np.asarray(components, np.float64)  # [2, D], orthonormal rows
+        self.embedding = self.embed(self.latents)
+        self._surface = BarycentricInverse(self.embedding, self.latents)
 
     @classmethod
     def fit(cls, latents: np.ndarray) -> PCAProjection:
-        flat = latents.reshape(len(latents), -1).astype(np.float64)
-        mean = flat.mean(axis=0)
-        centred = flat - mean
-        if len(flat) < 2 or not np.any(centred):
-            components = np.eye(2, flat.shape[1])
-        else:
-            _, _, vt = np.linalg.svd(centred, full_matrices=False)
-            components = np.zeros((2, flat.shape[1]))
-            components[: len(vt[:2])] = vt[:2]
-        return cls(mean, components)
+        flat = _flat(latents)
+        return cls(flat, *principal_axes(flat, 2))
 
     def embed(self, latents: np.ndarray) -> np.ndarray:
-        flat = latents.reshape(len(latents), -1)
-        return ((flat - self.mean) @ self.components.T).astype(np.float32)
+        return _coordinates(_flat(latents), self.mean, self.components).astype(np.float32)
+
+    project_new = embed
+
+    def inverse(self, points: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
+        """Latents [M, D] float32 whose two shown components are exactly ``points``.
+
+        Without ``base`` the other components are blended from the trajectory's latents
+        around the point (so a frame's own point gives exactly that frame's latent). With
+        ``base`` (e.g. the latent being dragged), they are kept from ``base``:
+        ``z = base + (p - embed(base)) @ components``.
+        """
+        points = np.asarray(points, np.float64).reshape(-1, 2)
+        if base is not None:
+            base = _rows(base, self.mean.size)
+            moved = base + (points - self.embed(base)) @ self.components
+            return moved.astype(np.float32)
+        index, weight = self._surface.locate(points)
+        blended = self._surface.blend(index, weight).astype(np.float64)
+        beyond = points - self._surface.clamp(index, weight)  # zero inside the hull
+        return (blended + beyond @ self.components).astype(np.float32)
+
+    def state(self) -> State:
+        return {"kind": self.kind, "mean": self.mean, "components": self.components}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], latents: np.ndarray) -> PCAProjection:
+        return cls(latents, np.asarray(state["mean"]), np.asarray(state["components"]))
+
+
+class _EpochReport:
+    """A file for umap's tqdm epoch bar: reports ``done, total`` and stops when asked.
+
+    umap-learn has no progress callback, but it passes ``tqdm_kwds`` to the bar of its
+    layout loop; with ``bar_format="{n}/{total}"`` every refresh writes "n/total" here.
+    """
+
+    def __init__(
+        self,
+        on_progress: Callable[[int, int], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> None:
+        self._on_progress = on_progress
+        self._should_stop = should_stop
+        self._stopped = False
+
+    def write(self, text: str) -> None:
+        if self._stopped:
+            return
+        if self._should_stop is not None and self._should_stop():
+            self._stopped = True
+            raise Cancelled("UMAP layout cancelled")
+        counts = re.search(r"(\d+)/(\d+)", text)
+        if counts and self._on_progress is not None:
+            self._on_progress(int(counts[1]), int(counts[2]))
+
+    def flush(self) -> None:
+        pass
+
+
+class UMAPProjection:
+    """A UMAP layout with a fast, exact-at-the-data inverse and forward map.
+
+    The latents are first reduced to their top ``pre_components`` principal components
+    (when they have more); UMAP, its refinements and the neighbour search for
+    ``project_new`` work in that space, while ``inverse`` blends the full latents.
+    """
+
+    kind = "umap"
+
+    def __init__(
+        self,
+        latents: np.ndarray,
+        embedding: np.ndarray,
+        mean: np.ndarray,
+        axes: np.ndarray,
+        params: Mapping[str, Any],
+        model: Any = None,
+    ) -> None:
+        self.latents = _flat(latents)
+        self.embedding = np.asarray(embedding, np.float32)
+        if len(self.embedding) != len(self.latents):
+            raise ExplorerError(
+                f"the UMAP layout has {len(self.embedding)} points "
+                f"but the trajectory has {len(self.latents)} frames"
+            )
+        self.mean = np.asarray(mean, np.float32)
+        self.axes = np.asarray(axes, np.float32)  # [r, D]; the identity when D <= r
+        self.params = dict(params)
+        self._model = model
+        self._reduced = self._reduce(self.latents)
+        self._squared = np.einsum("nr,nr->n", self._reduced, self._reduced)
+        self._surface = BarycentricInverse(self.embedding, self.latents)
+
+    @classmethod
+    def fit(
+        cls,
+        latents: np.ndarray,
+        seed: int = 0,
+        n_neighbors: int = 15,
+        min_dist: float = 0.1,
+        pre_components: int = PRE_COMPONENTS,
+        on_progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> UMAPProjection:
+        """Fit UMAP (slow: call it on a worker thread). Same seed, same layout.
+
+        ``on_progress(epoch, epochs)`` follows the layout optimisation and ``should_stop``
+        is polled with it (raising :class:`Cancelled`); the neighbour-graph stage before
+        it cannot be interrupted. A seed makes umap-learn run single-threaded.
+        """
+        flat = _flat(latents)
+        if len(flat) < UMAP_MIN_POINTS:
+            raise ExplorerError(
+                f"UMAP needs at least {UMAP_MIN_POINTS} frames (this trajectory has "
+                f"{len(flat)}); use PCA"
+            )
+        if flat.shape[1] > pre_components:
+            mean, axes = principal_axes(flat, pre_components)
+        else:
+            mean, axes = flat.mean(axis=0, dtype=np.float64), np.eye(flat.shape[1])
+        # float32 is the saved precision; fit and restore both compute from it
+        mean, axes = mean.astype(np.float32), axes.astype(np.float32)
+        params = {
+            "seed": int(seed),
+            "n_neighbors": int(min(n_neighbors, len(flat) - 1)),
+            "min_dist": float(min_dist),
+        }
+        if should_stop is not None and should_stop():
+            raise Cancelled("UMAP layout cancelled")
+        reduced = _coordinates(flat, mean, axes)
+        model = _fit_umap(
+            reduced.astype(np.float32), params, _EpochReport(on_progress, should_stop)
+        )
+        if not np.isfinite(model.embedding_).all():
+            raise ExplorerError("UMAP could not place every frame; try more neighbours")
+        return cls(flat, model.embedding_, mean, axes, params, model)
+
+    def _reduce(self, flat: np.ndarray) -> np.ndarray:
+        """Coordinates [M, r] in the principal subspace that UMAP was fitted in."""
+        return _coordinates(flat, self.mean, self.axes)
+
+    def embed(self, latents: np.ndarray) -> np.ndarray:
+        """Same as :meth:`project_new`; exactly ``embedding`` for the fitted latents."""
+        return self.project_new(latents)
+
+    def project_new(self, latents: np.ndarray) -> np.ndarray:
+        """Place latents [M, *shape] on the layout: a blend of their nearest fitted points.
+
+        Modified Shepard weights ``((R - d) / (R d))²`` over the nearest neighbours (R: the
+        distance of the next one) make the map continuous and exact at the fitted latents.
+        Approximate elsewhere; :meth:`refine_embed` asks umap-learn instead.
+        """
+        flat = _flat(latents)
+        count = min(_NEIGHBOURS + 1, len(self.latents))
+        index, distance = self._nearest(self._reduce(flat), count)
+        radius, near, distance = distance[:, -1:], index[:, :-1], distance[:, :-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weight = (np.clip(radius - distance, 0.0, None) / (radius * distance)) ** 2
+        same = (self.latents[index[:, 0]] == flat).all(axis=1)
+        snap = same | ~np.isfinite(weight).all(axis=1) | (weight.sum(axis=1) == 0)
+        weight[snap] = 0.0
+        weight[snap, 0] = 1.0
+        weight /= weight.sum(axis=1, keepdims=True)
+        points = np.einsum("mk,mkj->mj", weight, self.embedding[near].astype(np.float64))
+        return points.astype(np.float32)
+
+    def _nearest(self, queries: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and distances [M, count] of the nearest fitted points, nearest first."""
+        block = max(1, _BLOCK // len(self._reduced))
+        index = np.empty((len(queries), count), np.intp)
+        distance = np.empty((len(queries), count))
+        for start in range(0, len(queries), block):
+            part = queries[start : start + block]
+            ranking = self._squared[None, :] - 2.0 * part @ self._reduced.T
+            candidates = np.argpartition(ranking, count - 1, axis=1)[:, :count]
+            exact = np.linalg.norm(self._reduced[candidates] - part[:, None], axis=2)
+            order = np.argsort(exact, axis=1)
+            index[start : start + block] = np.take_along_axis(candidates, order, axis=1)
+            distance[start : start + block] = np.take_along_axis(exact, order, axis=1)
+        return index, distance
+
+    def inverse(self, points: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
+        """Latents [M, D] float32 at 2-D ``points``: the barycentric blend of the trajectory.
+
+        With ``base``, the blend is shifted by base's own offset from it,
+        ``base - inverse(project_new(base))``: zero for a trajectory latent, and for any
+        other latent (a keyframe off the trajectory) the inverse at its own point is
+        exactly ``base``.
+        """
+        blended = self._surface(points)
+        if base is None:
+            return blended
+        base = _rows(base, self.latents.shape[1])
+        offset = base - self._surface(self.project_new(base))
+        return (blended + offset).astype(np.float32)
+
+    @property
+    def can_refine(self) -> bool:
+        """Whether umap-learn's model is at hand (not after :func:`projection_from_state`)."""
+        return self._model is not None
+
+    def refine_inverse(self, points: np.ndarray) -> np.ndarray:
+        """umap-learn's ``inverse_transform`` (seconds a call): after a release only.
+
+        It replaces the fast inverse's principal-subspace part where it can: inside the
+        layout's hull, away from the frames' own points (which stay exact) and only while
+        :attr:`can_refine`. Elsewhere the fast inverse is returned.
+        """
+        points = np.asarray(points, np.float64).reshape(-1, 2)
+        index, weight = self._surface.locate(points)
+        latents = self._surface.blend(index, weight)
+        rows = self._surface.contains(points) & (weight.max(axis=1) < 1.0)
+        if self.can_refine and rows.any():
+            refined = self._model.inverse_transform(points[rows].astype(np.float32))
+            fast = latents[rows]
+            correction = (refined - self._reduce(fast)) @ self.axes.astype(np.float64)
+            latents[rows] = (fast + correction).astype(np.float32)
+        return latents
+
+    def refine_embed(self, latents: np.ndarray) -> np.ndarray:
+        """umap-learn's ``transform`` of new latents (slow); :meth:`project_new` without it."""
+        if not self.can_refine:
+            return self.project_new(latents)
+        reduced = self._reduce(_flat(latents)).astype(np.float32)
+        return self._model.transform(reduced).astype(np.float32)
+
+    def state(self) -> State:
+        return {
+            "kind": self.kind,
+            "embedding": self.embedding,
+            "mean": self.mean,
+            "axes": self.axes,
+            **self.params,
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], latents: np.ndarray) -> UMAPProjection:
+        params = {name: _scalar(state[name]) for name in ("seed", "n_neighbors", "min_dist")}
+        return cls(latents, state["embedding"], state["mean"], state["axes"], params)
+
+
+def _coordinates(flat: np.ndarray, mean: np.ndarray, axes: np.ndarray) -> np.ndarray:
+    """Coordinates [M, r] (float64) of flat latents along ``axes`` [r, D] about ``mean``.
+
+    Computed in the precision of ``mean`` and ``axes``, a block of rows at a time, so that
+    10,000 large latents are never copied whole.
+    """
+    block = max(1, _BLOCK // flat.shape[1])
+    parts = [
+        (flat[start : start + block].astype(mean.dtype) - mean) @ axes.T
+        for start in range(0, max(len(flat), 1), block)
+    ]
+    return np.concatenate(parts).astype(np.float64, copy=False)
+
+
+def _fit_umap(reduced: np.ndarray, params: Mapping[str, Any], report: _EpochReport) -> Any:
+    import numba
+    import umap
+
+    threads = numba.get_num_threads()
+    model = umap.UMAP(
+        n_components=2,
+        n_neighbors=params["n_neighbors"],
+        min_dist=params["min_dist"],
+        random_state=params["seed"],
+        transform_seed=params["seed"],
+        n_jobs=1,  # what a seed implies anyway; saying so avoids umap's warning
+        tqdm_kwds={"disable": False, "file": report, "bar_format": "{n}/{total}"},
+    )
+    try:
+        return model.fit(reduced)
+    finally:
+        numba.set_num_threads(threads)  # umap leaves it at n_jobs when the fit raises

@@ -3,7 +3,8 @@
 File layout (``numpy.savez``, no pickles): ``mu`` [N, D] float32, ``logvar`` [N, D] float32,
 ``frame_index`` [N] int64, ``time_s`` [N] float64, ``embedding`` [N, 2] float32 and
 ``meta``, a JSON string (model, video, settings, projection, ``latent_shape`` when the
-latent is not a flat vector).
+latent is not a flat vector). Optional: ``psnr_db`` [N] float32, each frame's reconstruction
+PSNR, when it was measured.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Trajectory:
     time_s: np.ndarray
     embedding: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    psnr_db: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.mu)
@@ -49,10 +51,12 @@ class Trajectory:
         embedding = self.embedding
         if embedding is None:
             embedding = np.full((len(self), 2), np.nan, np.float32)
+        optional = {} if self.psnr_db is None else {"psnr_db": self.psnr_db.astype(np.float32)}
         target = Path(path)
         with atomic_output(target) as temp, open(temp, "wb") as handle:
             np.savez(
                 handle,
+                **optional,
                 mu=self.mu.astype(np.float32, copy=False),
                 logvar=self.logvar.astype(np.float32, copy=False),
                 frame_index=self.frame_index.astype(np.int64, copy=False),
@@ -69,9 +73,10 @@ class Trajectory:
             with np.load(file, allow_pickle=False) as data:
                 arrays = {name: data[name] for name in _ARRAYS}
                 meta = json.loads(str(data["meta"]))
+                psnr_db = data["psnr_db"] if "psnr_db" in data.files else None
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
             raise ExplorerError(f"{file} is not a readable trajectory file ({exc})") from exc
         embedding = arrays.pop("embedding")
         if np.isnan(embedding).all():
             embedding = None
-        return cls(**arrays, embedding=embedding, meta=meta)
+        return cls(**arrays, embedding=embedding, meta=meta, psnr_db=psnr_db)

@@ -10,6 +10,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from explorer.video.fitting import FitMode
+
 
 @runtime_checkable
 class VideoVAE(Protocol):
@@ -19,9 +21,11 @@ class VideoVAE(Protocol):
     ``frame_size`` first) and returns float32 ``(mu, logvar)``, each ``[N, *latent_shape]``.
     ``decode`` takes float latents ``[N, *latent_shape]`` and returns RGB uint8 frames
     ``[N, *frame_size, 3]``. Both work through ``batch_size`` frames at a time.
+    ``fit_mode`` says how frames of another shape are fitted (centre crop or letterbox).
     """
 
     batch_size: int
+    fit_mode: FitMode
 
     @property
     def frame_size(self) -> tuple[int, int]: ...

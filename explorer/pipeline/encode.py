@@ -2,14 +2,15 @@
 
 Frames stream from the reader in batches; a background thread decodes batch k+1 while
 the model encodes batch k. Only the latents are kept, so memory stays flat in the
-video's length.
+video's length. Optionally each frame is also decoded back to measure its reconstruction
+PSNR, which shows where the model struggles (it doubles the model's work).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from explorer.latent.trajectory import Trajectory
 from explorer.model.contract import VideoVAE
 from explorer.pipeline.cache import TrajectoryCache
 from explorer.pipeline.prefetch import prefetch
+from explorer.video.fitting import fit_frames
 from explorer.video.reader import VideoReader, open_video
 
 
@@ -31,6 +33,8 @@ class Selection:
     end: int | None = None
     stride: int = 1
     max_frames: int | None = None
+    measure_error: bool = False
+    """Also decode every frame and record its reconstruction PSNR."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,8 @@ def encode_with_cache(
     """
     model_sha256 = sha256_file(model_path)
     fingerprint = file_fingerprint(video)
-    key = TrajectoryCache.key(fingerprint, model_sha256, selection.__dict__)
+    settings = {**asdict(selection), "fit_mode": vae.fit_mode}
+    key = TrajectoryCache.key(fingerprint, model_sha256, settings)
     cached = cache.get(key) if cache else None
     if cached is not None:
         cached.meta["video"]["path"] = str(Path(video).resolve())  # it may have moved
@@ -82,12 +87,16 @@ def encode_video(
     """Encode the selected frames of ``video`` with ``vae``; see the module docstring."""
     with open_video(video) as reader:
         expected = _expected_count(reader, selection)
-        mus, logvars, indices = [], [], []
+        mus, logvars, psnrs, indices = [], [], [], []
         done = 0
         for batch_indices, frames in prefetch(_batches(reader, selection, batch_size)):
             if should_stop and should_stop():
                 raise Cancelled("encoding cancelled")
+            if selection.measure_error:
+                frames = fit_frames(frames, vae.frame_size, vae.fit_mode)
             mu, logvar = vae.encode(frames)
+            if selection.measure_error:
+                psnrs.append(psnr_db(frames, vae.decode(mu)))
             flat_mu = mu.reshape(len(mu), -1)
             mus.append(flat_mu)
             logvars.append(logvar.reshape(len(logvar), -1))
@@ -100,7 +109,8 @@ def encode_video(
         fps = reader.info.fps
         meta = {
             "video": {"path": str(Path(video).resolve()), "fps": fps, "warnings": reader.warnings},
-            "selection": selection.__dict__,
+            "selection": asdict(selection),
+            "fit_mode": vae.fit_mode,
             "latent_shape": list(vae.latent_shape),
             "frame_size": list(vae.frame_size),
         }
@@ -111,7 +121,15 @@ def encode_video(
         frame_index=frame_index,
         time_s=frame_index / fps,
         meta=meta,
+        psnr_db=np.concatenate(psnrs) if psnrs else None,
     )
+
+
+def psnr_db(originals: np.ndarray, reconstructions: np.ndarray) -> np.ndarray:
+    """Per-frame PSNR in dB of uint8 frames [N, H, W, 3]; identical frames give 100 dB."""
+    difference = originals.astype(np.float32) - reconstructions.astype(np.float32)
+    mse = np.mean(difference.reshape(len(difference), -1) ** 2, axis=1)
+    return (10 * np.log10(255.0**2 / np.maximum(mse, 255.0**2 * 1e-10))).astype(np.float32)
 
 
 def _batches(

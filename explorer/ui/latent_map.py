@@ -1,70 +1,202 @@
-"""The latent map: the trajectory in 2-D, coloured by time, with the current frame marked."""
+"""The latent map: the trajectory in 2-D, coloured by time, with a probe you can drag.
+
+Everything here is in the plot's data coordinates (the projection's 2-D space). The map
+knows nothing about models: it reports clicks, hovers and drags as signals, and the main
+window turns positions into latents through the projection's fast inverse.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QLabel
+
+from explorer.ui.images import to_qimage
 
 COLOUR_MAP = "viridis"
+HOVER_OFFSET = 16
+
+
+class _DraggableScatter(pg.ScatterPlotItem):
+    """A scatter whose points can be dragged; reports where, never moves the data itself."""
+
+    pointDragged = Signal(int, float, float)
+    pointReleased = Signal(int, float, float)
+
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        self._dragged: int | None = None
+
+    def mouseDragEvent(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            event.ignore()
+            return
+        if event.isStart():
+            points = self.pointsAt(event.buttonDownPos())
+            if len(points) == 0:
+                event.ignore()
+                return
+            self._dragged = int(points[0].data())
+        if self._dragged is None:
+            event.ignore()
+            return
+        event.accept()
+        position = event.pos()
+        if event.isFinish():
+            index, self._dragged = self._dragged, None
+            self.pointReleased.emit(index, position.x(), position.y())
+        else:
+            self.pointDragged.emit(self._dragged, position.x(), position.y())
 
 
 class LatentMap(pg.PlotWidget):
-    """Draws a trajectory's 2-D embedding; clicking a point asks to jump to its frame."""
+    """Draws a trajectory's 2-D embedding and reports what the user does on it."""
 
     frameClicked = Signal(int)
+    frameHovered = Signal(int)  # -1 when the pointer leaves the points
+    probeMoved = Signal(float, float)
+    probeReleased = Signal(float, float)
+    pointDragged = Signal(int, float, float)
+    pointReleased = Signal(int, float, float)
 
     def __init__(self) -> None:
         super().__init__()
         self.setMenuEnabled(False)
         self.showGrid(x=True, y=True, alpha=0.15)
-        self.setLabel("bottom", "component 1")
-        self.setLabel("left", "component 2")
         self.getPlotItem().hideButtons()
+        self.set_axis_names("PCA 1", "PCA 2")
         self._colour_map = pg.colormap.get(COLOUR_MAP)
         self._line = pg.PlotDataItem(pen=pg.mkPen((150, 150, 150, 110), width=1.5))
-        self._points = pg.ScatterPlotItem(size=7, pen=None, hoverable=True)
+        self._points = _DraggableScatter(size=7, pen=None, hoverable=True, tip=None)
         self._current = pg.ScatterPlotItem(
             size=18, pen=pg.mkPen((255, 80, 60), width=2.5), brush=None, symbol="o"
         )
-        for item in (self._line, self._points, self._current):
+        self._drag_ghost = pg.PlotDataItem(
+            pen=pg.mkPen((255, 200, 0), width=1.5, style=Qt.PenStyle.DashLine),
+            symbol="o", symbolSize=[0, 12], symbolBrush=(255, 200, 0), symbolPen=None,
+        )
+        self.probe = pg.TargetItem(
+            pos=(0, 0), size=16, movable=True, pen=pg.mkPen((255, 200, 0), width=2),
+            label="probe", labelOpts={"color": (255, 200, 0), "offset": (10, -10)},
+        )
+        for item in (self._line, self._points, self._current, self._drag_ghost, self.probe):
             self.addItem(item)
+        self.probe.setZValue(10)
         self._colour_bar = pg.ColorBarItem(
-            values=(0.0, 1.0),
-            colorMap=self._colour_map,
-            interactive=False,
-            width=12,
+            values=(0.0, 1.0), colorMap=self._colour_map, interactive=False, width=12,
             label="time (s)",
         )
         self.getPlotItem().layout.addItem(self._colour_bar, 2, 5)
+        self._hover_tip = QLabel(self)
+        self._hover_tip.setStyleSheet(
+            "background: palette(tool-tip-base); color: palette(tool-tip-text);"
+            "border: 1px solid palette(mid); padding: 3px;"
+        )
+        self._hover_tip.hide()
+        self._hovered = -1
+
         self._points.sigClicked.connect(self._on_points_clicked)
+        self._points.sigHovered.connect(self._on_points_hovered)
+        self._points.pointDragged.connect(self._on_point_dragged)
+        self._points.pointReleased.connect(self._on_point_released)
+        self.probe.sigPositionChanged.connect(
+            lambda item: self.probeMoved.emit(item.pos().x(), item.pos().y())
+        )
+        self.probe.sigPositionChangeFinished.connect(
+            lambda item: self.probeReleased.emit(item.pos().x(), item.pos().y())
+        )
         self._embedding = np.zeros((0, 2), np.float32)
 
     @property
     def point_count(self) -> int:
         return len(self._embedding)
 
-    def set_trajectory(self, embedding: np.ndarray, time_s: np.ndarray) -> None:
-        """Show a new trajectory and fit the view to it."""
+    @property
+    def hovered(self) -> int:
+        return self._hovered
+
+    def set_axis_names(self, x: str, y: str) -> None:
+        self.setLabel("bottom", x)
+        self.setLabel("left", y)
+
+    def set_trajectory(self, embedding: np.ndarray, time_s: np.ndarray, fit: bool = True) -> None:
+        """Show a trajectory (or the part encoded so far); ``fit`` rescales the view."""
         self._embedding = np.asarray(embedding, dtype=np.float32)
-        span = max(float(time_s[-1] - time_s[0]), 1e-9) if len(time_s) else 1.0
+        time_s = np.asarray(time_s, dtype=np.float64)[: len(self._embedding)]
+        if len(time_s) == 0:
+            return
+        span = max(float(time_s[-1] - time_s[0]), 1e-9)
         shades = self._colour_map.map((time_s - time_s[0]) / span, mode="qcolor")
         self._line.setData(self._embedding[:, 0], self._embedding[:, 1])
         self._points.setData(
-            pos=self._embedding, brush=[pg.mkBrush(c) for c in shades], data=np.arange(len(shades))
+            pos=self._embedding,
+            brush=[pg.mkBrush(c) for c in shades],
+            data=np.arange(len(shades)),
         )
         self._colour_bar.setLevels((float(time_s[0]), float(time_s[0]) + span))
-        self.autoRange()
+        if fit:
+            self.autoRange()
 
     def set_current(self, index: int) -> None:
         if 0 <= index < len(self._embedding):
             self._current.setData(pos=self._embedding[index : index + 1])
 
+    def marker_position(self) -> tuple[float, float] | None:
+        """Where the current-frame marker is drawn, or None before there is one."""
+        x, y = self._current.getData()
+        return (float(x[0]), float(y[0])) if len(x) else None
+
     def point_position(self, index: int) -> tuple[float, float]:
-        """Where point ``index`` is drawn, in the plot's data coordinates."""
+        """Where point ``index`` is drawn, in data coordinates."""
         x, y = self._embedding[index]
         return float(x), float(y)
 
-    def _on_points_clicked(self, _item: pg.ScatterPlotItem, points, _event) -> None:
+    def place_probe(self, x: float, y: float) -> None:
+        """Move the probe without emitting ``probeMoved``."""
+        self.probe.blockSignals(True)
+        self.probe.setPos(QPointF(x, y))
+        self.probe.blockSignals(False)
+
+    def to_scene(self, x: float, y: float) -> QPointF:
+        """Data coordinates to this widget's pixel coordinates (for tests and tooltips)."""
+        scene = self.getPlotItem().vb.mapViewToScene(QPointF(x, y))
+        return self.mapFromScene(scene)
+
+    def show_thumbnail(self, index: int, image: np.ndarray) -> None:
+        """Show ``image`` beside the pointer if ``index`` is still the hovered point."""
+        if index != self._hovered:
+            return
+        self._hover_tip.setPixmap(QPixmap.fromImage(to_qimage(image)))
+        self._hover_tip.setToolTip(f"frame {index}")
+        self._hover_tip.adjustSize()
+        anchor = self.to_scene(*self.point_position(index))
+        x = min(int(anchor.x()) + HOVER_OFFSET, self.width() - self._hover_tip.width())
+        y = max(0, int(anchor.y()) - self._hover_tip.height() - HOVER_OFFSET)
+        self._hover_tip.move(x, y)
+        self._hover_tip.show()
+        self._hover_tip.raise_()
+
+    def _on_points_clicked(self, _item, points, _event) -> None:
         if len(points):
             self.frameClicked.emit(int(points[0].data()))
+
+    def _on_points_hovered(self, _item, points, _event) -> None:
+        index = int(points[0].data()) if len(points) else -1
+        if index == self._hovered:
+            return
+        self._hovered = index
+        if index < 0:
+            self._hover_tip.hide()
+        self.setToolTip(f"frame {index}" if index >= 0 else "")
+        self.frameHovered.emit(index)
+
+    def _on_point_dragged(self, index: int, x: float, y: float) -> None:
+        start = self._embedding[index]
+        self._drag_ghost.setData([start[0], x], [start[1], y])
+        self.pointDragged.emit(index, x, y)
+
+    def _on_point_released(self, index: int, x: float, y: float) -> None:
+        self._drag_ghost.setData([], [])
+        self.pointReleased.emit(index, x, y)

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -21,12 +30,22 @@ from PySide6.QtWidgets import (
 
 from explorer.ui.frame_view import FrameView
 from explorer.ui.latent_map import LatentMap
+from explorer.ui.projection_bar import ProjectionBar
 from explorer.ui.timeline import Timeline
-from explorer.ui.worker import FramePreview, WorkerThread
+from explorer.ui.worker import (
+    CursorPreview,
+    FramePreview,
+    ModelLoader,
+    Thumbnail,
+    WorkerThread,
+)
 
 MODEL_SUFFIXES = {".safetensors"}
 VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.webm *.mkv *.avi *.gif);;All files (*)"
 MODEL_FILTER = "Latent Explorer models (*.safetensors);;All files (*)"
+RECENT_LIMIT = 10
+DEVICES = (("Automatic (GPU if present)", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"),
+           ("Apple MPS", "mps"))
 
 
 class MainWindow(QMainWindow):
@@ -35,49 +54,52 @@ class MainWindow(QMainWindow):
     ready = Signal()
     """The trajectory is on the map and the first frame views are painted."""
 
-    def __init__(self, video: Path, model: Path, show_errors: bool = True) -> None:
+    def __init__(
+        self,
+        video: Path,
+        model: Path,
+        show_errors: bool = True,
+        model_loader: ModelLoader | None = None,
+    ) -> None:
         super().__init__()
         self.setWindowTitle("Latent Explorer")
         self.setAcceptDrops(True)
-        self.resize(1280, 800)
+        self.resize(1360, 860)
         self._video, self._model = video, model
         self._show_errors = show_errors
-        self._latest_stamp = 0
-        self._trajectory = None
+        self._frame_stamp = self._cursor_stamp = self._thumbnail_stamp = 0
+        self.trajectory = None
+        self.projection = None
+        self.probe_latent: np.ndarray | None = None
         self._ready_sent = False
+        self._settings = QSettings()
 
         self.latent_map = LatentMap()
+        self.projection_bar = ProjectionBar()
+        self._growth: list = []  # PCA axes of the first batch while a video encodes
         self.original_view = FrameView("Original", "loading…")
         self.reconstruction_view = FrameView("Reconstruction", "loading…")
+        self.cursor_view = FrameView("Cursor", "drag the probe or a point on the map")
         self.timeline = Timeline()
         self._model_info = QFormLayout()
+
+        self._worker_thread = WorkerThread(model_loader)
+        self.worker = self._worker_thread.worker
         self._build_layout()
         self._build_menus()
         self._build_status_bar()
-
-        self._worker_thread = WorkerThread()
-        self.worker = self._worker_thread.worker
-        self.worker.status.connect(self._activity.setText)
-        self.worker.modelReady.connect(self._on_model_ready)
-        self.worker.encodeProgress.connect(self._on_encode_progress)
-        self.worker.trajectoryReady.connect(self._on_trajectory_ready)
-        self.worker.previewReady.connect(self._on_preview)
-        self.worker.failed.connect(self._on_failed)
-        self.timeline.frameChanged.connect(self._on_frame_changed)
-        self.latent_map.frameClicked.connect(self.timeline.set_frame)
+        self._connect()
 
     def start(self) -> None:
         """Begin loading the model and encoding the video (on the worker)."""
-        self._open(self._video, self._model)
+        self.open_files(self._video, self._model)
 
     # --- layout -----------------------------------------------------------------------
 
     def _build_layout(self) -> None:
-        views = QWidget()
-        views_layout = QVBoxLayout(views)
-        views_layout.setContentsMargins(0, 0, 0, 0)
-        views_layout.addWidget(self.original_view, 1)
-        views_layout.addWidget(self.reconstruction_view, 1)
+        views = QSplitter(Qt.Orientation.Vertical)
+        for view in (self.original_view, self.reconstruction_view, self.cursor_view):
+            views.addWidget(view)
 
         info = QWidget()
         info.setLayout(self._model_info)
@@ -86,15 +108,21 @@ class MainWindow(QMainWindow):
         side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(views)
         side.addWidget(info)
-        side.setStretchFactor(0, 4)
+        side.setStretchFactor(0, 5)
         side.setStretchFactor(1, 1)
 
+        map_panel = QWidget()
+        map_layout = QVBoxLayout(map_panel)
+        map_layout.setContentsMargins(0, 0, 0, 0)
+        map_layout.addWidget(self.projection_bar)
+        map_layout.addWidget(self.latent_map, 1)
+
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.latent_map)
+        split.addWidget(map_panel)
         split.addWidget(side)
         split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        split.setSizes([760, 500])
+        split.setStretchFactor(1, 1)
+        split.setSizes([920, 420])
 
         centre = QWidget()
         layout = QVBoxLayout(centre)
@@ -105,10 +133,13 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self._add_action(
-            file_menu, "Open &Video…", QKeySequence.StandardKey.Open, self._choose_video
-        )
+        self._add_action(file_menu, "Open &Video…", QKeySequence.StandardKey.Open,
+                         self._choose_video)
         self._add_action(file_menu, "Open &Model…", "Ctrl+M", self._choose_model)
+        self._recent_menu = file_menu.addMenu("Open &Recent")
+        self._refresh_recent_menu()
+        file_menu.addSeparator()
+        self._add_action(file_menu, "&Train Model on This Video…", "Ctrl+T", self.train_model)
         file_menu.addSeparator()
         self._add_action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
 
@@ -117,15 +148,22 @@ class MainWindow(QMainWindow):
         self._add_action(view_menu, "Next Frame", "Right", lambda: self.timeline.step(1))
         self._add_action(view_menu, "Previous Frame", "Left", lambda: self.timeline.step(-1))
         self._add_action(view_menu, "First Frame", "Home", lambda: self.timeline.set_frame(0))
-        self._add_action(
-            view_menu,
-            "Last Frame",
-            "End",
-            lambda: self.timeline.set_frame(self.timeline.frame_count - 1),
-        )
+        self._add_action(view_menu, "Last Frame", "End",
+                         lambda: self.timeline.set_frame(self.timeline.frame_count - 1))
+        view_menu.addSeparator()
         self._add_action(view_menu, "Reset Map View", "Ctrl+0", self.latent_map.autoRange)
+        self._add_action(view_menu, "Probe to Current Frame", "P", self._probe_to_current)
 
-    def _add_action(self, menu, text: str, shortcut, slot) -> QAction:
+        device_menu = self.menuBar().addMenu("&Device")
+        group = QActionGroup(self)
+        for label, device in DEVICES:
+            action = QAction(label, self, checkable=True)
+            action.setChecked(device == "auto")
+            action.triggered.connect(lambda _=False, d=device: self.worker.set_device(d))
+            group.addAction(action)
+            device_menu.addAction(action)
+
+    def _add_action(self, menu: QMenu, text: str, shortcut, slot) -> QAction:
         action = QAction(text, self)
         action.setShortcut(QKeySequence(shortcut))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -142,49 +180,73 @@ class MainWindow(QMainWindow):
         self._progress.setVisible(False)
         self._cancel = QPushButton("Cancel")
         self._cancel.setVisible(False)
-        self._cancel.clicked.connect(self.worker_cancel)
+        # a lambda runs in the GUI thread: a bound slot of the worker would queue behind
+        # the very job it is meant to cancel
+        self._cancel.clicked.connect(lambda: self.worker.cancel())
+        self.frames_label = QLabel("")
         self.device_label = QLabel("")
         bar.addWidget(self._activity, 1)
         bar.addPermanentWidget(self._progress)
         bar.addPermanentWidget(self._cancel)
+        bar.addPermanentWidget(self.frames_label)
         bar.addPermanentWidget(self.device_label)
+
+    def _connect(self) -> None:
+        worker = self.worker
+        worker.status.connect(self._activity.setText)
+        worker.modelReady.connect(self._on_model_ready)
+        worker.jobProgress.connect(self._on_job_progress)
+        worker.trajectoryGrew.connect(self._on_trajectory_grew)
+        worker.trajectoryReady.connect(self._on_trajectory_ready)
+        worker.jobFinished.connect(self._on_job_finished)
+        worker.framePreviewReady.connect(self._on_frame_preview)
+        worker.cursorReady.connect(self._on_cursor)
+        worker.thumbnailReady.connect(self._on_thumbnail)
+        worker.failed.connect(self._on_failed)
+        self.timeline.frameChanged.connect(self._on_frame_changed)
+        self.latent_map.frameClicked.connect(self.timeline.set_frame)
+        self.latent_map.frameHovered.connect(self._on_hovered)
+        self.latent_map.probeMoved.connect(self._decode_at)
+        self.latent_map.pointDragged.connect(self._on_point_dragged)
+        self.projection_bar.projectionReady.connect(self._show_projection)
+        self.projection_bar.failed.connect(self._on_failed)
 
     # --- opening files ----------------------------------------------------------------
 
-    def _open(self, video: Path, model: Path) -> None:
-        self._video, self._model = video, model
-        self.setWindowTitle(f"{video.name} — Latent Explorer")
-        self._trajectory = None
-        self.original_view.clear()
-        self.reconstruction_view.clear()
+    def open_files(self, video: Path, model: Path) -> None:
+        """Load ``model`` and encode ``video`` on the worker, replacing what is open."""
+        self._video, self._model = Path(video), Path(model)
+        self.setWindowTitle(f"{self._video.name} — Latent Explorer")
+        self.trajectory = self.projection = self.probe_latent = None
+        self._growth = []
+        self.projection_bar.clear()
+        for view in (self.original_view, self.reconstruction_view, self.cursor_view):
+            view.clear()
         self._progress.setRange(0, 0)
         self._progress.setVisible(True)
         self._cancel.setVisible(True)
-        self.worker.open(video, model)
-
-    def worker_cancel(self) -> None:
-        self.worker.cancel()
-
-    def _choose_video(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open Video", str(self._video.parent), VIDEO_FILTER
-        )
-        if path:
-            self._open(Path(path), self._model)
-
-    def _choose_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open Model", str(self._model.parent), MODEL_FILTER
-        )
-        if path:
-            self._open(self._video, Path(path))
+        self._remember(self._video, "video")
+        self._remember(self._model, "model")
+        self.worker.open(self._video, self._model)
 
     def open_dropped(self, path: Path) -> None:
         """A file dropped on the window: a model replaces the model, anything else the video."""
         if path.suffix.lower() in MODEL_SUFFIXES:
-            self._open(self._video, path)
+            self.open_files(self._video, path)
         else:
-            self._open(path, self._model)
+            self.open_files(path, self._model)
+
+    def _choose_video(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open Video", str(self._video.parent),
+                                              VIDEO_FILTER)
+        if path:
+            self.open_files(Path(path), self._model)
+
+    def _choose_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open Model", str(self._model.parent),
+                                              MODEL_FILTER)
+        if path:
+            self.open_files(self._video, Path(path))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
@@ -195,6 +257,73 @@ class MainWindow(QMainWindow):
         if local:
             self.open_dropped(Path(local[0]))
             event.acceptProposedAction()
+
+    def _remember(self, path: Path, kind: str) -> None:
+        entries = [e for e in self._recent() if e != f"{kind}:{path}"]
+        self._settings.setValue("recent", [f"{kind}:{path}", *entries][:RECENT_LIMIT])
+        self._refresh_recent_menu()
+
+    def _recent(self) -> list[str]:
+        value = self._settings.value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _refresh_recent_menu(self) -> None:
+        self._recent_menu.clear()
+        for entry in self._recent():
+            kind, _, path = entry.partition(":")
+            action = self._recent_menu.addAction(f"{Path(path).name}  ({kind})")
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, k=kind, p=Path(path): self._open_recent(k, p))
+        self._recent_menu.setEnabled(bool(self._recent()))
+
+    def _open_recent(self, kind: str, path: Path) -> None:
+        if kind == "model":
+            self.open_files(self._video, path)
+        else:
+            self.open_files(path, self._model)
+
+    def train_model(self) -> None:
+        """Train a model on the open video; open it with the video when training ends."""
+        from explorer.ui.train_dialog import TrainDialog
+
+        dialog = TrainDialog(self.worker, self._video, self)
+        if dialog.exec() and dialog.saved_model is not None:
+            self.open_files(self._video, dialog.saved_model)
+
+    # --- the user's actions -----------------------------------------------------------
+
+    def _on_frame_changed(self, index: int) -> None:
+        if self.trajectory is None:
+            return
+        self.latent_map.set_current(index)
+        self._frame_stamp = self.worker.request_frame(index)
+
+    def _on_hovered(self, index: int) -> None:
+        if index >= 0 and self.trajectory is not None:
+            self._thumbnail_stamp = self.worker.request_thumbnail(index)
+
+    def _decode_at(self, x: float, y: float, base_index: int | None = None) -> None:
+        """Decode the latent under map position (x, y) into the cursor view.
+
+        When a frame's own point is dragged, its latent is the base: components the 2-D
+        view cannot show stay as they were in that frame.
+        """
+        if self.projection is None:
+            return
+        base = None if base_index is None else self.trajectory.mu[base_index]
+        self.probe_latent = self.projection.inverse(np.array([[x, y]]), base=base)[0]
+        self._cursor_stamp = self.worker.request_cursor(self.probe_latent)
+
+    def _on_point_dragged(self, index: int, x: float, y: float) -> None:
+        self.latent_map.place_probe(x, y)
+        self._decode_at(x, y, base_index=index)
+
+    def _probe_to_current(self) -> None:
+        if self.trajectory is not None:
+            index = self.timeline.frame
+            x, y = self.latent_map.point_position(index)
+            self.latent_map.place_probe(x, y)
+            self._decode_at(x, y, base_index=index)
 
     # --- worker answers ---------------------------------------------------------------
 
@@ -213,43 +342,80 @@ class MainWindow(QMainWindow):
         ]
         if training.get("holdout_psnr_db") is not None:
             rows.append(("Held-out PSNR", f"{training['holdout_psnr_db']:.1f} dB"))
-        rows.append(("Video", self._video.name))
+        rows += [("Device", info["device_label"]), ("Video", self._video.name)]
         for label, value in rows:
             self._model_info.addRow(f"{label}:", QLabel(value))
 
-    def _on_encode_progress(self, done: int, expected: int) -> None:
+    def _on_job_progress(self, done: int, expected: int) -> None:
         if expected > 0:
             self._progress.setRange(0, expected)
             self._progress.setValue(min(done, expected))
         self._activity.setText(f"Encoding {self._video.name}… {done} frames")
 
-    def _on_trajectory_ready(self, trajectory) -> None:
-        self._trajectory = trajectory
+    def _on_trajectory_grew(self, batch: np.ndarray) -> None:
+        """Draw the part encoded so far, on the PCA axes of the first batch (they stay put)."""
+        from explorer.latent.projection import principal_axes
+
+        if not self._growth:
+            self._growth = [*principal_axes(batch.astype(np.float64), 2), []]
+        mean, axes, points = self._growth
+        points.append(((batch - mean) @ axes.T).astype(np.float32))
+        embedding = np.concatenate(points)
+        self.latent_map.set_trajectory(embedding, np.arange(len(embedding), dtype=np.float64))
+
+    def _on_trajectory_ready(self, trajectory, pca) -> None:
+        self.trajectory = trajectory
+        self._growth = []
+        self.timeline.set_frames(trajectory.time_s, trajectory.meta["video"]["fps"],
+                                 trajectory.psnr_db)
+        self.frames_label.setText(f"{len(trajectory)} frames")
+        self.projection_bar.set_trajectory(trajectory.mu, pca)
+
+    def _show_projection(self, projection) -> None:
+        """Lay the map out with ``projection``; the probe keeps its latent."""
+        self.projection = projection
+        self.trajectory.embedding = projection.embedding
+        self.trajectory.meta["projection"] = {"kind": projection.kind}
+        self.latent_map.set_trajectory(projection.embedding, self.trajectory.time_s)
+        name = projection.kind.upper()
+        self.latent_map.set_axis_names(f"{name} 1", f"{name} 2")
+        self.latent_map.set_current(self.timeline.frame)
+        if self.probe_latent is None:
+            x, y = projection.embedding.mean(axis=0)
+        else:
+            x, y = projection.project_new(self.probe_latent[None])[0]
+        self.latent_map.place_probe(float(x), float(y))
+
+    def _on_job_finished(self, outcome: str) -> None:
         self._progress.setVisible(False)
         self._cancel.setVisible(False)
-        self.latent_map.set_trajectory(trajectory.embedding, trajectory.time_s)
-        self.timeline.set_frames(trajectory.time_s, trajectory.meta["video"]["fps"])
-        self._activity.setText(f"{len(trajectory)} frames encoded")
+        if outcome == "cancelled" and self.trajectory is None:
+            self._activity.setText("Encoding cancelled")
 
-    def _on_frame_changed(self, index: int) -> None:
-        if self._trajectory is None:
-            return
-        self.latent_map.set_current(index)
-        self._latest_stamp = self.worker.request_preview(index)
-
-    def _on_preview(self, preview: FramePreview) -> None:
-        if preview.stamp < self._latest_stamp:
+    def _on_frame_preview(self, preview: FramePreview) -> None:
+        if preview.stamp != self._frame_stamp or self.trajectory is None:
             return  # an older request answered late: never paint it
-        frame_number = int(self._trajectory.frame_index[preview.index])
+        frame_number = int(self.trajectory.frame_index[preview.index])
         self.original_view.set_frame(preview.original, f"frame {frame_number}")
-        self.reconstruction_view.set_frame(preview.reconstruction, "decoded from μ")
+        caption = "decoded from μ"
+        if self.trajectory.psnr_db is not None:
+            caption += f"  ·  PSNR {self.trajectory.psnr_db[preview.index]:.1f} dB"
+        self.reconstruction_view.set_frame(preview.reconstruction, caption)
         if not self._ready_sent:
             self._ready_sent = True
+            self._probe_to_current()
             self.ready.emit()
 
+    def _on_cursor(self, preview: CursorPreview) -> None:
+        if preview.stamp == self._cursor_stamp:
+            x, y = self.latent_map.probe.pos().x(), self.latent_map.probe.pos().y()
+            self.cursor_view.set_frame(preview.image, f"decoded at ({x:.2f}, {y:.2f})")
+
+    def _on_thumbnail(self, thumbnail: Thumbnail) -> None:
+        if thumbnail.stamp == self._thumbnail_stamp:
+            self.latent_map.show_thumbnail(thumbnail.index, thumbnail.image)
+
     def _on_failed(self, message: str) -> None:
-        self._progress.setVisible(False)
-        self._cancel.setVisible(False)
         self._activity.setText(message)
         if self._show_errors:
             QMessageBox.warning(self, "Latent Explorer", message)
@@ -257,5 +423,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.timeline.playing:
             self.timeline.toggle_play()
+        self.projection_bar.cancel()
         self._worker_thread.close()
         super().closeEvent(event)

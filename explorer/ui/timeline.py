@@ -1,10 +1,62 @@
-"""The timeline: a frame slider with play/pause at the video's frame rate."""
+"""The timeline: frame slider, play/pause at the video's rate or a chosen speed, loop, and
+a per-frame reconstruction-error curve that shows where the model struggles."""
 
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QLabel,
+    QSlider,
+    QStyle,
+    QToolButton,
+    QWidget,
+)
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+class ErrorCurve(pg.PlotWidget):
+    """Reconstruction PSNR per frame; a click seeks to the frame under the pointer."""
+
+    frameClicked = Signal(int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self.getPlotItem().hideButtons()
+        self.setFixedHeight(70)
+        self.setLabel("left", "PSNR dB")
+        self.getPlotItem().hideAxis("bottom")
+        self._curve = self.plot(pen=pg.mkPen((90, 160, 255), width=1.5), fillLevel=0,
+                                brush=(90, 160, 255, 50))
+        self._marker = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 80, 60), width=1.5))
+        self.addItem(self._marker)
+        self._count = 0
+        self.scene().sigMouseClicked.connect(self._on_click)
+
+    def set_values(self, psnr_db: np.ndarray | None) -> None:
+        self.setVisible(psnr_db is not None)
+        if psnr_db is None:
+            return
+        self._count = len(psnr_db)
+        self._curve.setData(np.arange(self._count), psnr_db)
+        low, high = float(np.min(psnr_db)), float(np.max(psnr_db))
+        self.setXRange(0, max(1, self._count - 1), padding=0.01)
+        self.setYRange(max(0.0, low - 2), high + 1, padding=0)
+
+    def set_current(self, index: int) -> None:
+        self._marker.setValue(index)
+
+    def _on_click(self, event) -> None:
+        if not self._count:
+            return
+        x = self.getPlotItem().vb.mapSceneToView(event.scenePos()).x()
+        self.frameClicked.emit(int(np.clip(round(x), 0, self._count - 1)))
 
 
 class Timeline(QWidget):
@@ -18,20 +70,38 @@ class Timeline(QWidget):
         self._play.setToolTip("Play / pause (Space)")
         self._play.setCheckable(True)
         self._play.toggled.connect(self._on_play_toggled)
+        self._loop = QToolButton()
+        self._loop.setText("Loop")
+        self._loop.setCheckable(True)
+        self._loop.setChecked(True)
+        self._loop.setToolTip("Start again at the end")
+        self._speed = QComboBox()
+        for speed in SPEEDS:
+            self._speed.addItem(f"{speed:g}×", speed)
+        self._speed.setCurrentIndex(SPEEDS.index(1.0))
+        self._speed.setToolTip("Playback speed, relative to the video's frame rate")
+        self._speed.currentIndexChanged.connect(self._restart_timer)
         self._slider = QSlider(Qt.Orientation.Horizontal)
         self._slider.setEnabled(False)
         self._slider.valueChanged.connect(self._on_value_changed)
         self._label = QLabel("no frames")
-        self._label.setMinimumWidth(170)
+        self._label.setMinimumWidth(190)
+        self.error_curve = ErrorCurve()
+        self.error_curve.setVisible(False)
+        self.error_curve.frameClicked.connect(self.set_frame)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._advance)
         self._fps = 25.0
         self._times = np.zeros(0)
-        layout = QHBoxLayout(self)
+
+        layout = QGridLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
-        layout.addWidget(self._play)
-        layout.addWidget(self._slider, 1)
-        layout.addWidget(self._label)
+        layout.addWidget(self._play, 0, 0)
+        layout.addWidget(self._slider, 0, 1)
+        layout.addWidget(self._label, 0, 2)
+        layout.addWidget(self._speed, 0, 3)
+        layout.addWidget(self._loop, 0, 4)
+        layout.addWidget(self.error_curve, 1, 1)
         self._update_play_icon(False)
 
     @property
@@ -40,19 +110,21 @@ class Timeline(QWidget):
 
     @property
     def frame_count(self) -> int:
-        return self._slider.maximum() + 1 if self._slider.isEnabled() else 0
+        return len(self._times)
 
     @property
     def playing(self) -> bool:
         return self._timer.isActive()
 
-    def set_frames(self, time_s: np.ndarray, fps: float) -> None:
+    def set_frames(
+        self, time_s: np.ndarray, fps: float, psnr_db: np.ndarray | None = None
+    ) -> None:
         """Show ``len(time_s)`` frames; ``time_s`` labels each one, ``fps`` paces playback."""
         self._times = np.asarray(time_s, dtype=np.float64)
         self._fps = fps if fps > 0 else 25.0
-        count = len(self._times)
-        self._slider.setEnabled(count > 0)
-        self._slider.setRange(0, max(0, count - 1))
+        self._slider.setEnabled(self.frame_count > 0)
+        self._slider.setRange(0, max(0, self.frame_count - 1))
+        self.error_curve.set_values(psnr_db)
         self._slider.setValue(0)
         self._on_value_changed(0)
 
@@ -67,24 +139,35 @@ class Timeline(QWidget):
 
     def _on_play_toggled(self, playing: bool) -> None:
         if playing and self.frame_count > 1:
-            self._timer.start(round(1000 / self._fps))
+            if self.frame == self.frame_count - 1 and not self._loop.isChecked():
+                self.set_frame(0)
+            self._restart_timer()
         else:
             self._timer.stop()
             self._play.setChecked(False)
         self._update_play_icon(self._timer.isActive())
 
+    def _restart_timer(self) -> None:
+        if self._play.isChecked():
+            speed = self._speed.currentData()
+            self._timer.start(max(1, round(1000 / (self._fps * speed))))
+
     def _advance(self) -> None:
-        self.set_frame((self.frame + 1) % self.frame_count)
+        if self.frame + 1 < self.frame_count:
+            self.set_frame(self.frame + 1)
+        elif self._loop.isChecked():
+            self.set_frame(0)
+        else:
+            self._play.setChecked(False)
 
     def _update_play_icon(self, playing: bool) -> None:
-        icon = (
-            QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
-        )
+        pixmap = QStyle.StandardPixmap
+        icon = pixmap.SP_MediaPause if playing else pixmap.SP_MediaPlay
         self._play.setIcon(self.style().standardIcon(icon))
 
     def _on_value_changed(self, index: int) -> None:
         if self.frame_count:
-            seconds = self._times[index]
             last = self.frame_count - 1
-            self._label.setText(f"frame {index} / {last}  ·  {seconds:.2f} s")
+            self._label.setText(f"frame {index} / {last}  ·  {self._times[index]:.2f} s")
+        self.error_curve.set_current(index)
         self.frameChanged.emit(index)

@@ -1,33 +1,61 @@
 """The inference worker: the only place where the GUI touches the model.
 
-It lives in its own ``QThread``. The GUI thread never waits on it: it posts requests and
-gets answers as signals. Frame previews are *latest wins*: one pending slot that newer
-requests overwrite, and a stamp on each answer so the GUI can drop stale ones. Long jobs
-(opening a video and encoding it) serve the pending preview between batches, report
-progress and can be cancelled. Errors come back as one-line messages; the worker keeps
-serving.
+It lives in its own ``QThread``; the GUI thread never waits on it. Requests are posted,
+answers come back as signals.
 
-torch is imported here lazily, on the worker thread, so the window appears first.
+Previews are *latest wins*. Each kind of preview (a timeline frame, the cursor image under
+a drag, a hover thumbnail) has one pending slot that a newer request overwrites, so a drag
+at 120 events/s never builds a queue: at most one decode runs and one waits. Every answer
+carries the stamp of its request; the GUI paints only the answer to its latest request.
+
+Long jobs (open a video and encode it, train) run one at a time, serve the pending
+previews between batches, report progress, and stop at the next batch when cancelled.
+Errors come back as one-line messages and the worker keeps serving.
+
+torch is imported lazily, on the worker thread, so the window appears first.
 """
 
 from __future__ import annotations
 
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from explorer.errors import Cancelled, ExplorerError
 
+T = TypeVar("T")
+ModelLoader = Callable[[Path, str], Any]
 
-@dataclass(frozen=True)
-class OpenRequest:
-    video: Path
-    model: Path
+
+class LatestSlot(Generic[T]):
+    """A one-item mailbox: ``put`` overwrites, ``take`` empties. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._item: tuple[int, T] | None = None
+        self._stamp = 0
+
+    def put(self, value: T) -> int:
+        with self._lock:
+            self._stamp += 1
+            self._item = (self._stamp, value)
+            return self._stamp
+
+    def take(self) -> tuple[int, T] | None:
+        with self._lock:
+            item, self._item = self._item, None
+            return item
+
+    @property
+    def pending(self) -> bool:
+        with self._lock:
+            return self._item is not None
 
 
 @dataclass(frozen=True)
@@ -38,51 +66,116 @@ class FramePreview:
     reconstruction: np.ndarray
 
 
+@dataclass(frozen=True)
+class CursorPreview:
+    stamp: int
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    stamp: int
+    index: int
+    image: np.ndarray
+
+
+@dataclass
+class OpenVideo:
+    """Job: load ``model`` and encode ``video``, replacing whatever was open."""
+
+    video: Path
+    model: Path
+
+
+@dataclass
+class TrainModel:
+    """Job: train a β-VAE on ``video`` and save it to ``output``."""
+
+    video: Path
+    output: Path
+    settings: Any  # explorer.model.training.TrainSettings
+
+
 class InferenceWorker(QObject):
     """Owns the model, the video reader and the device; see the module docstring."""
 
     status = Signal(str)
     modelReady = Signal(dict)
-    encodeProgress = Signal(int, int)  # frames done, frames expected (-1 when unknown)
-    trajectoryReady = Signal(object)  # explorer.latent.trajectory.Trajectory
-    previewReady = Signal(object)  # FramePreview
+    jobProgress = Signal(int, int)  # done, expected (-1 when unknown)
+    trajectoryGrew = Signal(object)  # np.ndarray: the latents of the batch just encoded
+    trajectoryReady = Signal(object, object)  # Trajectory, its PCA projection
+    trainEvent = Signal(object)  # explorer.model.training.TrainEvent
+    modelSaved = Signal(str)  # path of a model a training job wrote
+    jobFinished = Signal(str)  # "done", "cancelled" or "failed"
+    framePreviewReady = Signal(object)  # FramePreview
+    cursorReady = Signal(object)  # CursorPreview
+    thumbnailReady = Signal(object)  # Thumbnail
     failed = Signal(str)
     _wake = Signal()
 
-    def __init__(self) -> None:
+    THUMBNAIL_SIZE = 96
+
+    def __init__(self, model_loader: ModelLoader | None = None) -> None:
+        """``model_loader(path, device)`` opens models; the default reads model files."""
         super().__init__()
+        self._model_loader = model_loader
         self._lock = threading.Lock()
-        self._pending_open: OpenRequest | None = None
-        self._pending_preview: tuple[int, int] | None = None
-        self._cancel = threading.Event()
-        self._stamp = 0
         self._wake_posted = False
+        self._job: Any = None
+        self._cancel = threading.Event()
+        self.frame_requests: LatestSlot[int] = LatestSlot()
+        self.cursor_requests: LatestSlot[np.ndarray] = LatestSlot()
+        self.thumbnail_requests: LatestSlot[int] = LatestSlot()
+        self._device_requests: LatestSlot[str] = LatestSlot()
         self._vae: Any = None
         self._reader: Any = None
         self._trajectory: Any = None
+        self._device = "auto"
         self._wake.connect(self._process)
 
     # --- called from the GUI thread -------------------------------------------------
 
     def open(self, video: Path, model: Path) -> None:
-        """Load ``model`` and encode ``video``, replacing whatever was open."""
-        with self._lock:
-            self._pending_open = OpenRequest(Path(video), Path(model))
-            self._cancel.set()  # a newer open supersedes a running one
-        self._post_wake()
+        self._submit(OpenVideo(Path(video), Path(model)))
 
-    def request_preview(self, index: int) -> int:
-        """Ask for frame ``index`` and its reconstruction; returns the request's stamp."""
-        with self._lock:
-            self._stamp += 1
-            self._pending_preview = (self._stamp, index)
-            stamp = self._stamp
-        self._post_wake()
-        return stamp
+    def train(self, video: Path, output: Path, settings: Any) -> None:
+        """Train on ``video`` with ``settings`` (TrainSettings) and save to ``output``."""
+        self._submit(TrainModel(Path(video), Path(output), settings))
+
+    def request_frame(self, index: int) -> int:
+        """Ask for trajectory point ``index``'s frame and reconstruction; returns its stamp."""
+        return self._request(self.frame_requests, index)
+
+    def request_cursor(self, latent: np.ndarray) -> int:
+        """Ask for the image decoded from one latent (flat or shaped); returns its stamp."""
+        return self._request(self.cursor_requests, np.array(latent, dtype=np.float32))
+
+    def request_thumbnail(self, index: int) -> int:
+        return self._request(self.thumbnail_requests, index)
+
+    def set_device(self, device: str) -> None:
+        """Use ``device`` (auto, cpu, cuda, mps) for the open model and the next ones.
+
+        A running job finishes on the old device; the change applies right after it.
+        """
+        self._request(self._device_requests, device)
 
     def cancel(self) -> None:
         """Stop the running job at its next batch."""
         self._cancel.set()
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def _submit(self, job: Any) -> None:
+        with self._lock:
+            self._job = job
+        self._cancel.set()  # a newer job supersedes the running one
+        self._post_wake()
+
+    def _request(self, slot: LatestSlot, value: Any) -> int:
+        stamp = slot.put(value)
+        self._post_wake()
+        return stamp
 
     def _post_wake(self) -> None:
         """Queue one wake-up for the worker thread; requests made meanwhile share it."""
@@ -98,92 +191,163 @@ class InferenceWorker(QObject):
     def _process(self) -> None:
         with self._lock:
             self._wake_posted = False
-        self._serve_preview()
-        with self._lock:
-            request, self._pending_open = self._pending_open, None
-            if request is not None:
-                self._cancel.clear()
-        if request is not None:
-            self._guarded(self._open, request)
+            job, self._job = self._job, None
+        device = self._device_requests.take()
+        if device is not None:
+            self._guarded(self._change_device, device[1])
+        self.serve_previews()
+        if job is not None:
+            self._cancel.clear()
+            self._run_job(self._open if isinstance(job, OpenVideo) else self._train, job)
 
-    def _serve_preview(self) -> None:
-        with self._lock:
-            pending, self._pending_preview = self._pending_preview, None
-        if pending is None or self._trajectory is None:
+    def serve_previews(self) -> None:
+        """Answer the newest pending preview of each kind; called between job batches too."""
+        if self._vae is None:
             return
-        stamp, index = pending
-        self._guarded(self._preview, stamp, index)
+        for slot, answer in (
+            (self.frame_requests, self._frame_preview),
+            (self.cursor_requests, self._cursor_preview),
+            (self.thumbnail_requests, self._thumbnail),
+        ):
+            request = slot.take()
+            if request is not None:
+                self._guarded(answer, *request)
 
-    def _preview(self, stamp: int, index: int) -> None:
+    def _frame_preview(self, stamp: int, index: int) -> None:
         trajectory = self._trajectory
+        if trajectory is None:
+            return
         index = int(np.clip(index, 0, len(trajectory) - 1))
         original = self._reader.frame(int(trajectory.frame_index[index]))
         reconstruction = self._vae.decode(trajectory.latents(slice(index, index + 1)))[0]
-        self.previewReady.emit(FramePreview(stamp, index, original, reconstruction))
+        self.framePreviewReady.emit(FramePreview(stamp, index, original, reconstruction))
 
-    def _open(self, request: OpenRequest) -> None:
+    def _cursor_preview(self, stamp: int, latent: np.ndarray) -> None:
+        shaped = latent.reshape(1, *self._vae.latent_shape)
+        self.cursorReady.emit(CursorPreview(stamp, self._vae.decode(shaped)[0]))
+
+    def _thumbnail(self, stamp: int, index: int) -> None:
+        import cv2
+
+        trajectory = self._trajectory
+        if trajectory is None or not 0 <= index < len(trajectory):
+            return
+        frame = self._reader.frame(int(trajectory.frame_index[index]))
+        scale = self.THUMBNAIL_SIZE / max(frame.shape[:2])
+        size = (max(1, round(frame.shape[1] * scale)), max(1, round(frame.shape[0] * scale)))
+        image = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        self.thumbnailReady.emit(Thumbnail(stamp, index, image))
+
+    def _open(self, job: OpenVideo) -> None:
         from explorer.latent.projection import PCAProjection
-        from explorer.model.devices import describe_device
-        from explorer.model.files import load_model
         from explorer.pipeline.cache import TrajectoryCache
-        from explorer.pipeline.encode import encode_with_cache
+        from explorer.pipeline.encode import EncodeProgress, Selection, encode_with_cache
         from explorer.video.reader import open_video
 
-        self.status.emit(f"Loading model {request.model.name}…")
-        vae = load_model(request.model, device="auto")
-        reader = open_video(request.video)
-        self._close_video()
+        self.status.emit(f"Loading model {job.model.name}…")
+        vae = self._load_model(job.model)
+        reader = open_video(job.video)
+        self._release_files()
         self._vae, self._reader = vae, reader
-        self.modelReady.emit({**vae.describe(), "device_label": describe_device(vae.device)})
+        self._announce_model(job.model)
 
-        self.status.emit(f"Encoding {request.video.name}…")
+        self.status.emit(f"Encoding {job.video.name}…")
+        def progress(update: EncodeProgress) -> None:
+            self.jobProgress.emit(update.done, update.expected or -1)
+            self.trajectoryGrew.emit(update.mu)
+            self.serve_previews()
 
-        def progress(update) -> None:
-            self.encodeProgress.emit(update.done, update.expected or -1)
-            self._serve_preview()
-
-        trajectory, _ = encode_with_cache(
-            request.video,
-            request.model,
+        trajectory, cached = encode_with_cache(
+            job.video,
+            job.model,
             vae,
+            Selection(measure_error=True),
             cache=TrajectoryCache(),
             on_progress=progress,
             should_stop=self._cancel.is_set,
         )
-        trajectory.embedding = PCAProjection.fit(trajectory.mu).embed(trajectory.mu)
+        projection = PCAProjection.fit(trajectory.mu)
+        trajectory.embedding = projection.embedding
         trajectory.meta["projection"] = {"kind": "pca"}
         self._trajectory = trajectory
-        self.trajectoryReady.emit(trajectory)
-        self.status.emit("Ready")
+        self.trajectoryReady.emit(trajectory, projection)
+        source = "from the cache" if cached else "encoded"
+        self.status.emit(f"{len(trajectory)} frames {source}")
 
-    def _guarded(self, job, *args) -> None:
+    def _train(self, job: TrainModel) -> None:
+        from explorer.model.files import save_model
+        from explorer.model.training import train_beta_vae
+
+        self.status.emit(f"Training on {job.video.name}…")
+
+        def on_event(event: Any) -> None:
+            self.trainEvent.emit(event)
+            self.serve_previews()
+
+        result = train_beta_vae(job.video, job.settings, on_event, self._cancel.is_set)
+        if result.epochs_completed == 0:
+            raise Cancelled("training stopped before the first epoch ended")
+        save_model(result.vae, job.output, result.record)
+        self.status.emit(f"Saved {job.output.name} after {result.epochs_completed} epochs")
+        self.modelSaved.emit(str(job.output))
+
+    def _load_model(self, path: Path) -> Any:
+        if self._model_loader is not None:
+            return self._model_loader(path, self._device)
+        from explorer.model.files import load_model
+
+        return load_model(path, device=self._device)
+
+    def _change_device(self, device: str) -> None:
+        self._device = device
+        if self._vae is not None:
+            self._vae.to(device)
+            self._announce_model(None)
+
+    def _announce_model(self, path: Path | None) -> None:
+        from explorer.model.devices import describe_device
+
+        info = {**self._vae.describe(), "device_label": describe_device(self._vae.device)}
+        if path is not None:
+            info["path"] = str(path)
+        self.modelReady.emit(info)
+
+    def _run_job(self, job: Callable, *args: Any) -> None:
+        outcome = self._guarded(job, *args)
+        self.jobFinished.emit(outcome)
+
+    def _guarded(self, action: Callable, *args: Any) -> str:
         try:
-            job(*args)
+            action(*args)
         except Cancelled:
             self.status.emit("Cancelled")
+            return "cancelled"
         except ExplorerError as exc:
             self.failed.emit(str(exc))
+            return "failed"
         except Exception as exc:  # a model that raises must not kill the worker
             traceback.print_exc()
             self.failed.emit(f"unexpected error: {type(exc).__name__}: {exc}")
+            return "failed"
+        return "done"
 
-    def _close_video(self) -> None:
+    def _release_files(self) -> None:
         if self._reader is not None:
             self._reader.close()
         self._reader = self._trajectory = None
 
     def release(self) -> None:
         """Close files; only once the thread has stopped."""
-        self._close_video()
+        self._release_files()
 
 
 class WorkerThread:
     """Starts the worker in its own thread and joins it on close."""
 
-    def __init__(self) -> None:
+    def __init__(self, model_loader: ModelLoader | None = None) -> None:
         self.thread = QThread()
         self.thread.setObjectName("inference-worker")
-        self.worker = InferenceWorker()
+        self.worker = InferenceWorker(model_loader)
         self.worker.moveToThread(self.thread)
         self.thread.start()
 

@@ -1,0 +1,221 @@
+"""The main window driven like a user: keys, clicks, drags, cancel, quit."""
+
+from __future__ import annotations
+
+import threading
+import time
+from itertools import pairwise
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from explorer.demo import demo_frames
+from explorer.model.files import load_model
+from explorer.paths import demo_model_path, demo_video_path
+from explorer.ui.main_window import MainWindow
+from tests.conftest import write_mjpg
+from tests.gui_helpers import click, drag, hover
+
+READY_MS = 120_000
+
+
+class SlowVAE:
+    """The demo model with a deliberately slow decode/encode, recording every call."""
+
+    def __init__(self, vae, decode_s: float = 0.0, hold_encode_after: int | None = None):
+        self._vae, self.decode_s = vae, decode_s
+        self.hold_encode_after = hold_encode_after
+        self.encode_gate = threading.Event()
+        self.encode_calls = 0
+        self.decoded: list[np.ndarray] = []
+        self.intervals: list[tuple[float, float]] = []
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name):
+        return getattr(self._vae, name)
+
+    def encode(self, frames):
+        """After ``hold_encode_after`` batches, wait until the test opens the gate."""
+        self.encode_calls += 1
+        if self.hold_encode_after is not None and self.encode_calls > self.hold_encode_after:
+            self.encode_gate.wait(timeout=30)
+        return self._vae.encode(frames)
+
+    def decode(self, latents):
+        start = time.perf_counter()
+        time.sleep(self.decode_s)
+        result = self._vae.decode(latents)
+        with self._lock:
+            self.decoded.append(np.array(latents))
+            self.intervals.append((start, time.perf_counter()))
+        return result
+
+
+def open_window(qtbot, video=None, loader=None) -> MainWindow:
+    window = MainWindow(video or demo_video_path(), demo_model_path(), show_errors=False,
+                        model_loader=loader)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+@pytest.fixture
+def window(qtbot):
+    window = open_window(qtbot)
+    with qtbot.waitSignal(window.ready, timeout=READY_MS):
+        window.start()
+    return window
+
+
+def viewport_point(window: MainWindow, x: float, y: float) -> QPointF:
+    return QPointF(window.latent_map.to_scene(x, y))
+
+
+def test_keys_scrub_the_timeline_and_the_map_marker(window, qtbot):
+    first = window.original_view.frame
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    assert window.timeline.frame == 2
+    qtbot.waitUntil(lambda: window.original_view.frame is not first, timeout=10_000)
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    assert window.timeline.frame == 1
+    qtbot.keyClick(window, Qt.Key.Key_End)
+    assert window.timeline.frame == window.trajectory.mu.shape[0] - 1
+    marker = window.latent_map.marker_position()
+    np.testing.assert_allclose(marker, window.trajectory.embedding[-1], atol=1e-5)
+    qtbot.keyClick(window, Qt.Key.Key_Home)
+    assert window.timeline.frame == 0
+
+
+def test_space_plays_and_pauses(window, qtbot):
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.timeline.playing
+    qtbot.waitUntil(lambda: window.timeline.frame >= 3, timeout=10_000)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert not window.timeline.playing
+
+
+def test_clicking_a_map_point_jumps_to_its_frame(window, qtbot):
+    target = 120
+    click(window.latent_map.viewport(), viewport_point(window, *window.latent_map
+                                                       .point_position(target)))
+    qtbot.waitUntil(lambda: window.timeline.frame == target, timeout=5_000)
+    qtbot.waitUntil(lambda: window.original_view._caption.text() == f"frame {target}",
+                    timeout=10_000)
+
+
+def test_hover_shows_a_thumbnail_of_the_frame(window, qtbot):
+    target = 60
+    hover(window.latent_map.viewport(), viewport_point(window, *window.latent_map
+                                                       .point_position(target)))
+    qtbot.waitUntil(lambda: window.latent_map._hover_tip.isVisible(), timeout=10_000)
+    assert window.latent_map.hovered == target
+
+
+def test_dragging_a_point_changes_the_cursor_image(window, qtbot):
+    qtbot.waitUntil(lambda: window.cursor_view.frame is not None, timeout=10_000)
+    before = window.cursor_view.frame.copy()
+    start = viewport_point(window, *window.latent_map.point_position(30))
+    end = viewport_point(window, *window.latent_map.point_position(150))
+    drag(window.latent_map.viewport(), start, end)
+    qtbot.waitUntil(
+        lambda: window.cursor_view.frame is not None
+        and np.abs(window.cursor_view.frame.astype(int) - before).mean() > 5,
+        timeout=10_000,
+    )
+
+
+def test_dragging_the_probe_decodes_where_it_goes(window, qtbot):
+    probe = window.latent_map.probe.pos()
+    start = viewport_point(window, probe.x(), probe.y())
+    target = window.latent_map.point_position(200)
+    drag(window.latent_map.viewport(), start, viewport_point(window, *target))
+    position = window.latent_map.probe.pos()
+    assert abs(position.x() - target[0]) < 0.1 and abs(position.y() - target[1]) < 0.1
+    expected = window.worker._vae.decode(
+        window.projection.inverse(np.array([[position.x(), position.y()]]))
+        .reshape(1, -1))[0]
+    qtbot.waitUntil(lambda: window.cursor_view.frame is not None
+                    and np.array_equal(window.cursor_view.frame, expected), timeout=10_000)
+
+
+def test_a_burst_of_drags_never_queues_and_shows_the_last(qtbot):
+    slow = {}
+
+    def loader(path, device):
+        slow["vae"] = SlowVAE(load_model(path, device), decode_s=0.02)
+        return slow["vae"]
+
+    window = open_window(qtbot, loader=loader)
+    with qtbot.waitSignal(window.ready, timeout=READY_MS):
+        window.start()
+    vae = slow["vae"]
+    qtbot.waitUntil(lambda: window.cursor_view.frame is not None, timeout=10_000)
+    vae.decoded.clear()
+    vae.intervals.clear()
+    embedding = window.trajectory.embedding
+    path = np.linspace(embedding[10], embedding[180], 200)
+    for x, y in path:  # 200 events, far faster than 20 ms decodes
+        window.latent_map.probe.setPos(QPointF(float(x), float(y)))
+    last_latent = window.projection.inverse(path[-1:])[0].reshape(1, -1)
+    expected = vae._vae.decode(last_latent)[0]
+    qtbot.waitUntil(lambda: np.array_equal(window.cursor_view.frame, expected), timeout=10_000)
+    qtbot.wait(100)
+    assert 1 <= len(vae.decoded) <= 3, "stale requests were decoded instead of dropped"
+    np.testing.assert_allclose(vae.decoded[-1].reshape(1, -1), last_latent, atol=1e-6)
+    ordered = sorted(vae.intervals)
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in pairwise(ordered))
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory):
+    return write_mjpg(tmp_path_factory.mktemp("long") / "long.avi", demo_frames(480, 64))
+
+
+def held_encoder(models: list):
+    """A loader whose model stops encoding after two batches until its gate opens."""
+
+    def load(path, device):
+        models.append(SlowVAE(load_model(path, device), hold_encode_after=2))
+        return models[-1]
+
+    return load
+
+
+def test_cancel_stops_an_encode(qtbot, long_clip):
+    models: list[SlowVAE] = []
+    window = open_window(qtbot, video=long_clip, loader=held_encoder(models))
+    with qtbot.waitSignal(window.worker.jobProgress, timeout=READY_MS):
+        window.start()
+    assert window._cancel.isVisible()
+    with qtbot.waitSignal(window.worker.jobFinished, timeout=30_000) as finished:
+        qtbot.mouseClick(window._cancel, Qt.MouseButton.LeftButton)
+        models[0].encode_gate.set()
+    assert finished.args == ["cancelled"]
+    qtbot.waitUntil(lambda: not window._cancel.isVisible(), timeout=5_000)
+    assert window.trajectory is None
+    assert 0 < window.latent_map.point_count < 480, "the map showed the partial trajectory"
+
+
+def test_quitting_during_an_encode_does_not_hang(qtbot, long_clip):
+    models: list[SlowVAE] = []
+    window = open_window(qtbot, video=long_clip, loader=held_encoder(models))
+    with qtbot.waitSignal(window.worker.jobProgress, timeout=READY_MS):
+        window.start()
+    threading.Timer(0.5, models[0].encode_gate.set).start()  # the model answers late
+    window.close()
+    assert window._worker_thread.thread.isFinished()
+    assert models[0].encode_calls < 480 / 32, "the encode was cancelled, not finished"
+
+
+def test_a_bad_model_reports_an_error_and_keeps_the_window(qtbot, tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_text("not a model")
+    window = MainWindow(demo_video_path(), bad, show_errors=False)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.worker.failed, timeout=READY_MS) as failed:
+        window.start()
+    assert "not a readable .safetensors model" in failed.args[0]
+    with qtbot.waitSignal(window.ready, timeout=READY_MS):
+        window.open_files(demo_video_path(), demo_model_path())
