@@ -219,3 +219,44 @@ def test_a_bad_model_reports_an_error_and_keeps_the_window(qtbot, tmp_path):
     assert "not a readable .safetensors model" in failed.args[0]
     with qtbot.waitSignal(window.ready, timeout=READY_MS):
         window.open_files(demo_video_path(), demo_model_path())
+
+
+def test_switching_to_umap_replaces_pca_when_the_fit_ends(window, qtbot):
+    pca_points = window.trajectory.embedding.copy()
+    bar = window.projection_bar
+    bar.choice.setCurrentIndex(bar.choice.findData("umap"))
+    assert bar.fitting and window.projection.kind == "pca", "PCA stays until UMAP is ready"
+    with qtbot.waitSignal(bar.projectionReady, timeout=180_000):
+        pass
+    assert window.projection.kind == "umap"
+    assert not np.allclose(window.trajectory.embedding, pca_points)
+    np.testing.assert_allclose(window.latent_map.point_position(10),
+                               window.projection.embedding[10], atol=1e-5)
+    bar.choice.setCurrentIndex(bar.choice.findData("pca"))
+    assert window.projection.kind == "pca"  # back at once: no refit
+    np.testing.assert_allclose(window.trajectory.embedding, pca_points)
+
+
+def test_the_window_appears_before_torch_and_umap_are_imported():
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT_ROOT
+
+    code = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from explorer.paths import demo_model_path, demo_video_path\n"
+        "from explorer.ui.main_window import MainWindow\n"
+        "app = QApplication([])\n"
+        "window = MainWindow(demo_video_path(), demo_model_path())\n"
+        "window.show(); app.processEvents()\n"
+        "print('torch' in sys.modules, 'umap' in sys.modules, window.isVisible())\n"
+        "window.close()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=PROJECT_ROOT, timeout=120,
+                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False", "True"]

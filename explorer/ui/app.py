@@ -31,6 +31,7 @@ def run_app(
     app.setApplicationName("Latent Explorer")
     app.setOrganizationName("Latent Explorer")
     app.setApplicationVersion(__version__)
+    follow_palette(app)
     window = MainWindow(video, model, show_errors=screenshot is None)
     window.show()
     outcome = {"code": 0}
@@ -39,6 +40,19 @@ def run_app(
     QTimer.singleShot(0, window.start)
     code = app.exec()
     return outcome["code"] or code
+
+
+def follow_palette(app: QApplication) -> None:
+    """Give plots the system palette's colours, so light and dark desktops both look right."""
+    import pyqtgraph as pg
+    from PySide6.QtGui import QPalette
+
+    palette = app.palette()
+    pg.setConfigOptions(
+        antialias=True,
+        background=palette.color(QPalette.ColorRole.Base),
+        foreground=palette.color(QPalette.ColorRole.Text),
+    )
 
 
 def _arrange_screenshot(app: QApplication, window, path: Path, outcome: dict) -> None:

@@ -74,12 +74,12 @@ class LatentMap(pg.PlotWidget):
             size=18, pen=pg.mkPen((255, 80, 60), width=2.5), brush=None, symbol="o"
         )
         self._drag_ghost = pg.PlotDataItem(
-            pen=pg.mkPen((255, 200, 0), width=1.5, style=Qt.PenStyle.DashLine),
-            symbol="o", symbolSize=[0, 12], symbolBrush=(255, 200, 0), symbolPen=None,
+            pen=pg.mkPen((235, 130, 0), width=1.5, style=Qt.PenStyle.DashLine),
+            symbol="o", symbolSize=[0, 12], symbolBrush=(235, 130, 0), symbolPen=None,
         )
         self.probe = pg.TargetItem(
-            pos=(0, 0), size=16, movable=True, pen=pg.mkPen((255, 200, 0), width=2),
-            label="probe", labelOpts={"color": (255, 200, 0), "offset": (10, -10)},
+            pos=(0, 0), size=16, movable=True, pen=pg.mkPen((235, 130, 0), width=2),
+            label="probe", labelOpts={"color": (235, 130, 0), "offset": (10, -10)},
         )
         for item in (self._line, self._points, self._current, self._drag_ghost, self.probe):
             self.addItem(item)

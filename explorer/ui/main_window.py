@@ -97,9 +97,12 @@ class MainWindow(QMainWindow):
     # --- layout -----------------------------------------------------------------------
 
     def _build_layout(self) -> None:
+        decoded = QSplitter(Qt.Orientation.Horizontal)
+        decoded.addWidget(self.reconstruction_view)
+        decoded.addWidget(self.cursor_view)
         views = QSplitter(Qt.Orientation.Vertical)
-        for view in (self.original_view, self.reconstruction_view, self.cursor_view):
-            views.addWidget(view)
+        views.addWidget(self.original_view)
+        views.addWidget(decoded)
 
         info = QWidget()
         info.setLayout(self._model_info)
@@ -121,8 +124,8 @@ class MainWindow(QMainWindow):
         split.addWidget(map_panel)
         split.addWidget(side)
         split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 1)
-        split.setSizes([920, 420])
+        split.setStretchFactor(1, 2)
+        split.setSizes([820, 540])
 
         centre = QWidget()
         layout = QVBoxLayout(centre)
@@ -133,13 +136,21 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self._add_action(file_menu, "Open &Video…", QKeySequence.StandardKey.Open,
-                         self._choose_video)
-        self._add_action(file_menu, "Open &Model…", "Ctrl+M", self._choose_model)
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        toolbar.setMovable(False)
+        for action in (
+            self._add_action(file_menu, "Open &Video…", QKeySequence.StandardKey.Open,
+                             self._choose_video),
+            self._add_action(file_menu, "Open &Model…", "Ctrl+M", self._choose_model),
+        ):
+            toolbar.addAction(action)
         self._recent_menu = file_menu.addMenu("Open &Recent")
         self._refresh_recent_menu()
         file_menu.addSeparator()
-        self._add_action(file_menu, "&Train Model on This Video…", "Ctrl+T", self.train_model)
+        train = self._add_action(file_menu, "&Train Model on This Video…", "Ctrl+T",
+                                 self.train_model)
+        toolbar.addAction(train)
         file_menu.addSeparator()
         self._add_action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
 
@@ -183,11 +194,13 @@ class MainWindow(QMainWindow):
         # a lambda runs in the GUI thread: a bound slot of the worker would queue behind
         # the very job it is meant to cancel
         self._cancel.clicked.connect(lambda: self.worker.cancel())
+        self.model_label = QLabel("")
         self.frames_label = QLabel("")
         self.device_label = QLabel("")
         bar.addWidget(self._activity, 1)
         bar.addPermanentWidget(self._progress)
         bar.addPermanentWidget(self._cancel)
+        bar.addPermanentWidget(self.model_label)
         bar.addPermanentWidget(self.frames_label)
         bar.addPermanentWidget(self.device_label)
 
@@ -329,6 +342,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_ready(self, info: dict) -> None:
         self.device_label.setText(info["device_label"])
+        self.model_label.setText(Path(info.get("path", "")).name or info["kind"])
         while self._model_info.rowCount():
             self._model_info.removeRow(0)
         height, width = info["frame_size"]
