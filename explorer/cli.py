@@ -23,6 +23,8 @@ _COMMAND_HELP = """commands:
   explorer train VIDEO -o MODEL      train a β-VAE on a video
   explorer encode VIDEO --model MODEL -o TRAJ.npz
                                      encode a video into a latent trajectory
+  explorer export --model MODEL --video VIDEO --keyframes 0,120 -o OUT.mp4
+                                     interpolate between keyframes into a clip
   explorer info FILE                 describe a model, trajectory or video file
 
 Run 'explorer COMMAND --help' for a command's options."""
@@ -114,6 +116,40 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--no-cache", action="store_true", help="encode even if cached")
     encode.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
+    export = commands.add_parser(
+        "export",
+        parents=[common],
+        help="render an interpolation between keyframes as a clip",
+        description="Interpolate between keyframes (or render any latent sequence) and write "
+        "an MP4 (H.264), WebM (VP9), GIF or a folder of PNGs; the format follows -o.",
+    )
+    export.add_argument("--model", type=Path, required=True, help="model file (.safetensors)")
+    source = export.add_mutually_exclusive_group(required=True)
+    source.add_argument("--video", type=Path, help="video to take keyframes from")
+    source.add_argument("--trajectory", type=Path, help="trajectory (.npz) to take them from")
+    source.add_argument("--latents", type=Path, help="render this [N, ...] .npy as it is")
+    export.add_argument("--keyframes", type=_frame_list, help="frame numbers, e.g. 0,120,240")
+    export.add_argument("--method", choices=("lerp", "slerp", "spline"), default="slerp",
+                        help="interpolation (default slerp)")
+    export.add_argument("--easing", choices=("linear", "ease-in", "ease-out", "ease-in-out"),
+                        default="linear")
+    length = export.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=_positive_int, help="frames in the clip")
+    length.add_argument("--seconds", type=float, default=2.0, help="clip length (default 2)")
+    export.add_argument("--fps", type=float, default=24.0, help="frame rate (default 24)")
+    export.add_argument("--size", type=_positive_int, help="longest side of the output, pixels")
+    export.add_argument("--filter", choices=("nearest", "bilinear", "bicubic", "lanczos"),
+                        default="lanczos", help="upscaling filter (default lanczos)")
+    export.add_argument("--quality", type=int, default=23, help="0 best … 51 worst (default 23)")
+    export.add_argument("--side-by-side", action="store_true",
+                        help="show the original frame beside each frame the path passes through")
+    export.add_argument("--counter", action="store_true", help="draw a frame counter")
+    export.add_argument("--ping-pong", action="store_true", help="play forward, then back")
+    export.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    export.add_argument("-o", "--output", required=True,  # a str: Path drops the "/"
+                        help="OUT.mp4, OUT.webm, OUT.gif or OUTDIR/ for PNG frames")
+
     info = commands.add_parser(
         "info",
         parents=[common],
@@ -159,6 +195,18 @@ def _non_negative_int(text: str) -> int:
     return _int_at_least(text, 0)
 
 
+def _frame_list(text: str) -> list[int]:
+    try:
+        frames = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected frame numbers like 0,120,240: {text!r}"
+        ) from None
+    if len(frames) < 2 or min(frames) < 0:
+        raise argparse.ArgumentTypeError("give at least two frame numbers, 0 or more")
+    return frames
+
+
 def _int_at_least(text: str, minimum: int) -> int:
     try:
         value = int(text)
@@ -187,6 +235,14 @@ def _run_encode(args: argparse.Namespace) -> int:
     return encode_command(args)
 
 
+def _run_export(args: argparse.Namespace) -> int:
+    from explorer.commands.export import export_command
+
+    if args.latents is None and args.keyframes is None:
+        raise ExplorerError("--keyframes is needed with --video or --trajectory")
+    return export_command(args)
+
+
 def _run_info(args: argparse.Namespace) -> int:
     from explorer.info import describe_file, format_table
 
@@ -197,5 +253,6 @@ def _run_info(args: argparse.Namespace) -> int:
 _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "train": _run_train,
     "encode": _run_encode,
+    "export": _run_export,
     "info": _run_info,
 }

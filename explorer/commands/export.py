@@ -1,0 +1,114 @@
+"""``explorer export``: keyframes (or any latent sequence) into an MP4, WebM, GIF or PNGs."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from explorer.errors import ExplorerError
+from explorer.fileio import sha256_file
+from explorer.latent.interpolate import steps_for
+from explorer.latent.keyframes import clip_path, keyframes_at_frames
+from explorer.latent.trajectory import Trajectory
+from explorer.model.files import load_model
+from explorer.pipeline.cache import TrajectoryCache
+from explorer.pipeline.encode import encode_with_cache
+from explorer.pipeline.export import (
+    ClipRecipe,
+    ExportProgress,
+    ExportSettings,
+    export_clip,
+    save_recipe,
+)
+from explorer.video.reader import open_video
+from explorer.video.writer import format_for_path
+
+
+def export_command(args: argparse.Namespace) -> int:
+    _check_target(args.output, args.overwrite)
+    vae = load_model(args.model, device=args.device)
+    settings = ExportSettings(
+        fps=args.fps, size=args.size, resize_filter=args.filter, quality=args.quality,
+        side_by_side=args.side_by_side, frame_counter=args.counter, ping_pong=args.ping_pong,
+        overwrite=args.overwrite,
+    )
+    if args.latents is not None:
+        latents = _load_latents(args.latents, vae.latent_shape)
+        frames: list[int | None] = [None] * len(latents)
+        keyframes: list[dict] = []
+        video = None
+    else:
+        trajectory, video = _trajectory(args, vae)
+        chosen = keyframes_at_frames(trajectory, args.keyframes)
+        steps = args.steps or steps_for(args.seconds, args.fps)
+        path = clip_path(chosen, steps, args.method, args.easing)
+        latents, frames = path.latents, path.frames
+        keyframes = [k.record() for k in chosen]
+    originals = _originals(video, frames) if settings.side_by_side else None
+    shaped = latents.reshape(len(latents), *vae.latent_shape)
+    with tqdm(total=len(latents) * (2 if settings.ping_pong else 1), desc="exporting",
+              unit=" frames") as bar:
+
+        def progress(update: ExportProgress) -> None:
+            bar.total = update.total
+            bar.update(update.done - bar.n)
+
+        written = export_clip(shaped, vae, args.output, settings, originals, progress)
+    recipe = ClipRecipe(latents, keyframes, {
+        **asdict(settings),
+        "method": None if args.latents else args.method,
+        "easing": None if args.latents else args.easing,
+        "model": str(Path(args.model).resolve()),
+        "model_sha256": sha256_file(args.model),
+    })
+    latents_file, _ = save_recipe(recipe, written)
+    print(f"wrote {written} ({bar.total} frames at {args.fps:g} fps; latents in "
+          f"{latents_file.name})")
+    return 0
+
+
+def _check_target(output: str, overwrite: bool) -> None:
+    """Fail before any long work when the clip could not be written at the end."""
+    if format_for_path(output) != "png" and Path(output).exists() and not overwrite:
+        raise ExplorerError(f"{output} already exists; pass --overwrite to replace it")
+
+
+def _trajectory(args: argparse.Namespace, vae) -> tuple[Trajectory, Path | None]:
+    if args.trajectory is not None:
+        trajectory = Trajectory.load(args.trajectory)
+        if tuple(trajectory.latent_shape) != tuple(vae.latent_shape):
+            raise ExplorerError(
+                f"{args.trajectory} holds latents of shape {tuple(trajectory.latent_shape)} "
+                f"but {args.model} makes {tuple(vae.latent_shape)}; encode the video with "
+                "this model first"
+            )
+        video = trajectory.meta.get("video", {}).get("path")
+        return trajectory, Path(video) if video else None
+    trajectory, _ = encode_with_cache(args.video, args.model, vae, cache=TrajectoryCache())
+    return trajectory, args.video
+
+
+def _load_latents(path: Path, latent_shape: tuple[int, ...]) -> np.ndarray:
+    try:
+        latents = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ExplorerError(f"{path} is not a readable .npy array ({exc})") from exc
+    width = int(np.prod(latent_shape))
+    if latents.ndim < 2 or int(np.prod(latents.shape[1:])) != width:
+        raise ExplorerError(
+            f"{path} has shape {latents.shape}; expected [N, {' × '.join(map(str, latent_shape))}]"
+        )
+    if not np.isfinite(latents).all():
+        raise ExplorerError(f"{path} contains NaN or infinite values")
+    return latents.reshape(len(latents), width).astype(np.float32)
+
+
+def _originals(video: Path | None, frames: list[int | None]) -> list[np.ndarray | None]:
+    if video is None or not Path(video).exists():
+        raise ExplorerError("--side-by-side needs the original video, which was not found")
+    with open_video(video) as reader:
+        return [None if f is None else reader.frame(f) for f in frames]

@@ -1,0 +1,143 @@
+"""Exported clips decode everywhere: codec, frame count, fps, size and content checked."""
+
+import json
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from explorer.errors import Cancelled
+from explorer.latent.keyframes import Keyframe, clip_path
+from explorer.model.files import load_model
+from explorer.paths import demo_model_path
+from explorer.pipeline.export import ExportSettings, export_clip
+
+CODECS = {"mp4": "h264", "webm": "vp9", "gif": "gif"}
+
+
+@pytest.fixture(scope="module")
+def vae():
+    return load_model(demo_model_path())
+
+
+@pytest.fixture(scope="module")
+def path(vae):
+    rng = np.random.default_rng(0)
+    keyframes = [Keyframe(rng.standard_normal(16).astype(np.float32)) for _ in range(3)]
+    return clip_path(keyframes, 20, "slerp")
+
+
+def decode(file):
+    with av.open(str(file)) as container:
+        stream = container.streams.video[0]
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
+        return stream.codec_context.name, stream.average_rate, frames
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "webm", "gif"])
+def test_clip_formats_decode_with_the_right_codec_count_rate_and_size(tmp_path, vae, path, fmt):
+    output = tmp_path / f"clip.{fmt}"
+    fps = 20.0 if fmt == "gif" else 24.0  # GIF delays are whole centiseconds
+    export_clip(path.latents, vae, output, ExportSettings(fps=fps, size=128))
+    codec, rate, frames = decode(output)
+    assert codec == CODECS[fmt]
+    assert len(frames) == 20 and frames[0].shape == (128, 128, 3)
+    assert rate == Fraction(fps).limit_denominator(1001)
+    expected = vae.decode(path.latents[[0, -1]])
+    for got, want in zip((frames[0], frames[-1]), expected, strict=True):
+        want = cv2.resize(want, (128, 128), interpolation=cv2.INTER_LANCZOS4)
+        assert np.abs(got.astype(int) - want).mean() < 12, "first/last frame is the keyframe"
+
+
+def test_mp4_is_h264_yuv420p_for_browsers(tmp_path, vae, path):
+    output = tmp_path / "clip.mp4"
+    export_clip(path.latents, vae, output, ExportSettings())
+    with av.open(str(output)) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == "yuv420p"
+
+
+def test_png_frames_are_exact(tmp_path, vae, path):
+    export_clip(path.latents, vae, f"{tmp_path}/frames/", ExportSettings())
+    files = sorted((tmp_path / "frames").glob("*.png"))
+    assert len(files) == 20
+    first = cv2.imread(str(files[0]))[..., ::-1]
+    np.testing.assert_array_equal(first, vae.decode(path.latents[:1])[0])
+
+
+def test_ping_pong_side_by_side_and_counter(tmp_path, vae, path):
+    original = np.full((64, 64, 3), 200, np.uint8)
+    originals = [original if f == 0 else None for f in range(20)]
+    output = tmp_path / "pp.mp4"
+    export_clip(path.latents, vae, output,
+                ExportSettings(side_by_side=True, frame_counter=True, ping_pong=True),
+                originals=originals)
+    _, _, frames = decode(output)
+    assert len(frames) == 2 * 20 - 2
+    assert frames[0].shape == (64, 128, 3)
+    assert abs(frames[0][10:20, 10:50].mean() - 200) < 10, "the original is on the left"
+    assert frames[5][10:50, 10:50].mean() < 40, "no original there: a dark panel"
+    assert np.abs(frames[1].astype(int) - frames[-1]).mean() < 3, "the way back repeats frame 2"
+    assert np.abs(frames[1].astype(int) - frames[18]).mean() > 3
+
+
+def test_cancel_leaves_no_file_and_keeps_an_existing_one(tmp_path, vae, path):
+    output = tmp_path / "clip.mp4"
+    output.write_bytes(b"the user's older clip")
+    calls = []
+    with pytest.raises(Cancelled):
+        export_clip(path.latents, vae, output,
+                    ExportSettings(overwrite=True, batch_size=4),
+                    should_stop=lambda: calls.append(1) or len(calls) > 2)
+    assert output.read_bytes() == b"the user's older clip"
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"], "no temp file left behind"
+    fresh = tmp_path / "fresh.webm"
+    with pytest.raises(Cancelled):
+        export_clip(path.latents, vae, fresh, ExportSettings(batch_size=4),
+                    should_stop=lambda: True)
+    assert not fresh.exists()
+
+
+def test_inner_keyframes_are_shown_exactly(vae):
+    rng = np.random.default_rng(1)
+    keyframes = [Keyframe(rng.standard_normal(16).astype(np.float32), frame=f)
+                 for f in (0, 50, 90)]
+    clip = clip_path(keyframes, 31, "spline")
+    assert clip.frames[0] == 0 and clip.frames[-1] == 90 and clip.frames.count(50) == 1
+    step = clip.frames.index(50)
+    np.testing.assert_array_equal(clip.latents[step], keyframes[1].latent)
+
+
+def test_export_command_writes_clip_and_recipe(tmp_path, run_cli, demo_clip):
+    output = tmp_path / "out.webm"
+    result = run_cli("export", "--model", demo_model_path(), "--video", demo_clip,
+                     "--keyframes", "0,20,39", "--steps", "12", "--fps", "12",
+                     "--size", "96", "--side-by-side", "-o", output)
+    assert result.returncode == 0, result.stderr
+    codec, rate, frames = decode(output)
+    assert (codec, rate, len(frames), frames[0].shape) == ("vp9", 12, 12, (96, 192, 3))
+    recipe = json.loads((tmp_path / "out.webm.clip.json").read_text())
+    assert [k["frame"] for k in recipe["keyframes"]] == [0, 20, 39]
+    latents = np.load(tmp_path / "out.webm.latents.npy")
+    assert latents.shape == (12, 16)
+    again = f"{tmp_path}/again/"
+    rerun = run_cli("export", "--model", demo_model_path(), "--latents",
+                    tmp_path / "out.webm.latents.npy", "-o", again)
+    assert rerun.returncode == 0, rerun.stderr
+    assert len(list((tmp_path / "again").glob("*.png"))) == 12
+    refused = run_cli("export", "--model", demo_model_path(), "--latents",
+                      tmp_path / "out.webm.latents.npy", "-o", output)
+    assert refused.returncode == 1 and "--overwrite" in refused.stderr
+
+
+def test_export_command_rejects_bad_keyframes_and_latents(tmp_path, run_cli, demo_clip):
+    result = run_cli("export", "--model", demo_model_path(), "--video", demo_clip,
+                     "--keyframes", "0,500", "-o", tmp_path / "x.mp4")
+    assert result.returncode == 1 and "frame 500 is not in the trajectory" in result.stderr
+    wrong = tmp_path / "wrong.npy"
+    np.save(wrong, np.zeros((3, 5), np.float32))
+    result = run_cli("export", "--model", demo_model_path(), "--latents", wrong,
+                     "-o", tmp_path / "x.mp4")
+    assert result.returncode == 1 and "expected [N, 16]" in result.stderr
+    assert not (tmp_path / "x.mp4").exists()
