@@ -7,24 +7,31 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 
-def _send(widget: QWidget, kind: QEvent.Type, pos: QPointF, button, buttons) -> None:
-    event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons,
-                        Qt.KeyboardModifier.NoModifier)
+NO_MODIFIER = Qt.KeyboardModifier.NoModifier
+
+
+def _send(widget: QWidget, kind: QEvent.Type, pos: QPointF, button, buttons,
+          modifiers=NO_MODIFIER) -> None:
+    event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons, modifiers)
     QApplication.sendEvent(widget, event)
 
 
 def drag(widget: QWidget, start: QPointF | QPoint, end: QPointF | QPoint, steps: int = 12,
-         release: bool = True) -> None:
-    """Press at ``start``, move in ``steps`` to ``end`` with the button held, release."""
+         modifiers=NO_MODIFIER, via: QPointF | QPoint | None = None) -> None:
+    """Press at ``start``, move in ``steps`` to ``end`` (through ``via``) and release."""
     left = Qt.MouseButton.LeftButton
     start, end = QPointF(start), QPointF(end)
-    _send(widget, QEvent.Type.MouseButtonPress, start, left, left)
+    middle = QPointF(via) if via is not None else None
+    _send(widget, QEvent.Type.MouseButtonPress, start, left, left, modifiers)
     for step in range(1, steps + 1):
-        point = start + (end - start) * (step / steps)
-        _send(widget, QEvent.Type.MouseMove, point, Qt.MouseButton.NoButton, left)
+        t = step / steps
+        if middle is None:
+            point = start + (end - start) * t
+        else:  # a quadratic curve through the middle point
+            point = start * (1 - t) ** 2 + middle * (2 * t * (1 - t)) + end * t**2
+        _send(widget, QEvent.Type.MouseMove, point, Qt.MouseButton.NoButton, left, modifiers)
         QApplication.processEvents()
-    if release:
-        _send(widget, QEvent.Type.MouseButtonRelease, end, left, Qt.MouseButton.NoButton)
+    _send(widget, QEvent.Type.MouseButtonRelease, end, left, Qt.MouseButton.NoButton, modifiers)
 
 
 def click(widget: QWidget, pos: QPointF | QPoint) -> None:

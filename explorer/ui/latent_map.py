@@ -1,8 +1,9 @@
 """The latent map: the trajectory in 2-D, coloured by time, with a probe you can drag.
 
 Everything here is in the plot's data coordinates (the projection's 2-D space). The map
-knows nothing about models: it reports clicks, hovers and drags as signals, and the main
-window turns positions into latents through the projection's fast inverse.
+knows nothing about models: it reports clicks, hovers, drags, drawn paths and context-menu
+choices as signals, and the main window turns positions into latents through the
+projection's fast inverse.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QLabel
+from PySide6.QtGui import QCursor, QPixmap
+from PySide6.QtWidgets import QLabel, QMenu
 
 from explorer.ui.images import to_qimage
 
@@ -30,8 +31,9 @@ class _DraggableScatter(pg.ScatterPlotItem):
         self._dragged: int | None = None
 
     def mouseDragEvent(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton:
-            event.ignore()
+        drawing = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if event.button() != Qt.MouseButton.LeftButton or drawing:
+            event.ignore()  # Shift+drag draws a path: the view box handles it
             return
         if event.isStart():
             points = self.pointsAt(event.buttonDownPos())
@@ -51,6 +53,47 @@ class _DraggableScatter(pg.ScatterPlotItem):
             self.pointDragged.emit(self._dragged, position.x(), position.y())
 
 
+class _MapViewBox(pg.ViewBox):
+    """Pans and zooms as usual; Shift+drag draws a path, right-click asks for a menu."""
+
+    pathDrawn = Signal(object)  # np.ndarray [M, 2] in data coordinates
+    contextRequested = Signal(float, float)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stroke: list[tuple[float, float]] = []
+        self.stroke_item = pg.PlotDataItem(pen=pg.mkPen((220, 60, 160), width=2))
+
+    def mouseDragEvent(self, event, axis=None) -> None:
+        drawing = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if not drawing or event.button() != Qt.MouseButton.LeftButton:
+            super().mouseDragEvent(event, axis)
+            return
+        event.accept()
+        if event.isStart():
+            self._stroke = [self._view_point(event.buttonDownScenePos())]
+        self._stroke.append(self._view_point(event.scenePos()))
+        points = np.array(self._stroke)
+        self.stroke_item.setData(points[:, 0], points[:, 1])
+        if event.isFinish():
+            self.stroke_item.setData([], [])
+            self._stroke = []
+            if len(points) >= 2:
+                self.pathDrawn.emit(points)
+
+    def mouseClickEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.RightButton:
+            event.accept()
+            x, y = self._view_point(event.scenePos())
+            self.contextRequested.emit(x, y)
+        else:
+            super().mouseClickEvent(event)
+
+    def _view_point(self, scene_pos) -> tuple[float, float]:
+        point = self.mapSceneToView(scene_pos)
+        return point.x(), point.y()
+
+
 class LatentMap(pg.PlotWidget):
     """Draws a trajectory's 2-D embedding and reports what the user does on it."""
 
@@ -60,9 +103,13 @@ class LatentMap(pg.PlotWidget):
     probeReleased = Signal(float, float)
     pointDragged = Signal(int, float, float)
     pointReleased = Signal(int, float, float)
+    pathDrawn = Signal(object)  # np.ndarray [M, 2]
+    keyframeAtPoint = Signal(int)  # context menu: this point's frame as a keyframe
+    keyframeAtPosition = Signal(float, float)  # context menu: a probe keyframe here
 
     def __init__(self) -> None:
-        super().__init__()
+        self._view = _MapViewBox()
+        super().__init__(viewBox=self._view)
         self.setMenuEnabled(False)
         self.showGrid(x=True, y=True, alpha=0.15)
         self.getPlotItem().hideButtons()
@@ -81,7 +128,14 @@ class LatentMap(pg.PlotWidget):
             pos=(0, 0), size=16, movable=True, pen=pg.mkPen((235, 130, 0), width=2),
             label="probe", labelOpts={"color": (235, 130, 0), "offset": (10, -10)},
         )
-        for item in (self._line, self._points, self._current, self._drag_ghost, self.probe):
+        self._path = pg.PlotDataItem(
+            pen=pg.mkPen((220, 60, 160), width=2, style=Qt.PenStyle.DashLine)
+        )
+        self._keyframes = pg.ScatterPlotItem(
+            size=14, symbol="d", pen=pg.mkPen((220, 60, 160), width=2), brush=(255, 255, 255, 90)
+        )
+        for item in (self._line, self._points, self._path, self._keyframes, self._current,
+                     self._drag_ghost, self.probe, self._view.stroke_item):
             self.addItem(item)
         self.probe.setZValue(10)
         self._colour_bar = pg.ColorBarItem(
@@ -101,6 +155,8 @@ class LatentMap(pg.PlotWidget):
         self._points.sigHovered.connect(self._on_points_hovered)
         self._points.pointDragged.connect(self._on_point_dragged)
         self._points.pointReleased.connect(self._on_point_released)
+        self._view.pathDrawn.connect(self.pathDrawn)
+        self._view.contextRequested.connect(self._show_context_menu)
         self.probe.sigPositionChanged.connect(
             lambda item: self.probeMoved.emit(item.pos().x(), item.pos().y())
         )
@@ -152,6 +208,44 @@ class LatentMap(pg.PlotWidget):
         """Where point ``index`` is drawn, in data coordinates."""
         x, y = self._embedding[index]
         return float(x), float(y)
+
+    def show_path(self, points: np.ndarray | None) -> None:
+        """Draw the clip's path ([M, 2]), or remove it with None."""
+        if points is None or len(points) == 0:
+            self._path.setData([], [])
+        else:
+            self._path.setData(points[:, 0], points[:, 1])
+
+    def show_keyframes(self, points: np.ndarray) -> None:
+        self._keyframes.setData(pos=np.asarray(points, np.float32).reshape(-1, 2))
+
+    def keyframe_positions(self) -> np.ndarray:
+        x, y = self._keyframes.getData()
+        return np.stack([x, y], axis=1) if len(x) else np.zeros((0, 2))
+
+    def path_positions(self) -> np.ndarray:
+        x, y = self._path.getData()
+        return np.stack([x, y], axis=1) if x is not None and len(x) else np.zeros((0, 2))
+
+    def build_context_menu(self, x: float, y: float) -> QMenu:
+        """The right-click menu for data position (x, y)."""
+        menu = QMenu(self)
+        points = self._points.pointsAt(QPointF(x, y))
+        if len(points):
+            index = int(points[0].data())
+            menu.addAction("Add this frame as a keyframe",
+                           lambda: self.keyframeAtPoint.emit(index))
+        menu.addAction("Add a keyframe here", lambda: self.keyframeAtPosition.emit(x, y))
+        menu.addAction("Move the probe here", lambda: self._move_probe(x, y))
+        menu.addSeparator()
+        menu.addAction("Reset view", self.autoRange)
+        return menu
+
+    def _show_context_menu(self, x: float, y: float) -> None:
+        self.build_context_menu(x, y).popup(QCursor.pos())
+
+    def _move_probe(self, x: float, y: float) -> None:
+        self.probe.setPos(QPointF(x, y))
 
     def place_probe(self, x: float, y: float) -> None:
         """Move the probe without emitting ``probeMoved``."""

@@ -24,11 +24,13 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from explorer.ui.frame_view import FrameView
+from explorer.ui.interpolation_panel import InterpolationPanel
 from explorer.ui.latent_map import LatentMap
 from explorer.ui.projection_bar import ProjectionBar
 from explorer.ui.timeline import Timeline
@@ -81,6 +83,7 @@ class MainWindow(QMainWindow):
         self.reconstruction_view = FrameView("Reconstruction", "loading…")
         self.cursor_view = FrameView("Cursor", "drag the probe or a point on the map")
         self.timeline = Timeline()
+        self.interpolation = InterpolationPanel()
         self._model_info = QFormLayout()
 
         self._worker_thread = WorkerThread(model_loader)
@@ -107,11 +110,14 @@ class MainWindow(QMainWindow):
         info = QWidget()
         info.setLayout(self._model_info)
         self._model_info.setContentsMargins(6, 6, 6, 6)
+        self.side_tabs = QTabWidget()
+        self.side_tabs.addTab(self.interpolation, "Keyframes")
+        self.side_tabs.addTab(info, "Model")
 
         side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(views)
-        side.addWidget(info)
-        side.setStretchFactor(0, 5)
+        side.addWidget(self.side_tabs)
+        side.setStretchFactor(0, 1)
         side.setStretchFactor(1, 1)
 
         map_panel = QWidget()
@@ -151,6 +157,8 @@ class MainWindow(QMainWindow):
         train = self._add_action(file_menu, "&Train Model on This Video…", "Ctrl+T",
                                  self.train_model)
         toolbar.addAction(train)
+        export = self._add_action(file_menu, "&Export Clip…", "Ctrl+E", self.export_clip)
+        toolbar.addAction(export)
         file_menu.addSeparator()
         self._add_action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
 
@@ -164,6 +172,8 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         self._add_action(view_menu, "Reset Map View", "Ctrl+0", self.latent_map.autoRange)
         self._add_action(view_menu, "Probe to Current Frame", "P", self._probe_to_current)
+        self._add_action(view_menu, "Add Current Frame as Keyframe", "K",
+                         self.add_current_frame_keyframe)
 
         device_menu = self.menuBar().addMenu("&Device")
         group = QActionGroup(self)
@@ -215,12 +225,28 @@ class MainWindow(QMainWindow):
         worker.framePreviewReady.connect(self._on_frame_preview)
         worker.cursorReady.connect(self._on_cursor)
         worker.thumbnailReady.connect(self._on_thumbnail)
+        worker.keyframeThumbnailReady.connect(
+            lambda t: self.interpolation.set_thumbnail(int(self.trajectory.frame_index[t.index]),
+                                                       t.image)
+        )
         worker.failed.connect(self._on_failed)
         self.timeline.frameChanged.connect(self._on_frame_changed)
         self.latent_map.frameClicked.connect(self.timeline.set_frame)
         self.latent_map.frameHovered.connect(self._on_hovered)
         self.latent_map.probeMoved.connect(self._decode_at)
         self.latent_map.pointDragged.connect(self._on_point_dragged)
+        self.latent_map.pathDrawn.connect(self._on_path_drawn)
+        self.latent_map.keyframeAtPoint.connect(self._add_point_keyframe)
+        self.latent_map.keyframeAtPosition.connect(self._add_position_keyframe)
+        panel = self.interpolation
+        panel.addFrameRequested.connect(self.add_current_frame_keyframe)
+        panel.addProbeRequested.connect(self.add_probe_keyframe)
+        panel.pathChanged.connect(lambda _path: self._draw_clip_path())
+        panel.previewStep.connect(lambda _step, latent: self._request_cursor(latent))
+        panel.exportRequested.connect(self.export_clip)
+        worker.clipExported.connect(
+            lambda path: self.statusBar().showMessage(f"Exported {path}", 10_000)
+        )
         self.projection_bar.projectionReady.connect(self._show_projection)
         self.projection_bar.failed.connect(self._on_failed)
 
@@ -232,6 +258,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{self._video.name} — Latent Explorer")
         self.trajectory = self.projection = self.probe_latent = None
         self._growth = []
+        self.interpolation.clear()
         self.projection_bar.clear()
         for view in (self.original_view, self.reconstruction_view, self.cursor_view):
             view.clear()
@@ -325,7 +352,10 @@ class MainWindow(QMainWindow):
             return
         base = None if base_index is None else self.trajectory.mu[base_index]
         self.probe_latent = self.projection.inverse(np.array([[x, y]]), base=base)[0]
-        self._cursor_stamp = self.worker.request_cursor(self.probe_latent)
+        self._request_cursor(self.probe_latent)
+
+    def _request_cursor(self, latent: np.ndarray) -> None:
+        self._cursor_stamp = self.worker.request_cursor(latent)
 
     def _on_point_dragged(self, index: int, x: float, y: float) -> None:
         self.latent_map.place_probe(x, y)
@@ -337,6 +367,88 @@ class MainWindow(QMainWindow):
             x, y = self.latent_map.point_position(index)
             self.latent_map.place_probe(x, y)
             self._decode_at(x, y, base_index=index)
+
+    # --- keyframes and clips -----------------------------------------------------------
+
+    def add_current_frame_keyframe(self) -> None:
+        if self.trajectory is not None:
+            self._add_frame_keyframe(self.timeline.frame, self.original_view.frame)
+
+    def _add_point_keyframe(self, row: int) -> None:
+        self._add_frame_keyframe(row, None)
+        self.worker.request_keyframe_thumbnail(row)
+
+    def _add_frame_keyframe(self, row: int, picture: np.ndarray | None) -> None:
+        from explorer.latent.keyframes import Keyframe
+
+        frame = int(self.trajectory.frame_index[row])
+        self.interpolation.add(Keyframe(self.trajectory.mu[row].astype(np.float32), frame),
+                               picture)
+
+    def add_probe_keyframe(self) -> None:
+        from explorer.latent.keyframes import Keyframe
+
+        if self.probe_latent is not None:
+            self.interpolation.add(Keyframe(self.probe_latent.astype(np.float32)),
+                                   self.cursor_view.frame)
+
+    def _add_position_keyframe(self, x: float, y: float) -> None:
+        from explorer.latent.keyframes import Keyframe
+
+        if self.projection is not None:
+            latent = self.projection.inverse(np.array([[x, y]]))[0]
+            self.interpolation.add(Keyframe(latent.astype(np.float32)))
+
+    def _on_path_drawn(self, points: np.ndarray) -> None:
+        """A freehand stroke: even arc-length samples, mapped back through the inverse."""
+        from explorer.latent.interpolate import resample_polyline
+
+        if self.projection is None:
+            return
+        samples = resample_polyline(points, self.interpolation.steps)
+        self.interpolation.set_drawn_path(self.projection.inverse(samples))
+        self.side_tabs.setCurrentWidget(self.interpolation)
+
+    def _draw_clip_path(self) -> None:
+        """Show the clip's path and keyframes on the map, in the current projection."""
+        path = self.interpolation.path
+        if self.projection is None or path is None:
+            self.latent_map.show_path(None)
+        else:
+            self.latent_map.show_path(self.projection.project_new(path.latents))
+        keyframes = self.interpolation.keyframes
+        if self.projection is not None and keyframes:
+            latents = np.stack([k.latent for k in keyframes])
+            self.latent_map.show_keyframes(self.projection.project_new(latents))
+        else:
+            self.latent_map.show_keyframes(np.zeros((0, 2)))
+
+    def export_clip(self) -> None:
+        """Ask where and how, then export the clip on the worker."""
+        from explorer.ui.export_dialog import ExportDialog
+        from explorer.ui.worker import ExportClip
+
+        path = self.interpolation.path
+        if path is None:
+            QMessageBox.information(self, "Export Clip", "Add two or more keyframes, or draw "
+                                    "a path on the map (Shift+drag), first.")
+            return
+        dialog = ExportDialog(self._video.with_name(f"{self._video.stem}_clip"),
+                              self.interpolation.fps.value(), self)
+        if not dialog.exec():
+            return
+        recipe = {
+            "keyframes": [k.record() for k in self.interpolation.keyframes],
+            "method": self.interpolation.method.currentData(),
+            "easing": self.interpolation.easing.currentData(),
+            "model": str(self._model.resolve()),
+            "video": str(self._video.resolve()),
+        }
+        self._progress.setRange(0, 0)
+        self._progress.setVisible(True)
+        self._cancel.setVisible(True)
+        self.worker.export(ExportClip(path.latents, list(path.frames), dialog.output_path(),
+                                      dialog.settings(), recipe))
 
     # --- worker answers ---------------------------------------------------------------
 
@@ -364,7 +476,6 @@ class MainWindow(QMainWindow):
         if expected > 0:
             self._progress.setRange(0, expected)
             self._progress.setValue(min(done, expected))
-        self._activity.setText(f"Encoding {self._video.name}… {done} frames")
 
     def _on_trajectory_grew(self, batch: np.ndarray) -> None:
         """Draw the part encoded so far, on the PCA axes of the first batch (they stay put)."""
@@ -394,6 +505,7 @@ class MainWindow(QMainWindow):
         name = projection.kind.upper()
         self.latent_map.set_axis_names(f"{name} 1", f"{name} 2")
         self.latent_map.set_current(self.timeline.frame)
+        self._draw_clip_path()
         if self.probe_latent is None:
             x, y = projection.embedding.mean(axis=0)
         else:

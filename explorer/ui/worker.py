@@ -88,6 +88,17 @@ class OpenVideo:
 
 
 @dataclass
+class ExportClip:
+    """Job: decode ``latents`` [N, D] into a clip at ``output``, with its recipe beside it."""
+
+    latents: np.ndarray
+    frames: list  # per step, the video frame it shows exactly, or None
+    output: str
+    settings: Any  # explorer.pipeline.export.ExportSettings
+    recipe: dict
+
+
+@dataclass
 class TrainModel:
     """Job: train a β-VAE on ``video`` and save it to ``output``."""
 
@@ -106,10 +117,12 @@ class InferenceWorker(QObject):
     trajectoryReady = Signal(object, object)  # Trajectory, its PCA projection
     trainEvent = Signal(object)  # explorer.model.training.TrainEvent
     modelSaved = Signal(str)  # path of a model a training job wrote
+    clipExported = Signal(str)  # path of a clip an export job wrote
     jobFinished = Signal(str)  # "done", "cancelled" or "failed"
     framePreviewReady = Signal(object)  # FramePreview
     cursorReady = Signal(object)  # CursorPreview
-    thumbnailReady = Signal(object)  # Thumbnail
+    thumbnailReady = Signal(object)  # Thumbnail (for hover; latest wins)
+    keyframeThumbnailReady = Signal(object)  # Thumbnail (each request answered)
     failed = Signal(str)
     _wake = Signal()
 
@@ -127,6 +140,7 @@ class InferenceWorker(QObject):
         self.cursor_requests: LatestSlot[np.ndarray] = LatestSlot()
         self.thumbnail_requests: LatestSlot[int] = LatestSlot()
         self._device_requests: LatestSlot[str] = LatestSlot()
+        self._keyframe_thumbnails: list[int] = []  # few and all wanted: not latest-wins
         self._vae: Any = None
         self._reader: Any = None
         self._trajectory: Any = None
@@ -137,6 +151,9 @@ class InferenceWorker(QObject):
 
     def open(self, video: Path, model: Path) -> None:
         self._submit(OpenVideo(Path(video), Path(model)))
+
+    def export(self, job: ExportClip) -> None:
+        self._submit(job)
 
     def train(self, video: Path, output: Path, settings: Any) -> None:
         """Train on ``video`` with ``settings`` (TrainSettings) and save to ``output``."""
@@ -151,7 +168,14 @@ class InferenceWorker(QObject):
         return self._request(self.cursor_requests, np.array(latent, dtype=np.float32))
 
     def request_thumbnail(self, index: int) -> int:
+        """A hover thumbnail of trajectory point ``index``; newer requests replace it."""
         return self._request(self.thumbnail_requests, index)
+
+    def request_keyframe_thumbnail(self, index: int) -> None:
+        """A thumbnail for a keyframe's list entry; every such request is answered."""
+        with self._lock:
+            self._keyframe_thumbnails.append(index)
+        self._post_wake()
 
     def set_device(self, device: str) -> None:
         """Use ``device`` (auto, cpu, cuda, mps) for the open model and the next ones.
@@ -167,9 +191,11 @@ class InferenceWorker(QObject):
     # --- plumbing ---------------------------------------------------------------------
 
     def _submit(self, job: Any) -> None:
+        """Queue ``job`` after the running one; opening a video cancels what runs instead."""
         with self._lock:
             self._job = job
-        self._cancel.set()  # a newer job supersedes the running one
+        if isinstance(job, OpenVideo):
+            self._cancel.set()
         self._post_wake()
 
     def _request(self, slot: LatestSlot, value: Any) -> int:
@@ -198,7 +224,8 @@ class InferenceWorker(QObject):
         self.serve_previews()
         if job is not None:
             self._cancel.clear()
-            self._run_job(self._open if isinstance(job, OpenVideo) else self._train, job)
+            run = {OpenVideo: self._open, TrainModel: self._train, ExportClip: self._export}
+            self._run_job(run[type(job)], job)
 
     def serve_previews(self) -> None:
         """Answer the newest pending preview of each kind; called between job batches too."""
@@ -212,6 +239,10 @@ class InferenceWorker(QObject):
             request = slot.take()
             if request is not None:
                 self._guarded(answer, *request)
+        with self._lock:
+            wanted, self._keyframe_thumbnails = self._keyframe_thumbnails, []
+        for index in wanted:
+            self._guarded(self._thumbnail, 0, index, self.keyframeThumbnailReady)
 
     def _frame_preview(self, stamp: int, index: int) -> None:
         trajectory = self._trajectory
@@ -226,7 +257,7 @@ class InferenceWorker(QObject):
         shaped = latent.reshape(1, *self._vae.latent_shape)
         self.cursorReady.emit(CursorPreview(stamp, self._vae.decode(shaped)[0]))
 
-    def _thumbnail(self, stamp: int, index: int) -> None:
+    def _thumbnail(self, stamp: int, index: int, signal: Any = None) -> None:
         import cv2
 
         trajectory = self._trajectory
@@ -236,7 +267,7 @@ class InferenceWorker(QObject):
         scale = self.THUMBNAIL_SIZE / max(frame.shape[:2])
         size = (max(1, round(frame.shape[1] * scale)), max(1, round(frame.shape[0] * scale)))
         image = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-        self.thumbnailReady.emit(Thumbnail(stamp, index, image))
+        (signal or self.thumbnailReady).emit(Thumbnail(stamp, index, image))
 
     def _open(self, job: OpenVideo) -> None:
         from explorer.latent.projection import PCAProjection
@@ -273,6 +304,27 @@ class InferenceWorker(QObject):
         self.trajectoryReady.emit(trajectory, projection)
         source = "from the cache" if cached else "encoded"
         self.status.emit(f"{len(trajectory)} frames {source}")
+
+    def _export(self, job: ExportClip) -> None:
+        from explorer.pipeline.export import ClipRecipe, export_clip, save_recipe
+
+        if self._vae is None:
+            raise ExplorerError("open a model before exporting")
+        self.status.emit(f"Exporting {Path(job.output).name}…")
+        originals = None
+        if job.settings.side_by_side:
+            originals = [None if f is None else self._reader.frame(f) for f in job.frames]
+
+        def progress(update: Any) -> None:
+            self.jobProgress.emit(update.done, update.total)
+
+        latents = job.latents.reshape(len(job.latents), *self._vae.latent_shape)
+        written = export_clip(latents, self._vae, job.output, job.settings, originals,
+                              progress, self._cancel.is_set, self.serve_previews)
+        save_recipe(ClipRecipe(job.latents, job.recipe.get("keyframes", []), job.recipe),
+                    written)
+        self.status.emit(f"Exported {written.name}")
+        self.clipExported.emit(str(written))
 
     def _train(self, job: TrainModel) -> None:
         from explorer.model.files import save_model
