@@ -129,26 +129,42 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--trajectory", type=Path, help="trajectory (.npz) to take them from")
     source.add_argument("--latents", type=Path, help="render this [N, ...] .npy as it is")
     export.add_argument("--keyframes", type=_frame_list, help="frame numbers, e.g. 0,120,240")
-    export.add_argument("--method", choices=("lerp", "slerp", "spline"), default="slerp",
-                        help="interpolation (default slerp)")
-    export.add_argument("--easing", choices=("linear", "ease-in", "ease-out", "ease-in-out"),
-                        default="linear")
+    export.add_argument(
+        "--method",
+        choices=("lerp", "slerp", "spline"),
+        default="slerp",
+        help="interpolation (default slerp)",
+    )
+    export.add_argument(
+        "--easing", choices=("linear", "ease-in", "ease-out", "ease-in-out"), default="linear"
+    )
     length = export.add_mutually_exclusive_group()
     length.add_argument("--steps", type=_positive_int, help="frames in the clip")
     length.add_argument("--seconds", type=float, default=2.0, help="clip length (default 2)")
     export.add_argument("--fps", type=float, default=24.0, help="frame rate (default 24)")
     export.add_argument("--size", type=_positive_int, help="longest side of the output, pixels")
-    export.add_argument("--filter", choices=("nearest", "bilinear", "bicubic", "lanczos"),
-                        default="lanczos", help="upscaling filter (default lanczos)")
+    export.add_argument(
+        "--filter",
+        choices=("nearest", "bilinear", "bicubic", "lanczos"),
+        default="lanczos",
+        help="upscaling filter (default lanczos)",
+    )
     export.add_argument("--quality", type=int, default=23, help="0 best … 51 worst (default 23)")
-    export.add_argument("--side-by-side", action="store_true",
-                        help="show the original frame beside each frame the path passes through")
+    export.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="show the original frame beside each frame the path passes through",
+    )
     export.add_argument("--counter", action="store_true", help="draw a frame counter")
     export.add_argument("--ping-pong", action="store_true", help="play forward, then back")
     export.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     export.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    export.add_argument("-o", "--output", required=True,  # a str: Path drops the "/"
-                        help="OUT.mp4, OUT.webm, OUT.gif or OUTDIR/ for PNG frames")
+    export.add_argument(
+        "-o",
+        "--output",
+        required=True,  # a str: Path drops the "/"
+        help="OUT.mp4, OUT.webm, OUT.gif or OUTDIR/ for PNG frames",
+    )
 
     info = commands.add_parser(
         "info",

@@ -6,18 +6,24 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
-
 NO_MODIFIER = Qt.KeyboardModifier.NoModifier
 
 
-def _send(widget: QWidget, kind: QEvent.Type, pos: QPointF, button, buttons,
-          modifiers=NO_MODIFIER) -> None:
+def _send(
+    widget: QWidget, kind: QEvent.Type, pos: QPointF, button, buttons, modifiers=NO_MODIFIER
+) -> None:
     event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons, modifiers)
     QApplication.sendEvent(widget, event)
 
 
-def drag(widget: QWidget, start: QPointF | QPoint, end: QPointF | QPoint, steps: int = 12,
-         modifiers=NO_MODIFIER, via: QPointF | QPoint | None = None) -> None:
+def drag(
+    widget: QWidget,
+    start: QPointF | QPoint,
+    end: QPointF | QPoint,
+    steps: int = 12,
+    modifiers=NO_MODIFIER,
+    via: QPointF | QPoint | None = None,
+) -> None:
     """Press at ``start``, move in ``steps`` to ``end`` (through ``via``) and release."""
     left = Qt.MouseButton.LeftButton
     start, end = QPointF(start), QPointF(end)
@@ -41,5 +47,10 @@ def click(widget: QWidget, pos: QPointF | QPoint) -> None:
 
 
 def hover(widget: QWidget, pos: QPointF | QPoint) -> None:
-    _send(widget, QEvent.Type.MouseMove, QPointF(pos), Qt.MouseButton.NoButton,
-          Qt.MouseButton.NoButton)
+    _send(
+        widget,
+        QEvent.Type.MouseMove,
+        QPointF(pos),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+    )

@@ -3,7 +3,7 @@
 import av
 import numpy as np
 import pytest
-from PySide6.QtCore import QTimer, Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from explorer.paths import demo_model_path, demo_video_path
@@ -24,8 +24,9 @@ def window(qtbot):
 
 def mark(window, qtbot, frame: int) -> None:
     window.timeline.set_frame(frame)
-    qtbot.waitUntil(lambda: window.original_view._caption.text() == f"frame {frame}",
-                    timeout=10_000)
+    qtbot.waitUntil(
+        lambda: window.original_view._caption.text() == f"frame {frame}", timeout=10_000
+    )
     qtbot.keyClick(window, Qt.Key.Key_K)
 
 
@@ -47,8 +48,9 @@ def test_mark_keyframes_preview_and_export(window, qtbot, tmp_path):
     assert len(window.latent_map.path_positions()) == panel.steps == 48
 
     panel.method.setCurrentIndex(panel.method.findData("spline"))
-    np.testing.assert_allclose(window.latent_map.path_positions()[0],
-                               window.latent_map.point_position(0), atol=1e-4)
+    np.testing.assert_allclose(
+        window.latent_map.path_positions()[0], window.latent_map.point_position(0), atol=1e-4
+    )
 
     shown = []
     window.worker.cursorReady.connect(lambda preview: shown.append(preview.image))

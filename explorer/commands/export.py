@@ -32,8 +32,13 @@ def export_command(args: argparse.Namespace) -> int:
     _check_target(args.output, args.overwrite)
     vae = load_model(args.model, device=args.device)
     settings = ExportSettings(
-        fps=args.fps, size=args.size, resize_filter=args.filter, quality=args.quality,
-        side_by_side=args.side_by_side, frame_counter=args.counter, ping_pong=args.ping_pong,
+        fps=args.fps,
+        size=args.size,
+        resize_filter=args.filter,
+        quality=args.quality,
+        side_by_side=args.side_by_side,
+        frame_counter=args.counter,
+        ping_pong=args.ping_pong,
         overwrite=args.overwrite,
     )
     if args.latents is not None:
@@ -50,24 +55,30 @@ def export_command(args: argparse.Namespace) -> int:
         keyframes = [k.record() for k in chosen]
     originals = _originals(video, frames) if settings.side_by_side else None
     shaped = latents.reshape(len(latents), *vae.latent_shape)
-    with tqdm(total=len(latents) * (2 if settings.ping_pong else 1), desc="exporting",
-              unit=" frames") as bar:
+    with tqdm(
+        total=len(latents) * (2 if settings.ping_pong else 1), desc="exporting", unit=" frames"
+    ) as bar:
 
         def progress(update: ExportProgress) -> None:
             bar.total = update.total
             bar.update(update.done - bar.n)
 
         written = export_clip(shaped, vae, args.output, settings, originals, progress)
-    recipe = ClipRecipe(latents, keyframes, {
-        **asdict(settings),
-        "method": None if args.latents else args.method,
-        "easing": None if args.latents else args.easing,
-        "model": str(Path(args.model).resolve()),
-        "model_sha256": sha256_file(args.model),
-    })
+    recipe = ClipRecipe(
+        latents,
+        keyframes,
+        {
+            **asdict(settings),
+            "method": None if args.latents else args.method,
+            "easing": None if args.latents else args.easing,
+            "model": str(Path(args.model).resolve()),
+            "model_sha256": sha256_file(args.model),
+        },
+    )
     latents_file, _ = save_recipe(recipe, written)
-    print(f"wrote {written} ({bar.total} frames at {args.fps:g} fps; latents in "
-          f"{latents_file.name})")
+    print(
+        f"wrote {written} ({bar.total} frames at {args.fps:g} fps; latents in {latents_file.name})"
+    )
     return 0
 
 

@@ -87,8 +87,9 @@ def export_clip(
     if len(latents) == 0:
         raise ExplorerError("there are no latents to export")
     order = _frame_order(len(latents), settings.ping_pong)
-    writer = ClipWriter(output, settings.fps, quality=settings.quality,
-                        overwrite=settings.overwrite)
+    writer = ClipWriter(
+        output, settings.fps, quality=settings.quality, overwrite=settings.overwrite
+    )
     with writer, _BackgroundWriter(writer, order) as sink:
         for start in range(0, len(latents), settings.batch_size):
             if should_stop and should_stop():
@@ -97,8 +98,9 @@ def export_clip(
             decoded = vae.decode(latents[rows])
             for row, image in zip(rows, decoded, strict=True):
                 original = originals[row] if originals is not None else None
-                sink.frames[int(row)] = compose_frame(image, original, int(row), len(latents),
-                                                      settings)
+                sink.frames[int(row)] = compose_frame(
+                    image, original, int(row), len(latents), settings
+                )
             sink.flush_in_order()
             if on_progress:
                 on_progress(ExportProgress(sink.sent, len(order)))
@@ -158,9 +160,13 @@ def save_recipe(recipe: ClipRecipe, clip: str | os.PathLike[str]) -> tuple[Path,
         json_path = clip.with_name(f"{clip.name}.clip.json")
     with atomic_output(latents_path) as temp, open(temp, "wb") as handle:
         np.save(handle, recipe.latents.astype(np.float32), allow_pickle=False)
-    document = {"clip": clip.name, "frames": len(recipe.latents),
-                "latents": latents_path.name, "keyframes": recipe.keyframes,
-                "settings": recipe.settings}
+    document = {
+        "clip": clip.name,
+        "frames": len(recipe.latents),
+        "latents": latents_path.name,
+        "keyframes": recipe.keyframes,
+        "settings": recipe.settings,
+    }
     with atomic_output(json_path) as temp:
         temp.write_text(json.dumps(document, indent=2) + "\n")
     return latents_path, json_path

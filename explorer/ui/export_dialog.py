@@ -68,8 +68,9 @@ class ExportDialog(QDialog):
         form.addRow("", self.side_by_side)
         form.addRow("", self.counter)
         form.addRow("", self.ping_pong)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

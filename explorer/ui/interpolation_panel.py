@@ -72,14 +72,18 @@ class InterpolationPanel(QWidget):
             buttons.addWidget(button)
 
         self.method = QComboBox()
-        for method, label in (("slerp", "spherical (slerp)"), ("lerp", "linear (lerp)"),
-                              ("spline", "smooth spline")):
+        for method, label in (
+            ("slerp", "spherical (slerp)"),
+            ("lerp", "linear (lerp)"),
+            ("spline", "smooth spline"),
+        ):
             self.method.addItem(label, method)
         self.easing = QComboBox()
         for easing in ("linear", "ease-in-out", "ease-in", "ease-out"):
             self.easing.addItem(easing, easing)
-        self.seconds = QDoubleSpinBox(minimum=0.1, maximum=600.0, value=2.0, singleStep=0.5,
-                                      suffix=" s")
+        self.seconds = QDoubleSpinBox(
+            minimum=0.1, maximum=600.0, value=2.0, singleStep=0.5, suffix=" s"
+        )
         self.fps = QDoubleSpinBox(minimum=1.0, maximum=120.0, value=24.0, suffix=" fps")
         self.steps_label = QLabel("")
         for widget in (self.method, self.easing):
@@ -106,8 +110,7 @@ class InterpolationPanel(QWidget):
         actions.addWidget(self.preview_button)
         actions.addWidget(self.export_button)
 
-        self.message = QLabel("Add two or more keyframes, or Shift+drag on the map to draw "
-                              "a path.")
+        self.message = QLabel("Add two or more keyframes, or Shift+drag on the map to draw a path.")
         self.message.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -166,8 +169,9 @@ class InterpolationPanel(QWidget):
         self._sync_from_list()
 
     def _sync_from_list(self) -> None:
-        self.keyframes = [self.list.item(r).data(Qt.ItemDataRole.UserRole)
-                          for r in range(self.list.count())]
+        self.keyframes = [
+            self.list.item(r).data(Qt.ItemDataRole.UserRole) for r in range(self.list.count())
+        ]
         self._drawn = None
         self._rebuild()
 
@@ -179,16 +183,18 @@ class InterpolationPanel(QWidget):
             self.message.setText(f"Drawn path: {len(self.path.latents)} frames.")
         elif len(self.keyframes) >= 2:
             try:
-                self.path = clip_path(self.keyframes, self.steps, self.method.currentData(),
-                                      self.easing.currentData())
+                self.path = clip_path(
+                    self.keyframes, self.steps, self.method.currentData(), self.easing.currentData()
+                )
                 self.message.setText(f"{len(self.keyframes)} keyframes, {self.steps} frames.")
             except ExplorerError as exc:
                 self.path = None
                 self.message.setText(str(exc))
         else:
             self.path = None
-            self.message.setText("Add two or more keyframes, or Shift+drag on the map to draw "
-                                 "a path.")
+            self.message.setText(
+                "Add two or more keyframes, or Shift+drag on the map to draw a path."
+            )
         self.preview_button.setEnabled(self.path is not None)
         self.export_button.setEnabled(self.path is not None)
         self.pathChanged.emit(self.path)
@@ -218,5 +224,11 @@ class InterpolationPanel(QWidget):
 
 def _icon(picture: np.ndarray) -> QIcon:
     pixmap = QPixmap.fromImage(to_qimage(picture))
-    return QIcon(pixmap.scaled(THUMBNAIL, THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio,
-                               Qt.TransformationMode.SmoothTransformation))
+    return QIcon(
+        pixmap.scaled(
+            THUMBNAIL,
+            THUMBNAIL,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+    )

@@ -122,11 +122,18 @@ class LatentMap(pg.PlotWidget):
         )
         self._drag_ghost = pg.PlotDataItem(
             pen=pg.mkPen((235, 130, 0), width=1.5, style=Qt.PenStyle.DashLine),
-            symbol="o", symbolSize=[0, 12], symbolBrush=(235, 130, 0), symbolPen=None,
+            symbol="o",
+            symbolSize=[0, 12],
+            symbolBrush=(235, 130, 0),
+            symbolPen=None,
         )
         self.probe = pg.TargetItem(
-            pos=(0, 0), size=16, movable=True, pen=pg.mkPen((235, 130, 0), width=2),
-            label="probe", labelOpts={"color": (235, 130, 0), "offset": (10, -10)},
+            pos=(0, 0),
+            size=16,
+            movable=True,
+            pen=pg.mkPen((235, 130, 0), width=2),
+            label="probe",
+            labelOpts={"color": (235, 130, 0), "offset": (10, -10)},
         )
         self._path = pg.PlotDataItem(
             pen=pg.mkPen((220, 60, 160), width=2, style=Qt.PenStyle.DashLine)
@@ -134,12 +141,23 @@ class LatentMap(pg.PlotWidget):
         self._keyframes = pg.ScatterPlotItem(
             size=14, symbol="d", pen=pg.mkPen((220, 60, 160), width=2), brush=(255, 255, 255, 90)
         )
-        for item in (self._line, self._points, self._path, self._keyframes, self._current,
-                     self._drag_ghost, self.probe, self._view.stroke_item):
+        for item in (
+            self._line,
+            self._points,
+            self._path,
+            self._keyframes,
+            self._current,
+            self._drag_ghost,
+            self.probe,
+            self._view.stroke_item,
+        ):
             self.addItem(item)
         self.probe.setZValue(10)
         self._colour_bar = pg.ColorBarItem(
-            values=(0.0, 1.0), colorMap=self._colour_map, interactive=False, width=12,
+            values=(0.0, 1.0),
+            colorMap=self._colour_map,
+            interactive=False,
+            width=12,
             label="time (s)",
         )
         self.getPlotItem().layout.addItem(self._colour_bar, 2, 5)
@@ -233,8 +251,7 @@ class LatentMap(pg.PlotWidget):
         points = self._points.pointsAt(QPointF(x, y))
         if len(points):
             index = int(points[0].data())
-            menu.addAction("Add this frame as a keyframe",
-                           lambda: self.keyframeAtPoint.emit(index))
+            menu.addAction("Add this frame as a keyframe", lambda: self.keyframeAtPoint.emit(index))
         menu.addAction("Add a keyframe here", lambda: self.keyframeAtPosition.emit(x, y))
         menu.addAction("Move the probe here", lambda: self._move_probe(x, y))
         menu.addSeparator()

@@ -46,8 +46,12 @@ MODEL_SUFFIXES = {".safetensors"}
 VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.webm *.mkv *.avi *.gif);;All files (*)"
 MODEL_FILTER = "Latent Explorer models (*.safetensors);;All files (*)"
 RECENT_LIMIT = 10
-DEVICES = (("Automatic (GPU if present)", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"),
-           ("Apple MPS", "mps"))
+DEVICES = (
+    ("Automatic (GPU if present)", "auto"),
+    ("CPU", "cpu"),
+    ("CUDA", "cuda"),
+    ("Apple MPS", "mps"),
+)
 
 
 class MainWindow(QMainWindow):
@@ -146,16 +150,18 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("main-toolbar")
         toolbar.setMovable(False)
         for action in (
-            self._add_action(file_menu, "Open &Video…", QKeySequence.StandardKey.Open,
-                             self._choose_video),
+            self._add_action(
+                file_menu, "Open &Video…", QKeySequence.StandardKey.Open, self._choose_video
+            ),
             self._add_action(file_menu, "Open &Model…", "Ctrl+M", self._choose_model),
         ):
             toolbar.addAction(action)
         self._recent_menu = file_menu.addMenu("Open &Recent")
         self._refresh_recent_menu()
         file_menu.addSeparator()
-        train = self._add_action(file_menu, "&Train Model on This Video…", "Ctrl+T",
-                                 self.train_model)
+        train = self._add_action(
+            file_menu, "&Train Model on This Video…", "Ctrl+T", self.train_model
+        )
         toolbar.addAction(train)
         export = self._add_action(file_menu, "&Export Clip…", "Ctrl+E", self.export_clip)
         toolbar.addAction(export)
@@ -167,13 +173,18 @@ class MainWindow(QMainWindow):
         self._add_action(view_menu, "Next Frame", "Right", lambda: self.timeline.step(1))
         self._add_action(view_menu, "Previous Frame", "Left", lambda: self.timeline.step(-1))
         self._add_action(view_menu, "First Frame", "Home", lambda: self.timeline.set_frame(0))
-        self._add_action(view_menu, "Last Frame", "End",
-                         lambda: self.timeline.set_frame(self.timeline.frame_count - 1))
+        self._add_action(
+            view_menu,
+            "Last Frame",
+            "End",
+            lambda: self.timeline.set_frame(self.timeline.frame_count - 1),
+        )
         view_menu.addSeparator()
         self._add_action(view_menu, "Reset Map View", "Ctrl+0", self.latent_map.autoRange)
         self._add_action(view_menu, "Probe to Current Frame", "P", self._probe_to_current)
-        self._add_action(view_menu, "Add Current Frame as Keyframe", "K",
-                         self.add_current_frame_keyframe)
+        self._add_action(
+            view_menu, "Add Current Frame as Keyframe", "K", self.add_current_frame_keyframe
+        )
 
         device_menu = self.menuBar().addMenu("&Device")
         group = QActionGroup(self)
@@ -226,8 +237,9 @@ class MainWindow(QMainWindow):
         worker.cursorReady.connect(self._on_cursor)
         worker.thumbnailReady.connect(self._on_thumbnail)
         worker.keyframeThumbnailReady.connect(
-            lambda t: self.interpolation.set_thumbnail(int(self.trajectory.frame_index[t.index]),
-                                                       t.image)
+            lambda t: self.interpolation.set_thumbnail(
+                int(self.trajectory.frame_index[t.index]), t.image
+            )
         )
         worker.failed.connect(self._on_failed)
         self.timeline.frameChanged.connect(self._on_frame_changed)
@@ -277,14 +289,16 @@ class MainWindow(QMainWindow):
             self.open_files(path, self._model)
 
     def _choose_video(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open Video", str(self._video.parent),
-                                              VIDEO_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open Video", str(self._video.parent), VIDEO_FILTER
+        )
         if path:
             self.open_files(Path(path), self._model)
 
     def _choose_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open Model", str(self._model.parent),
-                                              MODEL_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open Model", str(self._model.parent), MODEL_FILTER
+        )
         if path:
             self.open_files(self._video, Path(path))
 
@@ -382,15 +396,15 @@ class MainWindow(QMainWindow):
         from explorer.latent.keyframes import Keyframe
 
         frame = int(self.trajectory.frame_index[row])
-        self.interpolation.add(Keyframe(self.trajectory.mu[row].astype(np.float32), frame),
-                               picture)
+        self.interpolation.add(Keyframe(self.trajectory.mu[row].astype(np.float32), frame), picture)
 
     def add_probe_keyframe(self) -> None:
         from explorer.latent.keyframes import Keyframe
 
         if self.probe_latent is not None:
-            self.interpolation.add(Keyframe(self.probe_latent.astype(np.float32)),
-                                   self.cursor_view.frame)
+            self.interpolation.add(
+                Keyframe(self.probe_latent.astype(np.float32)), self.cursor_view.frame
+            )
 
     def _add_position_keyframe(self, x: float, y: float) -> None:
         from explorer.latent.keyframes import Keyframe
@@ -430,11 +444,15 @@ class MainWindow(QMainWindow):
 
         path = self.interpolation.path
         if path is None:
-            QMessageBox.information(self, "Export Clip", "Add two or more keyframes, or draw "
-                                    "a path on the map (Shift+drag), first.")
+            QMessageBox.information(
+                self,
+                "Export Clip",
+                "Add two or more keyframes, or draw a path on the map (Shift+drag), first.",
+            )
             return
-        dialog = ExportDialog(self._video.with_name(f"{self._video.stem}_clip"),
-                              self.interpolation.fps.value(), self)
+        dialog = ExportDialog(
+            self._video.with_name(f"{self._video.stem}_clip"), self.interpolation.fps.value(), self
+        )
         if not dialog.exec():
             return
         recipe = {
@@ -447,8 +465,11 @@ class MainWindow(QMainWindow):
         self._progress.setRange(0, 0)
         self._progress.setVisible(True)
         self._cancel.setVisible(True)
-        self.worker.export(ExportClip(path.latents, list(path.frames), dialog.output_path(),
-                                      dialog.settings(), recipe))
+        self.worker.export(
+            ExportClip(
+                path.latents, list(path.frames), dialog.output_path(), dialog.settings(), recipe
+            )
+        )
 
     # --- worker answers ---------------------------------------------------------------
 
@@ -491,8 +512,9 @@ class MainWindow(QMainWindow):
     def _on_trajectory_ready(self, trajectory, pca) -> None:
         self.trajectory = trajectory
         self._growth = []
-        self.timeline.set_frames(trajectory.time_s, trajectory.meta["video"]["fps"],
-                                 trajectory.psnr_db)
+        self.timeline.set_frames(
+            trajectory.time_s, trajectory.meta["video"]["fps"], trajectory.psnr_db
+        )
         self.frames_label.setText(f"{len(trajectory)} frames")
         self.projection_bar.set_trajectory(trajectory.mu, pca)
 

@@ -32,8 +32,9 @@ class ErrorCurve(pg.PlotWidget):
         self.setFixedHeight(70)
         self.setLabel("left", "PSNR dB")
         self.getPlotItem().hideAxis("bottom")
-        self._curve = self.plot(pen=pg.mkPen((90, 160, 255), width=1.5), fillLevel=0,
-                                brush=(90, 160, 255, 50))
+        self._curve = self.plot(
+            pen=pg.mkPen((90, 160, 255), width=1.5), fillLevel=0, brush=(90, 160, 255, 50)
+        )
         self._marker = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 80, 60), width=1.5))
         self.addItem(self._marker)
         self._count = 0
@@ -116,9 +117,7 @@ class Timeline(QWidget):
     def playing(self) -> bool:
         return self._timer.isActive()
 
-    def set_frames(
-        self, time_s: np.ndarray, fps: float, psnr_db: np.ndarray | None = None
-    ) -> None:
+    def set_frames(self, time_s: np.ndarray, fps: float, psnr_db: np.ndarray | None = None) -> None:
         """Show ``len(time_s)`` frames; ``time_s`` labels each one, ``fps`` paces playback."""
         self._times = np.asarray(time_s, dtype=np.float64)
         self._fps = fps if fps > 0 else 25.0

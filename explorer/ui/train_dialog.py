@@ -108,8 +108,9 @@ class TrainDialog(QDialog):
     def start(self) -> None:
         output = Path(self.output.text()).expanduser()
         if output.exists():
-            answer = QMessageBox.question(self, "Replace model?",
-                                          f"{output.name} exists. Replace it?")
+            answer = QMessageBox.question(
+                self, "Replace model?", f"{output.name} exists. Replace it?"
+            )
             if answer != QMessageBox.StandardButton.Yes:
                 return
         self._losses.clear()
@@ -120,8 +121,9 @@ class TrainDialog(QDialog):
         self._worker.train(self._video, output, self.settings())
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save model as", self.output.text(),
-                                              "Models (*.safetensors)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save model as", self.output.text(), "Models (*.safetensors)"
+        )
         if path:
             self.output.setText(path if path.endswith(".safetensors") else f"{path}.safetensors")
 

@@ -283,6 +283,7 @@ class InferenceWorker(QObject):
         self._announce_model(job.model)
 
         self.status.emit(f"Encoding {job.video.name}…")
+
         def progress(update: EncodeProgress) -> None:
             self.jobProgress.emit(update.done, update.expected or -1)
             self.trajectoryGrew.emit(update.mu)
@@ -319,10 +320,17 @@ class InferenceWorker(QObject):
             self.jobProgress.emit(update.done, update.total)
 
         latents = job.latents.reshape(len(job.latents), *self._vae.latent_shape)
-        written = export_clip(latents, self._vae, job.output, job.settings, originals,
-                              progress, self._cancel.is_set, self.serve_previews)
-        save_recipe(ClipRecipe(job.latents, job.recipe.get("keyframes", []), job.recipe),
-                    written)
+        written = export_clip(
+            latents,
+            self._vae,
+            job.output,
+            job.settings,
+            originals,
+            progress,
+            self._cancel.is_set,
+            self.serve_previews,
+        )
+        save_recipe(ClipRecipe(job.latents, job.recipe.get("keyframes", []), job.recipe), written)
         self.status.emit(f"Exported {written.name}")
         self.clipExported.emit(str(written))
 
