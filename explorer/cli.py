@@ -187,6 +187,7 @@ def build_gui_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("video", nargs="?", type=Path, help="video to open (default: the demo)")
     parser.add_argument("--model", type=Path, help="model file (default: the demo model)")
+    parser.add_argument("--session", type=Path, help="open a saved session (.lxsession)")
     parser.add_argument(
         "--screenshot",
         type=Path,
@@ -236,7 +237,8 @@ def _int_at_least(text: str, minimum: int) -> int:
 def _run_gui(args: argparse.Namespace) -> int:
     from explorer.ui.app import run_app
 
-    return run_app(video=args.video, model=args.model, screenshot=args.screenshot)
+    return run_app(video=args.video, model=args.model, screenshot=args.screenshot,
+                   session=args.session)
 
 
 def _run_train(args: argparse.Namespace) -> int:

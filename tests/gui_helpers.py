@@ -54,3 +54,23 @@ def hover(widget: QWidget, pos: QPointF | QPoint) -> None:
         Qt.MouseButton.NoButton,
         Qt.MouseButton.NoButton,
     )
+
+
+def answer_next_dialog(button, seen: list[str] | None = None, timeout_ms: int = 20_000) -> None:
+    """When the next modal message box opens, record its text and press ``button``."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    waited = {"ms": 0}
+
+    def poll() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            if seen is not None:
+                seen.append(box.text())
+            box.button(button).click()
+        elif waited["ms"] < timeout_ms:
+            waited["ms"] += 20
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(0, poll)

@@ -53,7 +53,7 @@ class SlowVAE:
 
 
 def open_window(qtbot, video=None, loader=None) -> MainWindow:
-    window = MainWindow(video or demo_video_path(), demo_model_path(), show_errors=False,
+    window = MainWindow(video or demo_video_path(), demo_model_path(), interactive=False,
                         model_loader=loader)
     qtbot.addWidget(window)
     window.show()
@@ -212,7 +212,7 @@ def test_quitting_during_an_encode_does_not_hang(qtbot, long_clip):
 def test_a_bad_model_reports_an_error_and_keeps_the_window(qtbot, tmp_path):
     bad = tmp_path / "bad.safetensors"
     bad.write_text("not a model")
-    window = MainWindow(demo_video_path(), bad, show_errors=False)
+    window = MainWindow(demo_video_path(), bad, interactive=False)
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.worker.failed, timeout=READY_MS) as failed:
         window.start()

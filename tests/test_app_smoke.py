@@ -12,7 +12,7 @@ DEMO_FRAMES = 240
 
 @pytest.fixture
 def window(qtbot):
-    window = MainWindow(demo_video_path(), demo_model_path(), show_errors=False)
+    window = MainWindow(demo_video_path(), demo_model_path(), interactive=False)
     qtbot.addWidget(window)
     window.show()
     with qtbot.waitSignal(window.ready, timeout=120_000):

@@ -16,14 +16,22 @@ SCREENSHOT_TIMEOUT_MS = 180_000
 
 
 def run_app(
-    video: Path | None = None, model: Path | None = None, screenshot: Path | None = None
+    video: Path | None = None,
+    model: Path | None = None,
+    screenshot: Path | None = None,
+    session: Path | None = None,
 ) -> int:
-    """Open the main window on ``video`` and ``model`` (the bundled demo by default)."""
+    """Open the main window on ``video`` and ``model`` (the bundled demo by default), or on
+    a saved ``session``."""
     video = video or demo_video_path()
     model = model or demo_model_path()
     for path, what in ((video, "video"), (model, "model")):
         if not path.exists():
             raise ExplorerError(f"{what} not found: {path}")
+    if session is not None:
+        from explorer.session.document import load_session
+
+        load_session(session)  # a bad file is a one-line error before any window opens
 
     from explorer.ui.main_window import MainWindow
 
@@ -32,7 +40,8 @@ def run_app(
     app.setOrganizationName("Latent Explorer")
     app.setApplicationVersion(__version__)
     follow_palette(app)
-    window = MainWindow(video, model, show_errors=screenshot is None)
+    window = MainWindow(video, model, interactive=screenshot is None, session=session,
+                        recover=screenshot is None and session is None)
     window.show()
     outcome = {"code": 0}
     if screenshot is not None:

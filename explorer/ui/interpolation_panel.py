@@ -9,6 +9,8 @@ the map (Shift+drag) replaces the keyframe path until the keyframes change again
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QKeySequence, QPixmap, QShortcut
@@ -33,10 +35,20 @@ from explorer.ui.images import to_qimage
 THUMBNAIL = 48
 
 
+@dataclass(frozen=True)
+class PanelState:
+    """The undoable part of the panel: its keyframes (with their icons) and a drawn path."""
+
+    keyframes: tuple[tuple[Keyframe, QIcon], ...]
+    drawn: np.ndarray | None
+
+
 class InterpolationPanel(QWidget):
     """Holds the keyframes and the clip settings; emits the path they make."""
 
     pathChanged = Signal(object)  # ClipPath, or None when there is no path
+    edited = Signal(object, str)  # the PanelState before a user's edit, and what it was
+    settingsChanged = Signal()
     previewStep = Signal(int, object)  # step, latent [D]
     previewFinished = Signal()
     exportRequested = Signal()
@@ -48,6 +60,7 @@ class InterpolationPanel(QWidget):
         self.keyframes: list[Keyframe] = []
         self.path: ClipPath | None = None
         self._drawn: ClipPath | None = None
+        self._state = PanelState((), None)
 
         self.list = QListWidget()
         self.list.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
@@ -87,9 +100,9 @@ class InterpolationPanel(QWidget):
         self.fps = QDoubleSpinBox(minimum=1.0, maximum=120.0, value=24.0, suffix=" fps")
         self.steps_label = QLabel("")
         for widget in (self.method, self.easing):
-            widget.currentIndexChanged.connect(self._rebuild)
+            widget.currentIndexChanged.connect(self._on_settings_changed)
         for spin in (self.seconds, self.fps):
-            spin.valueChanged.connect(self._rebuild)
+            spin.valueChanged.connect(self._on_settings_changed)
         form = QGridLayout()
         form.addWidget(QLabel("Method:"), 0, 0)
         form.addWidget(self.method, 0, 1)
@@ -130,12 +143,40 @@ class InterpolationPanel(QWidget):
         return max(2, round(self.seconds.value() * self.fps.value()))
 
     def add(self, keyframe: Keyframe, picture: np.ndarray | None = None) -> None:
-        item = QListWidgetItem(self._label(keyframe))
+        icon = _icon(picture) if picture is not None else QIcon()
+        self.list.addItem(self._item(keyframe, icon))
+        self._sync_from_list(f"Add {self._label(keyframe)}")
+
+    def snapshot(self) -> PanelState:
+        return self._state
+
+    def restore(self, state: PanelState) -> None:
+        """Show ``state`` (for undo/redo and sessions) without reporting it as an edit."""
+        self.list.clear()
+        for keyframe, icon in state.keyframes:
+            self.list.addItem(self._item(keyframe, icon))
+        self._read_list()
+        self._drawn = None if state.drawn is None else _drawn_path(state.drawn)
+        self._state = state
+        self._rebuild()
+
+    def settings(self) -> dict:
+        return {"method": self.method.currentData(), "easing": self.easing.currentData(),
+                "seconds": self.seconds.value(), "fps": self.fps.value()}
+
+    def apply_settings(self, settings: dict) -> None:
+        for combo, key in ((self.method, "method"), (self.easing, "easing")):
+            index = combo.findData(settings.get(key))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        for spin, key in ((self.seconds, "seconds"), (self.fps, "fps")):
+            if isinstance(settings.get(key), int | float):
+                spin.setValue(float(settings[key]))
+
+    def _item(self, keyframe: Keyframe, icon: QIcon) -> QListWidgetItem:
+        item = QListWidgetItem(icon, self._label(keyframe))
         item.setData(Qt.ItemDataRole.UserRole, keyframe)
-        if picture is not None:
-            item.setIcon(_icon(picture))
-        self.list.addItem(item)
-        self._sync_from_list()
+        return item
 
     def set_thumbnail(self, frame: int, image: np.ndarray) -> None:
         """Give every keyframe of video frame ``frame`` its picture."""
@@ -144,21 +185,31 @@ class InterpolationPanel(QWidget):
             item = self.list.item(row)
             if item.data(Qt.ItemDataRole.UserRole).frame == frame:
                 item.setIcon(icon)
+        self._state = PanelState(
+            tuple((k, icon if k.frame == frame else i) for k, i in self._state.keyframes),
+            self._state.drawn,
+        )
 
     def remove_selected(self) -> None:
-        for item in self.list.selectedItems():
+        selected = self.list.selectedItems()
+        for item in selected:
             self.list.takeItem(self.list.row(item))
-        self._sync_from_list()
+        if selected:
+            self._sync_from_list("Remove keyframe")
 
     def clear(self) -> None:
-        self.list.clear()
-        self._drawn = None
-        self._sync_from_list()
+        """Remove every keyframe and any drawn path (an undoable edit)."""
+        if self.list.count() or self._drawn is not None:
+            self.list.clear()
+            self._sync_from_list("Clear keyframes")
 
     def set_drawn_path(self, latents: np.ndarray) -> None:
         """Use a freehand path (already mapped to latents) as the clip."""
-        self._drawn = ClipPath(np.asarray(latents, np.float32), [None] * len(latents))
+        before = self._state
+        self._drawn = _drawn_path(latents)
+        self._state = PanelState(self._state.keyframes, self._drawn.latents)
         self._rebuild()
+        self.edited.emit(before, "Draw path")
 
     def _label(self, keyframe: Keyframe) -> str:
         if keyframe.frame is not None:
@@ -166,14 +217,26 @@ class InterpolationPanel(QWidget):
         return "probe latent"
 
     def _on_rows_moved(self, *_args) -> None:
-        self._sync_from_list()
+        self._sync_from_list("Reorder keyframes")
 
-    def _sync_from_list(self) -> None:
+    def _sync_from_list(self, description: str) -> None:
+        """After a user's edit of the list: the keyframes make the path again."""
+        before = self._state
+        self._read_list()
+        self._drawn = None
+        icons = [self.list.item(row).icon() for row in range(self.list.count())]
+        self._state = PanelState(tuple(zip(self.keyframes, icons, strict=True)), None)
+        self._rebuild()
+        self.edited.emit(before, description)
+
+    def _read_list(self) -> None:
         self.keyframes = [
             self.list.item(r).data(Qt.ItemDataRole.UserRole) for r in range(self.list.count())
         ]
-        self._drawn = None
+
+    def _on_settings_changed(self) -> None:
         self._rebuild()
+        self.settingsChanged.emit()
 
     def _rebuild(self) -> None:
         self.steps_label.setText(f"= {self.steps} frames")
@@ -232,3 +295,7 @@ def _icon(picture: np.ndarray) -> QIcon:
             Qt.TransformationMode.SmoothTransformation,
         )
     )
+
+
+def _drawn_path(latents: np.ndarray) -> ClipPath:
+    return ClipPath(np.asarray(latents, np.float32), [None] * len(latents))

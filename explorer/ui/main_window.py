@@ -12,6 +12,7 @@ from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
+    QIcon,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -33,6 +34,7 @@ from explorer.ui.frame_view import FrameView
 from explorer.ui.interpolation_panel import InterpolationPanel
 from explorer.ui.latent_map import LatentMap
 from explorer.ui.projection_bar import ProjectionBar
+from explorer.ui.session_controller import SessionController
 from explorer.ui.timeline import Timeline
 from explorer.ui.worker import (
     CursorPreview,
@@ -64,21 +66,29 @@ class MainWindow(QMainWindow):
         self,
         video: Path,
         model: Path,
-        show_errors: bool = True,
+        interactive: bool = True,
         model_loader: ModelLoader | None = None,
+        session: Path | None = None,
+        recover: bool = False,
     ) -> None:
+        """``session`` opens a saved session instead of ``video``/``model``; ``recover``
+        offers to restore an autosave left by a crash. A window that is not ``interactive``
+        (tests, screenshots, benchmarks) opens no dialogs: errors go to the status bar and
+        unsaved changes are dropped on close."""
         super().__init__()
         self.setWindowTitle("Latent Explorer")
         self.setAcceptDrops(True)
         self.resize(1360, 860)
-        self._video, self._model = video, model
-        self._show_errors = show_errors
+        self.video, self.model = video, model
+        self.interactive = interactive
         self._frame_stamp = self._cursor_stamp = self._thumbnail_stamp = 0
         self.trajectory = None
         self.projection = None
         self.probe_latent: np.ndarray | None = None
         self._ready_sent = False
         self._settings = QSettings()
+        self._session_file, self._recover = session, recover
+        self._probe_rest: np.ndarray | None = None  # the probe's latent before a drag
 
         self.latent_map = LatentMap()
         self.projection_bar = ProjectionBar()
@@ -92,14 +102,19 @@ class MainWindow(QMainWindow):
 
         self._worker_thread = WorkerThread(model_loader)
         self.worker = self._worker_thread.worker
+        self.sessions = SessionController(self)
         self._build_layout()
         self._build_menus()
         self._build_status_bar()
         self._connect()
 
     def start(self) -> None:
-        """Begin loading the model and encoding the video (on the worker)."""
-        self.open_files(self._video, self._model)
+        """Open the session, a crashed session's autosave, or the video and model."""
+        if self._session_file is not None:
+            if not self.sessions.open(self._session_file):
+                self.open_files(self.video, self.model)
+        elif not (self._recover and self.sessions.recover()):
+            self.open_files(self.video, self.model)
 
     # --- layout -----------------------------------------------------------------------
 
@@ -159,6 +174,12 @@ class MainWindow(QMainWindow):
         self._recent_menu = file_menu.addMenu("Open &Recent")
         self._refresh_recent_menu()
         file_menu.addSeparator()
+        self._add_action(file_menu, "Open &Session…", "Ctrl+Shift+O",
+                         self.sessions.choose_and_open)
+        self._add_action(file_menu, "&Save Session", QKeySequence.StandardKey.Save,
+                         self.sessions.save)
+        self._add_action(file_menu, "Save Session &As…", "Ctrl+Shift+S", self.sessions.save_as)
+        file_menu.addSeparator()
         train = self._add_action(
             file_menu, "&Train Model on This Video…", "Ctrl+T", self.train_model
         )
@@ -167,6 +188,15 @@ class MainWindow(QMainWindow):
         toolbar.addAction(export)
         file_menu.addSeparator()
         self._add_action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+
+        edit_menu = self.menuBar().addMenu("&Edit")
+        undo = self.sessions.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.sessions.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for action in (undo, redo):
+            edit_menu.addAction(action)
+            self.addAction(action)
 
         view_menu = self.menuBar().addMenu("&View")
         self._add_action(view_menu, "Play / Pause", "Space", self.timeline.toggle_play)
@@ -256,18 +286,30 @@ class MainWindow(QMainWindow):
         panel.pathChanged.connect(lambda _path: self._draw_clip_path())
         panel.previewStep.connect(lambda _step, latent: self._request_cursor(latent))
         panel.exportRequested.connect(self.export_clip)
+        panel.edited.connect(self._on_keyframes_edited)
+        panel.settingsChanged.connect(self.sessions.mark_changed)
+        self.latent_map.probeReleased.connect(self._on_probe_released)
+        self.latent_map.pointReleased.connect(lambda *_: self._on_probe_released())
+        self.sessions.dirtyChanged.connect(lambda _dirty: self._update_title())
         worker.clipExported.connect(
             lambda path: self.statusBar().showMessage(f"Exported {path}", 10_000)
         )
         self.projection_bar.projectionReady.connect(self._show_projection)
+        self.projection_bar.choice.activated.connect(lambda _: self.sessions.mark_changed())
         self.projection_bar.failed.connect(self._on_failed)
 
     # --- opening files ----------------------------------------------------------------
 
-    def open_files(self, video: Path, model: Path) -> None:
-        """Load ``model`` and encode ``video`` on the worker, replacing what is open."""
-        self._video, self._model = Path(video), Path(model)
-        self.setWindowTitle(f"{self._video.name} — Latent Explorer")
+    def open_files(self, video: Path, model: Path, trajectory=None,
+                   pca_state: dict | None = None) -> None:
+        """Load ``model`` and encode ``video`` on the worker, replacing what is open.
+
+        A restored session passes its ``trajectory`` (and PCA state): nothing is encoded.
+        """
+        self.video, self.model = Path(video), Path(model)
+        if trajectory is None and self.sessions.pending is None:
+            self.sessions.path = None  # a new document
+        self._update_title()
         self.trajectory = self.projection = self.probe_latent = None
         self._growth = []
         self.interpolation.clear()
@@ -277,30 +319,42 @@ class MainWindow(QMainWindow):
         self._progress.setRange(0, 0)
         self._progress.setVisible(True)
         self._cancel.setVisible(True)
-        self._remember(self._video, "video")
-        self._remember(self._model, "model")
-        self.worker.open(self._video, self._model)
+        self._remember(self.video, "video")
+        self._remember(self.model, "model")
+        self.worker.open(self.video, self.model, trajectory, pca_state)
 
     def open_dropped(self, path: Path) -> None:
-        """A file dropped on the window: a model replaces the model, anything else the video."""
-        if path.suffix.lower() in MODEL_SUFFIXES:
-            self.open_files(self._video, path)
+        """A dropped file: a session opens, a model replaces the model, else the video."""
+        from explorer.session.document import SUFFIX
+
+        if path.suffix.lower() == SUFFIX:
+            if self.sessions.maybe_discard():
+                self.sessions.open(path)
+        elif path.suffix.lower() in MODEL_SUFFIXES:
+            self._replace(self.video, path)
         else:
-            self.open_files(path, self._model)
+            self._replace(path, self.model)
+
+    def _replace(self, video: Path, model: Path) -> None:
+        """Open other files, after asking about unsaved changes."""
+        if self.sessions.maybe_discard():
+            self.sessions.undo_stack.clear()
+            self.sessions.mark_saved()
+            self.open_files(video, model)
 
     def _choose_video(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open Video", str(self._video.parent), VIDEO_FILTER
+            self, "Open Video", str(self.video.parent), VIDEO_FILTER
         )
         if path:
-            self.open_files(Path(path), self._model)
+            self._replace(Path(path), self.model)
 
     def _choose_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open Model", str(self._model.parent), MODEL_FILTER
+            self, "Open Model", str(self.model.parent), MODEL_FILTER
         )
         if path:
-            self.open_files(self._video, Path(path))
+            self._replace(self.video, Path(path))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
@@ -332,17 +386,17 @@ class MainWindow(QMainWindow):
 
     def _open_recent(self, kind: str, path: Path) -> None:
         if kind == "model":
-            self.open_files(self._video, path)
+            self._replace(self.video, path)
         else:
-            self.open_files(path, self._model)
+            self._replace(path, self.model)
 
     def train_model(self) -> None:
         """Train a model on the open video; open it with the video when training ends."""
         from explorer.ui.train_dialog import TrainDialog
 
-        dialog = TrainDialog(self.worker, self._video, self)
+        dialog = TrainDialog(self.worker, self.video, self)
         if dialog.exec() and dialog.saved_model is not None:
-            self.open_files(self._video, dialog.saved_model)
+            self.open_files(self.video, dialog.saved_model)
 
     # --- the user's actions -----------------------------------------------------------
 
@@ -381,6 +435,112 @@ class MainWindow(QMainWindow):
             x, y = self.latent_map.point_position(index)
             self.latent_map.place_probe(x, y)
             self._decode_at(x, y, base_index=index)
+            self._probe_rest = self.probe_latent
+
+    # --- sessions and undo ------------------------------------------------------------
+
+    def capture_session(self):
+        """Everything needed to come back here, or None before a trajectory is open."""
+        from explorer.fileio import file_fingerprint, sha256_file
+        from explorer.session.document import Session
+
+        if self.trajectory is None:
+            return None
+        state = self.interpolation.snapshot()
+        (x0, x1), (y0, y1) = self.latent_map.viewRange()
+        return Session(
+            video_path=str(self.video.resolve()),
+            video_fingerprint=file_fingerprint(self.video),
+            model_path=str(self.model.resolve()),
+            model_sha256=sha256_file(self.model),
+            trajectory=self.trajectory,
+            projections=self.projection_bar.fitted_states(),
+            projection_kind=self.projection_bar.kind,
+            keyframes=[keyframe for keyframe, _ in state.keyframes],
+            probe=self.probe_latent,
+            drawn_path=state.drawn,
+            interpolation=self.interpolation.settings(),
+            current_frame=self.timeline.frame,
+            view_range=[[x0, x1], [y0, y1]],
+        )
+
+    def apply_session(self, session) -> None:
+        """Restore a session's layouts, keyframes, probe and view onto the open trajectory."""
+        from explorer.latent.keyframes import Keyframe
+        from explorer.latent.projection import projection_from_state
+        from explorer.ui.interpolation_panel import PanelState
+
+        same_latents = session.trajectory is self.trajectory
+        restored = {}
+        if same_latents:
+            restored = {kind: projection_from_state(state, self.trajectory.mu)
+                        for kind, state in session.projections.items() if kind != "pca"}
+        self.projection_bar.set_trajectory(self.trajectory.mu, self.projection, restored,
+                                           session.projection_kind)
+        rows = {int(f): row for row, f in enumerate(self.trajectory.frame_index)}
+        keyframes = []
+        for keyframe in session.keyframes:
+            if keyframe.frame is not None and not same_latents:
+                if keyframe.frame not in rows:
+                    continue  # that frame is no longer in the (re-encoded) video
+                keyframe = Keyframe(self.trajectory.mu[rows[keyframe.frame]], keyframe.frame)
+            keyframes.append((keyframe, QIcon()))
+        self.interpolation.apply_settings(session.interpolation)
+        drawn = session.drawn_path if same_latents else None
+        self.interpolation.restore(PanelState(tuple(keyframes), drawn))
+        for keyframe, _ in keyframes:
+            if keyframe.frame is not None:
+                self.worker.request_keyframe_thumbnail(rows[keyframe.frame])
+        self.timeline.set_frame(session.current_frame)
+        if session.probe is not None and session.probe.shape == self.trajectory.mu.shape[1:]:
+            self._set_probe(session.probe)
+        if session.view_range is not None and same_latents:
+            (x0, x1), (y0, y1) = session.view_range
+            self.latent_map.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+
+    def locate_file(self, what: str, missing: Path) -> Path | None:
+        """Ask the user where a moved file went."""
+        QMessageBox.information(self, f"Locate the {what}",
+                                f"The session's {what} {missing} is not there any more. "
+                                "Please show where it is now.")
+        path, _ = QFileDialog.getOpenFileName(self, f"Locate {missing.name}", str(Path.home()))
+        return Path(path) if path else None
+
+    def show_error(self, message: str, title: str = "Latent Explorer") -> None:
+        """A dialog (in interactive use) and the status bar: never a traceback."""
+        self._activity.setText(message)
+        if self.interactive:
+            QMessageBox.warning(self, title, message)
+
+    def _update_title(self) -> None:
+        name = self.sessions.path.name if self.sessions.path else self.video.name
+        mark = "*" if self.sessions.dirty else ""
+        self.setWindowTitle(f"{name}{mark} — Latent Explorer")
+
+    def _on_keyframes_edited(self, before, text: str) -> None:
+        from explorer.ui.undo import StateCommand
+
+        after = self.interpolation.snapshot()
+        self.sessions.undo_stack.push(StateCommand(self.interpolation.restore, before, after,
+                                                   text))
+        self.sessions.autosave()
+
+    def _on_probe_released(self) -> None:
+        from explorer.ui.undo import StateCommand
+
+        before, after = self._probe_rest, self.probe_latent
+        self._probe_rest = after
+        if before is not None and after is not None and not np.array_equal(before, after):
+            self.sessions.undo_stack.push(StateCommand(self._set_probe, before, after,
+                                                       "Move probe"))
+
+    def _set_probe(self, latent: np.ndarray) -> None:
+        """Put the probe at a latent, wherever the projection draws it (undo, sessions)."""
+        self._probe_rest = self.probe_latent = latent
+        if self.projection is not None:
+            x, y = self.projection.project_new(latent[None])[0]
+            self.latent_map.place_probe(float(x), float(y))
+            self._request_cursor(latent)
 
     # --- keyframes and clips -----------------------------------------------------------
 
@@ -451,7 +611,7 @@ class MainWindow(QMainWindow):
             )
             return
         dialog = ExportDialog(
-            self._video.with_name(f"{self._video.stem}_clip"), self.interpolation.fps.value(), self
+            self.video.with_name(f"{self.video.stem}_clip"), self.interpolation.fps.value(), self
         )
         if not dialog.exec():
             return
@@ -459,8 +619,8 @@ class MainWindow(QMainWindow):
             "keyframes": [k.record() for k in self.interpolation.keyframes],
             "method": self.interpolation.method.currentData(),
             "easing": self.interpolation.easing.currentData(),
-            "model": str(self._model.resolve()),
-            "video": str(self._video.resolve()),
+            "model": str(self.model.resolve()),
+            "video": str(self.video.resolve()),
         }
         self._progress.setRange(0, 0)
         self._progress.setVisible(True)
@@ -489,7 +649,7 @@ class MainWindow(QMainWindow):
         ]
         if training.get("holdout_psnr_db") is not None:
             rows.append(("Held-out PSNR", f"{training['holdout_psnr_db']:.1f} dB"))
-        rows += [("Device", info["device_label"]), ("Video", self._video.name)]
+        rows += [("Device", info["device_label"]), ("Video", self.video.name)]
         for label, value in rows:
             self._model_info.addRow(f"{label}:", QLabel(value))
 
@@ -517,6 +677,7 @@ class MainWindow(QMainWindow):
         )
         self.frames_label.setText(f"{len(trajectory)} frames")
         self.projection_bar.set_trajectory(trajectory.mu, pca)
+        self.sessions.apply_pending()
 
     def _show_projection(self, projection) -> None:
         """Lay the map out with ``projection``; the probe keeps its latent."""
@@ -564,13 +725,15 @@ class MainWindow(QMainWindow):
             self.latent_map.show_thumbnail(thumbnail.index, thumbnail.image)
 
     def _on_failed(self, message: str) -> None:
-        self._activity.setText(message)
-        if self._show_errors:
-            QMessageBox.warning(self, "Latent Explorer", message)
+        self.show_error(message)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.sessions.maybe_discard():
+            event.ignore()
+            return
         if self.timeline.playing:
             self.timeline.toggle_play()
         self.projection_bar.cancel()
+        self.sessions.close()
         self._worker_thread.close()
         super().closeEvent(event)

@@ -55,12 +55,22 @@ class ProjectionBar(QWidget):
     def fitting(self) -> bool:
         return self._fit is not None
 
-    def set_trajectory(self, latents, pca) -> None:
-        """A new trajectory with its PCA projection; the chosen kind is shown as soon as ready."""
+    def set_trajectory(self, latents, pca, restored: dict | None = None,
+                       kind: str | None = None) -> None:
+        """A new trajectory with its PCA projection (and any layouts restored from a session);
+        ``kind`` (or the current choice) is shown as soon as it is ready."""
         self.cancel()
         self._latents = latents
-        self._fitted = {"pca": pca}
-        self._on_choice()
+        self._fitted = {**(restored or {}), "pca": pca}
+        index = self.choice.findData(kind) if kind else -1
+        if index >= 0 and index != self.choice.currentIndex():
+            self.choice.setCurrentIndex(index)  # shows it through _on_choice
+        else:
+            self._on_choice()
+
+    def fitted_states(self) -> dict[str, dict]:
+        """``state()`` of every layout computed for this trajectory, by kind."""
+        return {kind: projection.state() for kind, projection in self._fitted.items()}
 
     def clear(self) -> None:
         self.cancel()

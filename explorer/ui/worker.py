@@ -81,10 +81,16 @@ class Thumbnail:
 
 @dataclass
 class OpenVideo:
-    """Job: load ``model`` and encode ``video``, replacing whatever was open."""
+    """Job: load ``model`` and encode ``video``, replacing whatever was open.
+
+    A restored session brings its ``trajectory`` (and the state of its PCA projection):
+    then nothing is encoded.
+    """
 
     video: Path
     model: Path
+    trajectory: Any = None
+    pca_state: dict | None = None
 
 
 @dataclass
@@ -149,8 +155,9 @@ class InferenceWorker(QObject):
 
     # --- called from the GUI thread -------------------------------------------------
 
-    def open(self, video: Path, model: Path) -> None:
-        self._submit(OpenVideo(Path(video), Path(model)))
+    def open(self, video: Path, model: Path, trajectory: Any = None,
+             pca_state: dict | None = None) -> None:
+        self._submit(OpenVideo(Path(video), Path(model), trajectory, pca_state))
 
     def export(self, job: ExportClip) -> None:
         self._submit(job)
@@ -270,9 +277,7 @@ class InferenceWorker(QObject):
         (signal or self.thumbnailReady).emit(Thumbnail(stamp, index, image))
 
     def _open(self, job: OpenVideo) -> None:
-        from explorer.latent.projection import PCAProjection
-        from explorer.pipeline.cache import TrajectoryCache
-        from explorer.pipeline.encode import EncodeProgress, Selection, encode_with_cache
+        from explorer.latent.projection import PCAProjection, projection_from_state
         from explorer.video.reader import open_video
 
         self.status.emit(f"Loading model {job.model.name}…")
@@ -281,6 +286,23 @@ class InferenceWorker(QObject):
         self._release_files()
         self._vae, self._reader = vae, reader
         self._announce_model(job.model)
+        if job.trajectory is None:
+            trajectory, source = self._encode(job)
+        else:
+            trajectory, source = job.trajectory, "restored"
+        if job.pca_state is None:
+            projection = PCAProjection.fit(trajectory.mu)
+        else:
+            projection = projection_from_state(job.pca_state, trajectory.mu)
+        trajectory.embedding = projection.embedding
+        trajectory.meta["projection"] = {"kind": "pca"}
+        self._trajectory = trajectory
+        self.trajectoryReady.emit(trajectory, projection)
+        self.status.emit(f"{len(trajectory)} frames {source}")
+
+    def _encode(self, job: OpenVideo) -> tuple[Any, str]:
+        from explorer.pipeline.cache import TrajectoryCache
+        from explorer.pipeline.encode import EncodeProgress, Selection, encode_with_cache
 
         self.status.emit(f"Encoding {job.video.name}…")
 
@@ -292,19 +314,13 @@ class InferenceWorker(QObject):
         trajectory, cached = encode_with_cache(
             job.video,
             job.model,
-            vae,
+            self._vae,
             Selection(measure_error=True),
             cache=TrajectoryCache(),
             on_progress=progress,
             should_stop=self._cancel.is_set,
         )
-        projection = PCAProjection.fit(trajectory.mu)
-        trajectory.embedding = projection.embedding
-        trajectory.meta["projection"] = {"kind": "pca"}
-        self._trajectory = trajectory
-        self.trajectoryReady.emit(trajectory, projection)
-        source = "from the cache" if cached else "encoded"
-        self.status.emit(f"{len(trajectory)} frames {source}")
+        return trajectory, "from the cache" if cached else "encoded"
 
     def _export(self, job: ExportClip) -> None:
         from explorer.pipeline.export import ClipRecipe, export_clip, save_recipe
