@@ -28,6 +28,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from explorer.errors import Cancelled, ExplorerError
+from explorer.model import guard
 
 T = TypeVar("T")
 ModelLoader = Callable[[Path, str], Any]
@@ -257,12 +258,12 @@ class InferenceWorker(QObject):
             return
         index = int(np.clip(index, 0, len(trajectory) - 1))
         original = self._reader.frame(int(trajectory.frame_index[index]))
-        reconstruction = self._vae.decode(trajectory.latents(slice(index, index + 1)))[0]
+        reconstruction = guard.decode(self._vae, trajectory.latents(slice(index, index + 1)))[0]
         self.framePreviewReady.emit(FramePreview(stamp, index, original, reconstruction))
 
     def _cursor_preview(self, stamp: int, latent: np.ndarray) -> None:
         shaped = latent.reshape(1, *self._vae.latent_shape)
-        self.cursorReady.emit(CursorPreview(stamp, self._vae.decode(shaped)[0]))
+        self.cursorReady.emit(CursorPreview(stamp, guard.decode(self._vae, shaped)[0]))
 
     def _thumbnail(self, stamp: int, index: int, signal: Any = None) -> None:
         import cv2
