@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from explorer import __version__
-from explorer.errors import ExplorerError
+from explorer.errors import ExplorerError, describe_error
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -42,10 +42,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     handler = _COMMANDS.get(args.command, _run_gui)
     try:
         sys.exit(handler(args))
-    except ExplorerError as exc:
+    except (ExplorerError, OSError) as exc:
         if args.debug:
             raise
-        print(f"explorer: error: {exc}", file=sys.stderr)
+        print(f"explorer: error: {describe_error(exc)}", file=sys.stderr)
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         if args.debug:

@@ -23,3 +23,11 @@ class ModelFileError(ExplorerError):
 
 class Cancelled(ExplorerError):
     """Long work stopped because the user asked for it."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the user; system errors (disk full, permissions) name the file."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror.lower()}{where}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

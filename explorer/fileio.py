@@ -43,6 +43,30 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+def check_output_path(path: str | os.PathLike[str], overwrite: bool) -> None:
+    """Fail before any long work if a file cannot, or may not, be written at ``path``."""
+    path = Path(path)
+    if path.is_dir():
+        raise ExplorerError(f"{path} is a folder; give a file name")
+    if path.exists() and not overwrite:
+        raise ExplorerError(f"{path} already exists; pass --overwrite to replace it")
+    check_writable_folder(path.parent if str(path.parent) else Path("."), path)
+
+
+def check_writable_folder(folder: Path, target: str | os.PathLike[str]) -> None:
+    """Really try to create a file in ``folder``: permission bits do not tell the whole
+    story (root, read-only mounts, immutable folders)."""
+    if not folder.is_dir():
+        raise ExplorerError(f"cannot write {target}: folder {folder} does not exist")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ExplorerError(
+            f"cannot write {target}: folder {folder} is not writable ({exc.strerror})"
+        ) from exc
+
+
 def _mode_for(target: Path) -> int:
     """Keep an existing file's permissions; new files get the usual umask-based ones.
 

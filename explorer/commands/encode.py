@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
-from tqdm import tqdm
-
-from explorer.commands.train import check_output_path
+from explorer.commands.progress import ProgressBar
+from explorer.fileio import check_output_path
 from explorer.latent.projection import PCAProjection
 from explorer.model.files import load_model
 from explorer.pipeline.cache import TrajectoryCache
@@ -21,12 +21,10 @@ def encode_command(args: argparse.Namespace) -> int:
     vae = load_model(args.model, device=args.device)
     selection = Selection(args.start, args.end, args.stride, args.max_frames)
     started = time.monotonic()
-    with tqdm(desc="encoding", unit=" frames") as bar:
+    with ProgressBar(desc="encoding", unit=" frames") as bar:
 
         def progress(update: EncodeProgress) -> None:
-            if update.expected and bar.total != update.expected:
-                bar.total = update.expected
-            bar.update(update.done - bar.n)
+            bar.update_to(update.done, update.expected)
 
         trajectory, cached = encode_with_cache(
             args.video,
@@ -38,6 +36,8 @@ def encode_command(args: argparse.Namespace) -> int:
             on_progress=progress,
         )
     seconds = time.monotonic() - started
+    for warning in trajectory.meta["video"].get("warnings", []):
+        print(f"explorer: warning: {warning}", file=sys.stderr)
     projection = PCAProjection.fit(trajectory.mu)
     trajectory.embedding = projection.embed(trajectory.mu)
     trajectory.meta["projection"] = {"kind": "pca"}

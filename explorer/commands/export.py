@@ -7,10 +7,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from explorer.commands.progress import ProgressBar
 from explorer.errors import ExplorerError
-from explorer.fileio import sha256_file
+from explorer.fileio import check_output_path, check_writable_folder, sha256_file
 from explorer.latent.interpolate import steps_for
 from explorer.latent.keyframes import clip_path, keyframes_at_frames
 from explorer.latent.trajectory import Trajectory
@@ -24,12 +24,14 @@ from explorer.pipeline.export import (
     export_clip,
     save_recipe,
 )
-from explorer.video.reader import open_video
+from explorer.video.reader import open_video, probe_video
 from explorer.video.writer import format_for_path
 
 
 def export_command(args: argparse.Namespace) -> int:
     _check_target(args.output, args.overwrite)
+    if args.video is not None:
+        probe_video(args.video)
     vae = load_model(args.model, device=args.device)
     settings = ExportSettings(
         fps=args.fps,
@@ -55,13 +57,10 @@ def export_command(args: argparse.Namespace) -> int:
         keyframes = [k.record() for k in chosen]
     originals = _originals(video, frames) if settings.side_by_side else None
     shaped = latents.reshape(len(latents), *vae.latent_shape)
-    with tqdm(
-        total=len(latents) * (2 if settings.ping_pong else 1), desc="exporting", unit=" frames"
-    ) as bar:
+    with ProgressBar(desc="exporting", unit=" frames") as bar:
 
         def progress(update: ExportProgress) -> None:
-            bar.total = update.total
-            bar.update(update.done - bar.n)
+            bar.update_to(update.done, update.total)
 
         written = export_clip(shaped, vae, args.output, settings, originals, progress)
     recipe = ClipRecipe(
@@ -77,15 +76,18 @@ def export_command(args: argparse.Namespace) -> int:
     )
     latents_file, _ = save_recipe(recipe, written)
     print(
-        f"wrote {written} ({bar.total} frames at {args.fps:g} fps; latents in {latents_file.name})"
+        f"wrote {written} ({bar.done} frames at {args.fps:g} fps; latents in {latents_file.name})"
     )
     return 0
 
 
 def _check_target(output: str, overwrite: bool) -> None:
     """Fail before any long work when the clip could not be written at the end."""
-    if format_for_path(output) != "png" and Path(output).exists() and not overwrite:
-        raise ExplorerError(f"{output} already exists; pass --overwrite to replace it")
+    if format_for_path(output) == "png":
+        folder = Path(output.rstrip("/\\"))
+        check_writable_folder(folder if folder.is_dir() else folder.parent, output)
+    else:
+        check_output_path(output, overwrite)
 
 
 def _trajectory(args: argparse.Namespace, vae) -> tuple[Trajectory, Path | None]:

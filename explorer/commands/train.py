@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
 from tqdm import tqdm
 
-from explorer.errors import ExplorerError
+from explorer.commands.progress import ProgressBar
+from explorer.fileio import check_output_path
 from explorer.model.files import save_model
 from explorer.model.training import (
     EpochDone,
@@ -22,19 +21,6 @@ from explorer.model.training import (
 from explorer.video.reader import probe_video
 
 EXIT_INTERRUPTED = 130
-
-
-def check_output_path(path: Path, overwrite: bool) -> None:
-    """Fail before any long work if the output cannot or may not be written."""
-    if path.is_dir():
-        raise ExplorerError(f"{path} is a folder; give a file name such as model.safetensors")
-    if path.exists() and not overwrite:
-        raise ExplorerError(f"{path} already exists; pass --overwrite to replace it")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ExplorerError(f"cannot write {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ExplorerError(f"cannot write {path}: folder {folder} is not writable")
 
 
 def train_command(args: argparse.Namespace) -> int:
@@ -82,13 +68,13 @@ class _ProgressBars:
     """Turns training events into a frame-reading bar, then one bar over all steps."""
 
     def __init__(self) -> None:
-        self._reading = tqdm(desc="reading frames", unit=" frames", leave=False)
+        self._reading = ProgressBar(desc="reading frames", unit=" frames", leave=False)
         self._training: tqdm | None = None
         self._psnr = float("nan")
 
     def __call__(self, event: TrainEvent) -> None:
         if isinstance(event, FramesRead):
-            self._reading.update(event.count - self._reading.n)
+            self._reading.update_to(event.count)
         elif isinstance(event, StepDone):
             if self._training is None:
                 self._reading.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer, QtMsgType, Slot, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from explorer import __version__
@@ -35,6 +35,7 @@ def run_app(
 
     from explorer.ui.main_window import MainWindow
 
+    qInstallMessageHandler(_quiet_qt_messages)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Latent Explorer")
     app.setOrganizationName("Latent Explorer")
@@ -45,10 +46,19 @@ def run_app(
     window.show()
     outcome = {"code": 0}
     if screenshot is not None:
-        _arrange_screenshot(app, window, screenshot, outcome)
+        _Screenshot(app, window, screenshot, outcome)
     QTimer.singleShot(0, window.start)
     code = app.exec()
     return outcome["code"] or code
+
+
+# Harmless notes from Qt's platform plugins that would break the CLI's one-line errors.
+_IGNORED_QT_MESSAGES = ("This plugin does not support propagateSizeHints()",)
+
+
+def _quiet_qt_messages(kind: QtMsgType, _context, message: str) -> None:
+    if message not in _IGNORED_QT_MESSAGES:
+        print(message, file=sys.stderr)
 
 
 def follow_palette(app: QApplication) -> None:
@@ -64,24 +74,36 @@ def follow_palette(app: QApplication) -> None:
     )
 
 
-def _arrange_screenshot(app: QApplication, window, path: Path, outcome: dict) -> None:
-    """Save the window once it is fully drawn, then quit; give up with an error on failure."""
+class _Screenshot(QObject):
+    """Saves the window once it is fully drawn, then quits; gives up on failure.
 
-    def save() -> None:
-        app.processEvents()
-        if not window.grab().save(str(path)):
-            print(f"explorer: error: could not write screenshot {path}", file=sys.stderr)
-            outcome["code"] = 1
-        window.close()
+    A QObject in the GUI thread, so the worker's signals reach these slots there.
+    """
 
-    def fail(message: str) -> None:
+    def __init__(self, app: QApplication, window, path: Path, outcome: dict) -> None:
+        super().__init__(window)
+        self._app, self._window, self._path, self._outcome = app, window, path, outcome
+        window.ready.connect(self._on_ready)
+        window.worker.failed.connect(self.fail)
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, self._time_out)
+
+    @Slot()
+    def _on_ready(self) -> None:
+        QTimer.singleShot(300, self._save)
+
+    @Slot()
+    def _save(self) -> None:
+        self._app.processEvents()
+        if not self._window.grab().save(str(self._path)):
+            self.fail(f"could not write screenshot {self._path}")
+        self._window.close()
+
+    @Slot(str)
+    def fail(self, message: str) -> None:
         print(f"explorer: error: {message}", file=sys.stderr)
-        outcome["code"] = 1
-        window.close()
+        self._outcome["code"] = 1
+        self._window.close()
 
-    def time_out() -> None:
-        fail("the window was not ready in time for the screenshot")
-
-    window.ready.connect(lambda: QTimer.singleShot(300, save))
-    window.worker.failed.connect(fail)
-    QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, time_out)
+    @Slot()
+    def _time_out(self) -> None:
+        self.fail("the window was not ready in time for the screenshot")

@@ -256,6 +256,9 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.device_label)
 
     def _connect(self) -> None:
+        # Worker signals go to methods of this window, never to lambdas: a bound method of
+        # a QObject runs in that object's (the GUI) thread; a lambda would run in the
+        # worker's.
         worker = self.worker
         worker.status.connect(self._activity.setText)
         worker.modelReady.connect(self._on_model_ready)
@@ -266,11 +269,7 @@ class MainWindow(QMainWindow):
         worker.framePreviewReady.connect(self._on_frame_preview)
         worker.cursorReady.connect(self._on_cursor)
         worker.thumbnailReady.connect(self._on_thumbnail)
-        worker.keyframeThumbnailReady.connect(
-            lambda t: self.interpolation.set_thumbnail(
-                int(self.trajectory.frame_index[t.index]), t.image
-            )
-        )
+        worker.keyframeThumbnailReady.connect(self._on_keyframe_thumbnail)
         worker.failed.connect(self._on_failed)
         self.timeline.frameChanged.connect(self._on_frame_changed)
         self.latent_map.frameClicked.connect(self.timeline.set_frame)
@@ -291,9 +290,7 @@ class MainWindow(QMainWindow):
         self.latent_map.probeReleased.connect(self._on_probe_released)
         self.latent_map.pointReleased.connect(lambda *_: self._on_probe_released())
         self.sessions.dirtyChanged.connect(lambda _dirty: self._update_title())
-        worker.clipExported.connect(
-            lambda path: self.statusBar().showMessage(f"Exported {path}", 10_000)
-        )
+        worker.clipExported.connect(self._on_clip_exported)
         self.projection_bar.projectionReady.connect(self._show_projection)
         self.projection_bar.choice.activated.connect(lambda _: self.sessions.mark_changed())
         self.projection_bar.failed.connect(self._on_failed)
@@ -719,6 +716,14 @@ class MainWindow(QMainWindow):
         if preview.stamp == self._cursor_stamp:
             x, y = self.latent_map.probe.pos().x(), self.latent_map.probe.pos().y()
             self.cursor_view.set_frame(preview.image, f"decoded at ({x:.2f}, {y:.2f})")
+
+    def _on_keyframe_thumbnail(self, thumbnail: Thumbnail) -> None:
+        if self.trajectory is not None:
+            frame = int(self.trajectory.frame_index[thumbnail.index])
+            self.interpolation.set_thumbnail(frame, thumbnail.image)
+
+    def _on_clip_exported(self, path: str) -> None:
+        self.statusBar().showMessage(f"Exported {path}", 10_000)
 
     def _on_thumbnail(self, thumbnail: Thumbnail) -> None:
         if thumbnail.stamp == self._thumbnail_stamp:

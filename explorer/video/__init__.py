@@ -1,5 +1,11 @@
 """Video input and output: exact frame reading, fitting frames to a model, clip writing."""
 
+import os
+
+# OpenCV's FFmpeg prints decoder complaints straight to stderr; errors reach users as
+# one-line messages instead. Set before OpenCV opens its first video.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 from explorer.video.fitting import FitMode, fit_frames
 from explorer.video.reader import (
     FrameIndexError,

@@ -1,0 +1,111 @@
+"""``explorer bench``: measure the interactive, encode and export targets and print them.
+
+A target that fails is reported, not an error: the command exits 0 whenever the bench
+itself ran. Progress goes to standard error, so ``--json`` output can be piped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from explorer.bench import TARGETS, BenchResult, BenchSettings, run_bench
+from explorer.errors import ExplorerError
+
+HELP = (
+    "Measure preview latency, the map's inverse, encode and export throughput, memory, "
+    "start-up time and UI stalls, and compare them with their targets. Defaults use the "
+    "demo model and a synthetic clip (a few minutes; --quick: under one). Exits 0 even "
+    "when targets fail; only a bench that could not run exits non-zero."
+)
+
+_ROWS = (
+    "preview_overhead_ms_p95",
+    "preview_latency_ms_p95",
+    "decode_ms",
+    "preview_queue_max",
+    "preview_last_is_latest",
+    "preview_requests",
+    "preview_decoded",
+    "inverse_ms_p95",
+    "umap_inverse_ms",
+    "inverse_speedup",
+    "encode_efficiency",
+    "reader_fps",
+    "model_fps",
+    "encode_fps",
+    "export_efficiency",
+    "decode_fps",
+    "writer_fps",
+    "export_fps",
+    "encode_peak_rss_growth",
+    "encode_rss_short_mb",
+    "encode_rss_long_mb",
+    "window_shown_s",
+    "demo_ready_s",
+    "ui_stall_ms_max",
+    "umap_fit_s",
+)
+"""Table order: each target followed by the numbers that explain it."""
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    """Run the bench with ``args.model``, ``args.video``, ``args.quick``; print ``args.json``."""
+    from explorer.paths import demo_model_path
+
+    model = args.model or demo_model_path()
+    for path, what in ((model, "model"), (args.video, "video")):
+        if path is not None and not path.exists():
+            raise ExplorerError(f"{what} not found: {path}")
+    started = time.monotonic()
+    result = run_bench(
+        BenchSettings(model=model, video=args.video, quick=args.quick),
+        log=lambda step: print(f"bench: {step}…", file=sys.stderr, flush=True),
+    )
+    print(f"bench: done in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    print(json.dumps(result.metrics, indent=2) if args.json else format_table(result))
+    return 0
+
+
+def format_table(result: BenchResult) -> str:
+    """The metrics as a text table: metric, value, target, pass; notes underneath."""
+    targets = {target.metric: target for target in TARGETS}
+    verdicts = result.verdicts()
+    rows = [("metric", "value", "target", "pass")]
+    for metric in _ROWS:
+        target = targets.get(metric)
+        value = format_value(result.metrics[metric])
+        if target is None:
+            rows.append((metric, value, "", ""))
+        else:
+            rows.append((metric, value, target.text, "pass" if verdicts[metric] else "FAIL"))
+    lines = _aligned(rows)
+    quick = " (--quick)" if result.metrics["quick"] else ""
+    device = result.metrics["device"]
+    lines.append(f"\n{sum(verdicts.values())}/{len(verdicts)} targets pass on {device}{quick}")
+    lines.extend(f"note: {note}" for note in result.notes)
+    return "\n".join(lines)
+
+
+def _aligned(rows: list[tuple[str, str, str, str]]) -> list[str]:
+    """Left-aligned columns, with a rule under the header."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return [line.rstrip() for line in lines]
+
+
+def format_value(value: object) -> str:
+    """Three significant figures, whole numbers from 100 up; booleans as true/false."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:#.3g}"
+    return str(value)
