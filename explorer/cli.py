@@ -194,6 +194,8 @@ def build_gui_parser() -> argparse.ArgumentParser:
         metavar="PNG",
         help="save the window as PNG once it is drawn, then exit",
     )
+    parser.add_argument("--self-test", action="store_true",
+                        help="check that model, video, export, UMAP and Qt work here, then exit")
     parser.add_argument("--version", action="version", version=f"Latent Explorer {__version__}")
     return parser
 
@@ -235,6 +237,10 @@ def _int_at_least(text: str, minimum: int) -> int:
 
 
 def _run_gui(args: argparse.Namespace) -> int:
+    if args.self_test:
+        from explorer.selftest import run_self_test
+
+        return 0 if run_self_test() else EXIT_ERROR
     from explorer.ui.app import run_app
 
     return run_app(video=args.video, model=args.model, screenshot=args.screenshot,

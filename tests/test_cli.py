@@ -157,3 +157,11 @@ def test_ctrl_c_during_training_saves_the_last_completed_epoch(tmp_path, demo_cl
     assert "interrupted; saved the model after epoch" in text and "Traceback" not in text
     training = read_model_metadata(model)["training"]
     assert training["stopped_early"] and training["epochs_completed"] >= 2
+
+
+def test_self_test_passes_and_reports_each_step(run_cli):
+    result = run_cli("--self-test", timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for step in ("model", "video", "encode", "decode", "interpolate", "export", "qt"):
+        assert f"PASS {step}" in result.stdout
+    assert "self-test passed" in result.stdout

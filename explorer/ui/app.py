@@ -11,8 +11,10 @@ from PySide6.QtWidgets import QApplication
 from explorer import __version__
 from explorer.errors import ExplorerError
 from explorer.paths import demo_model_path, demo_video_path
+from explorer.ui.about_dialog import app_icon
 
 SCREENSHOT_TIMEOUT_MS = 180_000
+DESKTOP_ID = "io.github.latent_explorer.LatentExplorer"
 
 
 def run_app(
@@ -40,6 +42,8 @@ def run_app(
     app.setApplicationName("Latent Explorer")
     app.setOrganizationName("Latent Explorer")
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    app.setDesktopFileName(DESKTOP_ID)  # Wayland's app id: finds the .desktop entry
     follow_palette(app)
     window = MainWindow(video, model, interactive=screenshot is None, session=session,
                         recover=screenshot is None and session is None)

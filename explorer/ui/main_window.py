@@ -225,6 +225,17 @@ class MainWindow(QMainWindow):
             group.addAction(action)
             device_menu.addAction(action)
 
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About Latent Explorer", self)
+        about.setMenuRole(QAction.MenuRole.AboutRole)  # macOS puts it in the app menu
+        about.triggered.connect(self._show_about)
+        help_menu.addAction(about)
+
+    def _show_about(self) -> None:
+        from explorer.ui.about_dialog import show_about
+
+        show_about(self)
+
     def _add_action(self, menu: QMenu, text: str, shortcut, slot) -> QAction:
         action = QAction(text, self)
         action.setShortcut(QKeySequence(shortcut))
