@@ -16,6 +16,10 @@ from explorer import __version__
 from explorer.errors import ExplorerError, describe_error
 
 EXIT_ERROR = 1
+MODEL_HELP = (
+    "a .safetensors model, a TorchScript file, a diffusers AutoencoderKL folder or "
+    "package.module:factory (see docs/models.md)"
+)
 EXIT_INTERRUPTED = 130
 
 _COMMAND_HELP = """commands:
@@ -105,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Encode every selected frame of a video and save the trajectory.",
     )
     encode.add_argument("video", type=Path, help="video file to encode")
-    encode.add_argument("--model", type=Path, required=True, help="model file (.safetensors)")
+    encode.add_argument("--model", required=True, help=MODEL_HELP)
     encode.add_argument("-o", "--output", type=Path, required=True, help="trajectory to write")
     encode.add_argument("--start", type=_non_negative_int, default=0, help="first frame")
     encode.add_argument("--end", type=_positive_int, default=None, help="stop before this frame")
@@ -123,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Interpolate between keyframes (or render any latent sequence) and write "
         "an MP4 (H.264), WebM (VP9), GIF or a folder of PNGs; the format follows -o.",
     )
-    export.add_argument("--model", type=Path, required=True, help="model file (.safetensors)")
+    export.add_argument("--model", required=True, help=MODEL_HELP)
     source = export.add_mutually_exclusive_group(required=True)
     source.add_argument("--video", type=Path, help="video to take keyframes from")
     source.add_argument("--trajectory", type=Path, help="trajectory (.npz) to take them from")
@@ -186,7 +190,7 @@ def build_gui_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("video", nargs="?", type=Path, help="video to open (default: the demo)")
-    parser.add_argument("--model", type=Path, help="model file (default: the demo model)")
+    parser.add_argument("--model", help="model (default: the demo model); " + MODEL_HELP)
     parser.add_argument("--session", type=Path, help="open a saved session (.lxsession)")
     parser.add_argument(
         "--screenshot",

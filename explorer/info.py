@@ -10,11 +10,18 @@ from explorer.fileio import require_file
 Row = tuple[str, str]
 
 
+MODEL_SUFFIXES = {".safetensors", ".pt", ".pth", ".ts", ".jit"}
+
+
 def describe_file(path: str | os.PathLike[str]) -> list[Row]:
-    """Rows of (label, value) for a model (``.safetensors``), trajectory (``.npz``) or video."""
+    """Rows of (label, value) for a model (a file or a diffusers folder), a trajectory
+    (``.npz``) or a video."""
+    candidate = Path(path)
+    if candidate.is_dir() and (candidate / "config.json").is_file():
+        return describe_model(candidate)
     file = require_file(path, "input")
     suffix = file.suffix.lower()
-    if suffix == ".safetensors":
+    if suffix in MODEL_SUFFIXES:
         return describe_model(file)
     if suffix == ".npz":
         return describe_trajectory(file)
@@ -22,19 +29,20 @@ def describe_file(path: str | os.PathLike[str]) -> list[Row]:
 
 
 def describe_model(path: Path) -> list[Row]:
-    from explorer.model.files import load_model
+    from explorer.model.open import open_model
 
-    vae = load_model(path)
-    training = vae.metadata.get("training", {})
+    facts = open_model(path, device="cpu").describe()
+    training = facts.get("training", {})
     settings = training.get("settings", {})
-    height, width = vae.frame_size
+    height, width = facts["frame_size"]
     rows: list[Row] = [
         ("File", str(path)),
-        ("Kind", vae.kind),
+        ("Kind", facts["kind"]),
         ("Frame size", f"{width} × {height}"),
-        ("Latent shape", " × ".join(map(str, vae.latent_shape))),
-        ("Parameters", f"{vae.parameter_count:,}"),
+        ("Latent shape", " × ".join(map(str, facts["latent_shape"]))),
     ]
+    if "parameters" in facts:
+        rows.append(("Parameters", f"{facts['parameters']:,}"))
     if training:
         rows += [
             ("β", _number(settings.get("beta"))),

@@ -9,7 +9,7 @@ import time
 from explorer.commands.progress import ProgressBar
 from explorer.fileio import check_output_path
 from explorer.latent.projection import PCAProjection
-from explorer.model.files import load_model
+from explorer.model.open import open_model
 from explorer.pipeline.cache import TrajectoryCache
 from explorer.pipeline.encode import EncodeProgress, Selection, encode_with_cache
 from explorer.video.reader import probe_video
@@ -18,7 +18,7 @@ from explorer.video.reader import probe_video
 def encode_command(args: argparse.Namespace) -> int:
     check_output_path(args.output, args.overwrite)
     probe_video(args.video)
-    vae = load_model(args.model, device=args.device)
+    vae = open_model(args.model, device=args.device)
     selection = Selection(args.start, args.end, args.stride, args.max_frames)
     started = time.monotonic()
     with ProgressBar(desc="encoding", unit=" frames") as bar:

@@ -10,11 +10,12 @@ import numpy as np
 
 from explorer.commands.progress import ProgressBar
 from explorer.errors import ExplorerError
-from explorer.fileio import check_output_path, check_writable_folder, sha256_file
+from explorer.fileio import check_output_path, check_writable_folder
 from explorer.latent.interpolate import steps_for
 from explorer.latent.keyframes import clip_path, keyframes_at_frames
 from explorer.latent.trajectory import Trajectory
-from explorer.model.files import load_model
+from explorer.model.identity import model_identity, model_location
+from explorer.model.open import open_model
 from explorer.pipeline.cache import TrajectoryCache
 from explorer.pipeline.encode import encode_with_cache
 from explorer.pipeline.export import (
@@ -32,7 +33,7 @@ def export_command(args: argparse.Namespace) -> int:
     _check_target(args.output, args.overwrite)
     if args.video is not None:
         probe_video(args.video)
-    vae = load_model(args.model, device=args.device)
+    vae = open_model(args.model, device=args.device)
     settings = ExportSettings(
         fps=args.fps,
         size=args.size,
@@ -70,8 +71,8 @@ def export_command(args: argparse.Namespace) -> int:
             **asdict(settings),
             "method": None if args.latents else args.method,
             "easing": None if args.latents else args.easing,
-            "model": str(Path(args.model).resolve()),
-            "model_sha256": sha256_file(args.model),
+            "model": model_location(args.model),
+            "model_identity": model_identity(args.model),
         },
     )
     latents_file, _ = save_recipe(recipe, written)

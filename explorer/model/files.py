@@ -54,7 +54,7 @@ def save_model(vae: TorchVAE, path: str | os.PathLike[str], training: dict[str, 
 def load_model(path: str | os.PathLike[str], device: str = "cpu") -> TorchVAE:
     """Load a model file written by :func:`save_model` without unpickling anything."""
     file = require_file(path, "model", ModelFileError)
-    _reject_pickles(file)
+    reject_pickles(file)
     metadata, tensors = _read_safetensors(file)
     architecture = _parse_metadata(file, metadata)
     config = _config_from(file, architecture)
@@ -75,7 +75,7 @@ def load_model(path: str | os.PathLike[str], device: str = "cpu") -> TorchVAE:
 def read_model_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The parsed metadata of a model file (architecture, training) without building it."""
     file = require_file(path, "model", ModelFileError)
-    _reject_pickles(file)
+    reject_pickles(file)
     try:
         with safe_open(str(file), framework="pt") as handle:
             metadata = handle.metadata() or {}
@@ -90,7 +90,7 @@ def read_model_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     }
 
 
-def _reject_pickles(file: Path) -> None:
+def reject_pickles(file: Path) -> None:
     """Refuse PyTorch pickles before any library gets a chance to unpickle them."""
     with open(file, "rb") as handle:
         head = handle.read(4)

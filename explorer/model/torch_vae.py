@@ -7,11 +7,11 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from explorer.video.fitting import FitMode, fit_frames
 from torch import nn
 
 from explorer.errors import ExplorerError
 from explorer.model.devices import resolve_device
+from explorer.video.fitting import FitMode, fit_frames
 
 
 class ImageAutoencoder(Protocol):
@@ -36,6 +36,7 @@ class TorchVAE:
         device: str = "cpu",
         batch_size: int = 32,
         fit_mode: FitMode = "crop",
+        half: bool = False,
     ) -> None:
         self.module = module.eval()
         self._frame_size = (int(frame_size[0]), int(frame_size[1]))
@@ -44,8 +45,10 @@ class TorchVAE:
         self.metadata = dict(metadata or {})
         self.batch_size = batch_size
         self.fit_mode: FitMode = fit_mode
+        self.half = half
+        """Run in float16 on CUDA (never elsewhere): for models that keep their accuracy."""
         self._device = resolve_device(device)
-        self.module.to(self._device)
+        self._place()
 
     @property
     def frame_size(self) -> tuple[int, int]:
@@ -61,7 +64,16 @@ class TorchVAE:
 
     def to(self, device: str) -> None:
         self._device = resolve_device(device)
-        self.module.to(self._device)
+        self._place()
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype the module runs in: float16 with ``half`` on CUDA, else float32."""
+        return torch.float16 if self.half and self._device.type == "cuda" else torch.float32
+
+    def _place(self) -> None:
+        # A half-precision model goes back to float32 off CUDA; others keep their dtype.
+        self.module.to(self._device, self.dtype if self.half else None)
 
     @property
     def parameter_count(self) -> int:
@@ -103,14 +115,14 @@ class TorchVAE:
 
     @torch.inference_mode()
     def _encode_batch(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        images = frames_to_tensor(frames, self._device)
+        images = frames_to_tensor(frames, self._device).to(self.dtype)
         mu, logvar = self.module.encode(images)
         shape = (len(frames), *self._latent_shape)
         return _to_numpy(mu).reshape(shape), _to_numpy(logvar).reshape(shape)
 
     @torch.inference_mode()
     def _decode_batch(self, latents: np.ndarray) -> np.ndarray:
-        z = torch.from_numpy(np.ascontiguousarray(latents)).to(self._device)
+        z = torch.from_numpy(np.ascontiguousarray(latents)).to(self._device, self.dtype)
         return tensor_to_frames(self.module.decode(z))
 
 

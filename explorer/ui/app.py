@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -19,17 +20,20 @@ DESKTOP_ID = "io.github.latent_explorer.LatentExplorer"
 
 def run_app(
     video: Path | None = None,
-    model: Path | None = None,
+    model: str | Path | None = None,
     screenshot: Path | None = None,
     session: Path | None = None,
 ) -> int:
     """Open the main window on ``video`` and ``model`` (the bundled demo by default), or on
-    a saved ``session``."""
+    a saved ``session``. ``model`` is any spec ``explorer.model.open.open_model`` takes."""
     video = video or demo_video_path()
-    model = model or demo_model_path()
-    for path, what in ((video, "video"), (model, "model")):
-        if not path.exists():
-            raise ExplorerError(f"{what} not found: {path}")
+    model = Path(model or demo_model_path())
+    if not video.exists():
+        raise ExplorerError(f"video not found: {video}")
+    looks_like_a_path = len(model.parts) > 1 or model.suffix
+    if looks_like_a_path and not model.exists():  # plugin specs are resolved on the worker
+        raise ExplorerError(f"model not found: {model}")
+    _choose_platform(headless_ok=screenshot is not None)
     if session is not None:
         from explorer.session.document import load_session
 
@@ -54,6 +58,21 @@ def run_app(
     QTimer.singleShot(0, window.start)
     code = app.exec()
     return outcome["code"] or code
+
+
+def _choose_platform(headless_ok: bool) -> None:
+    """Without a display, a screenshot renders offscreen; a window is a clear error, not
+    Qt's abort."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    if not headless_ok:
+        raise ExplorerError(
+            "there is no display to open the window on (DISPLAY is not set); "
+            "use --screenshot, or set QT_QPA_PLATFORM=offscreen"
+        )
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 
 # Harmless notes from Qt's platform plugins that would break the CLI's one-line errors.

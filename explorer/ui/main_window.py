@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.model.identity import model_identity, model_location
 from explorer.ui.frame_view import FrameView
 from explorer.ui.interpolation_panel import InterpolationPanel
 from explorer.ui.latent_map import LatentMap
@@ -44,9 +45,9 @@ from explorer.ui.worker import (
     WorkerThread,
 )
 
-MODEL_SUFFIXES = {".safetensors"}
+MODEL_SUFFIXES = {".safetensors", ".pt", ".pth", ".ts", ".jit"}
 VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.webm *.mkv *.avi *.gif);;All files (*)"
-MODEL_FILTER = "Latent Explorer models (*.safetensors);;All files (*)"
+MODEL_FILTER = "Models (*.safetensors *.pt *.pth *.ts *.jit);;All files (*)"
 RECENT_LIMIT = 10
 DEVICES = (
     ("Automatic (GPU if present)", "auto"),
@@ -169,6 +170,8 @@ class MainWindow(QMainWindow):
                 file_menu, "Open &Video…", QKeySequence.StandardKey.Open, self._choose_video
             ),
             self._add_action(file_menu, "Open &Model…", "Ctrl+M", self._choose_model),
+            self._add_action(file_menu, "Open Model &Folder…", "Ctrl+Shift+M",
+                             self._choose_model_folder),
         ):
             toolbar.addAction(action)
         self._recent_menu = file_menu.addMenu("Open &Recent")
@@ -338,8 +341,8 @@ class MainWindow(QMainWindow):
         if path.suffix.lower() == SUFFIX:
             if self.sessions.maybe_discard():
                 self.sessions.open(path)
-        elif path.suffix.lower() in MODEL_SUFFIXES:
-            self._replace(self.video, path)
+        elif path.suffix.lower() in MODEL_SUFFIXES or (path / "config.json").is_file():
+            self._replace(self.video, path)  # a model file, or a diffusers folder
         else:
             self._replace(path, self.model)
 
@@ -361,6 +364,12 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(
             self, "Open Model", str(self.model.parent), MODEL_FILTER
         )
+        if path:
+            self._replace(self.video, Path(path))
+
+    def _choose_model_folder(self) -> None:
+        """A diffusers AutoencoderKL folder (config.json and safetensors weights)."""
+        path = QFileDialog.getExistingDirectory(self, "Open Model Folder", str(self.model.parent))
         if path:
             self._replace(self.video, Path(path))
 
@@ -449,7 +458,7 @@ class MainWindow(QMainWindow):
 
     def capture_session(self):
         """Everything needed to come back here, or None before a trajectory is open."""
-        from explorer.fileio import file_fingerprint, sha256_file
+        from explorer.fileio import file_fingerprint
         from explorer.session.document import Session
 
         if self.trajectory is None:
@@ -459,8 +468,8 @@ class MainWindow(QMainWindow):
         return Session(
             video_path=str(self.video.resolve()),
             video_fingerprint=file_fingerprint(self.video),
-            model_path=str(self.model.resolve()),
-            model_sha256=sha256_file(self.model),
+            model_path=model_location(self.model),
+            model_sha256=model_identity(self.model) or "",
             trajectory=self.trajectory,
             projections=self.projection_bar.fitted_states(),
             projection_kind=self.projection_bar.kind,
@@ -627,7 +636,7 @@ class MainWindow(QMainWindow):
             "keyframes": [k.record() for k in self.interpolation.keyframes],
             "method": self.interpolation.method.currentData(),
             "easing": self.interpolation.easing.currentData(),
-            "model": str(self.model.resolve()),
+            "model": model_location(self.model),
             "video": str(self.video.resolve()),
         }
         self._progress.setRange(0, 0)

@@ -120,12 +120,15 @@ class SessionController(QObject):
     def _resolve_files(self, session: Session) -> tuple[Path, Path, bool]:
         """The session's video and model, located if they moved; and whether its latents
         still belong to them (if not, the video is encoded again)."""
-        from explorer.fileio import file_fingerprint, sha256_file
+        from explorer.fileio import file_fingerprint
+        from explorer.model.identity import model_identity
 
         video = self._existing(Path(session.video_path), "video")
-        model = self._existing(Path(session.model_path), "model")
+        model = Path(session.model_path)
+        if len(model.parts) > 1:  # a file or folder, not a plugin spec
+            model = self._existing(model, "model")
         same_video = file_fingerprint(video) == session.video_fingerprint
-        same_model = sha256_file(model) == session.model_sha256
+        same_model = (model_identity(model) or "") == session.model_sha256
         if not (same_video and same_model):
             changed = "video" if not same_video else "model"
             self.window.show_error(

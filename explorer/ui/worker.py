@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from explorer.errors import Cancelled, ExplorerError
+from explorer.errors import Cancelled, ExplorerError, describe_error
 from explorer.model import guard
 
 T = TypeVar("T")
@@ -371,9 +371,9 @@ class InferenceWorker(QObject):
     def _load_model(self, path: Path) -> Any:
         if self._model_loader is not None:
             return self._model_loader(path, self._device)
-        from explorer.model.files import load_model
+        from explorer.model.open import open_model
 
-        return load_model(path, device=self._device)
+        return open_model(path, device=self._device)
 
     def _change_device(self, device: str) -> None:
         self._device = device
@@ -399,8 +399,8 @@ class InferenceWorker(QObject):
         except Cancelled:
             self.status.emit("Cancelled")
             return "cancelled"
-        except ExplorerError as exc:
-            self.failed.emit(str(exc))
+        except (ExplorerError, OSError) as exc:
+            self.failed.emit(describe_error(exc))
             return "failed"
         except Exception as exc:  # a model that raises must not kill the worker
             traceback.print_exc()
