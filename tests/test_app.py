@@ -260,3 +260,23 @@ def test_the_window_appears_before_torch_and_umap_are_imported():
                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False", "True"]
+
+
+def test_a_slow_decode_shows_decoding_and_the_window_stays_responsive(qtbot):
+    slow = {}
+
+    def loader(path, device):
+        slow["vae"] = SlowVAE(load_model(path, device))
+        return slow["vae"]
+
+    window = open_window(qtbot, loader=loader)
+    with qtbot.waitSignal(window.ready, timeout=READY_MS):
+        window.start()
+    qtbot.waitUntil(lambda: window.cursor_view.frame is not None, timeout=10_000)
+    slow["vae"].decode_s = 1.0  # like a 512 px model on a CPU
+    x, y = window.latent_map.point_position(100)
+    window.latent_map.probe.setPos(QPointF(x, y))
+    qtbot.waitUntil(lambda: window.cursor_view.caption == "decoding…", timeout=5_000)
+    window.timeline.step(1)  # the GUI thread is free meanwhile
+    assert window.timeline.frame == 1
+    qtbot.waitUntil(lambda: window.cursor_view.caption.startswith("decoded at"), timeout=10_000)

@@ -1,9 +1,11 @@
 """Encoding a video into a latent trajectory.
 
-Frames stream from the reader in batches; a background thread decodes batch k+1 while
-the model encodes batch k. Only the latents are kept, so memory stays flat in the
-video's length. Optionally each frame is also decoded back to measure its reconstruction
-PSNR, which shows where the model struggles (it doubles the model's work).
+Frames stream from the reader in batches; a background thread decodes batch k+1 and
+fits it to the model's input size while the model encodes batch k, and the model leaves
+that thread a core (:func:`~explorer.pipeline.prefetch.leave_cores`). Only the latents
+are kept, so memory stays flat in the video's length. Optionally each frame is also
+decoded back to measure its reconstruction PSNR, which shows where the model struggles
+(it doubles the model's work).
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from explorer.errors import Cancelled, ExplorerError
-from explorer.fileio import file_fingerprint, sha256_file
+from explorer.fileio import file_fingerprint
 from explorer.latent.trajectory import Trajectory
 from explorer.model.contract import VideoVAE
+from explorer.model.identity import model_identity, model_location
 from explorer.pipeline.cache import TrajectoryCache
-from explorer.pipeline.prefetch import prefetch
+from explorer.pipeline.prefetch import leave_cores, prefetch
 from explorer.video.fitting import fit_frames
 from explorer.video.reader import VideoReader, open_video
 
@@ -58,18 +61,21 @@ def encode_with_cache(
     """Like :func:`encode_video`, but served from ``cache`` (if given) when seen before.
 
     Returns the trajectory and whether it came from the cache. The trajectory's metadata
-    names the model (path, SHA-256) and the video (path, content fingerprint).
+    names the model (location, content identity) and the video (path, content fingerprint).
+    A model that is code (a plugin) has no content identity and is never cached.
     """
-    model_sha256 = sha256_file(model_path)
+    identity = model_identity(model_path)
     fingerprint = file_fingerprint(video)
+    if identity is None:
+        cache = None
     settings = {**asdict(selection), "fit_mode": vae.fit_mode}
-    key = TrajectoryCache.key(fingerprint, model_sha256, settings)
+    key = TrajectoryCache.key(fingerprint, identity or "", settings)
     cached = cache.get(key) if cache else None
     if cached is not None:
         cached.meta["video"]["path"] = str(Path(video).resolve())  # it may have moved
         return cached, True
     trajectory = encode_video(video, vae, selection, batch_size, on_progress, should_stop)
-    trajectory.meta["model"] = {"path": str(Path(model_path).resolve()), "sha256": model_sha256}
+    trajectory.meta["model"] = {"path": model_location(model_path), "sha256": identity}
     trajectory.meta["video"]["fingerprint"] = fingerprint
     if cache:
         cache.put(key, trajectory)
@@ -85,15 +91,14 @@ def encode_video(
     should_stop: Callable[[], bool] | None = None,
 ) -> Trajectory:
     """Encode the selected frames of ``video`` with ``vae``; see the module docstring."""
-    with open_video(video) as reader:
+    with open_video(video) as reader, leave_cores():
         expected = _expected_count(reader, selection)
         mus, logvars, psnrs, indices = [], [], [], []
         done = 0
-        for batch_indices, frames in prefetch(_batches(reader, selection, batch_size)):
+        batches = _fitted_batches(reader, selection, batch_size, vae)
+        for batch_indices, frames in prefetch(batches):
             if should_stop and should_stop():
                 raise Cancelled("encoding cancelled")
-            if selection.measure_error:
-                frames = fit_frames(frames, vae.frame_size, vae.fit_mode)
             mu, logvar = vae.encode(frames)
             if selection.measure_error:
                 psnrs.append(psnr_db(frames, vae.decode(mu)))
@@ -132,15 +137,21 @@ def psnr_db(originals: np.ndarray, reconstructions: np.ndarray) -> np.ndarray:
     return (10 * np.log10(255.0**2 / np.maximum(mse, 255.0**2 * 1e-10))).astype(np.float32)
 
 
-def _batches(
-    reader: VideoReader, selection: Selection, size: int
+def _fitted_batches(
+    reader: VideoReader, selection: Selection, size: int, vae: VideoVAE
 ) -> Iterator[tuple[list[int], np.ndarray]]:
+    """Batches of frame numbers and frames already fitted to the model's input size.
+
+    Fitting here, on the producer's thread, balances the two stages (the model would
+    fit them the same way), and fitting each frame as it comes keeps full-size frames
+    out of the batches and the queue.
+    """
     indices: list[int] = []
     frames: list[np.ndarray] = []
     stream = reader.frames(selection.start, selection.end, selection.stride, selection.max_frames)
     for index, frame in stream:
         indices.append(index)
-        frames.append(frame)
+        frames.append(fit_frames(frame, vae.frame_size, vae.fit_mode))
         if len(frames) == size:
             yield indices, np.stack(frames)
             indices, frames = [], []

@@ -2,7 +2,8 @@
 
 Latents are decoded in batches on the calling thread (in the app, the inference worker,
 which serves previews between batches); a writer thread encodes the finished frames into
-the clip meanwhile, so decoding and video encoding overlap. The clip is written to a
+the clip meanwhile, so decoding and video encoding overlap, and the model leaves the
+writer a core (:func:`~explorer.pipeline.prefetch.leave_cores`). The clip is written to a
 temporary name and renamed into place when complete (see ``explorer.video.writer``).
 """
 
@@ -23,6 +24,7 @@ import numpy as np
 from explorer.errors import Cancelled, ExplorerError
 from explorer.fileio import atomic_output
 from explorer.model.contract import VideoVAE
+from explorer.pipeline.prefetch import leave_cores
 from explorer.video.fitting import fit_frames
 from explorer.video.writer import ClipWriter, format_for_path
 
@@ -90,7 +92,7 @@ def export_clip(
     writer = ClipWriter(
         output, settings.fps, quality=settings.quality, overwrite=settings.overwrite
     )
-    with writer, _BackgroundWriter(writer, order) as sink:
+    with writer, _BackgroundWriter(writer, order) as sink, leave_cores():
         for start in range(0, len(latents), settings.batch_size):
             if should_stop and should_stop():
                 raise Cancelled("export cancelled")

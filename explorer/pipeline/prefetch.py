@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import queue
+import sys
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -50,3 +53,33 @@ def _put(slots: queue.Queue, item: object, stop: threading.Event) -> bool:
         except queue.Full:
             continue
     return False
+
+
+@contextmanager
+def leave_cores(count: int = 1) -> Iterator[None]:
+    """Run torch on all cores but ``count`` in this thread, while a producer uses them.
+
+    torch sizes its thread pool to every core. Beside a thread that decodes or encodes
+    video, its workers oversubscribe the machine: one that loses its core stalls the others
+    at the next barrier, and on a small machine the overlapped pipeline ends up slower than
+    the two stages one after the other. Leaving the producer its cores keeps both busy.
+    torch's setting is per thread, so other threads keep theirs; nothing changes when torch
+    is not in use (a model without it) or where there are cores to spare.
+    """
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else 0
+    wanted = max(1, min(threads, _available_cores() - count))
+    if torch is None or wanted == threads:
+        yield
+        return
+    torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _available_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

@@ -58,6 +58,13 @@ class FrameView(QWidget):
         self._canvas.set_pixmap(QPixmap.fromImage(to_qimage(frame)))
         self._caption.setText(caption)
 
+    def set_caption(self, caption: str) -> None:
+        self._caption.setText(caption)
+
+    @property
+    def caption(self) -> str:
+        return self._caption.text()
+
     def clear(self) -> None:
         self.frame = None
         self._canvas.set_pixmap(None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -49,6 +49,7 @@ MODEL_SUFFIXES = {".safetensors", ".pt", ".pth", ".ts", ".jit"}
 VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.webm *.mkv *.avi *.gif);;All files (*)"
 MODEL_FILTER = "Models (*.safetensors *.pt *.pth *.ts *.jit);;All files (*)"
 RECENT_LIMIT = 10
+BUSY_AFTER_MS = 250  # a preview slower than this shows "decoding…"
 DEVICES = (
     ("Automatic (GPU if present)", "auto"),
     ("CPU", "cpu"),
@@ -83,6 +84,9 @@ class MainWindow(QMainWindow):
         self.video, self.model = video, model
         self.interactive = interactive
         self._frame_stamp = self._cursor_stamp = self._thumbnail_stamp = 0
+        self._frame_shown = self._cursor_shown = 0  # the stamps of the images on screen
+        self._busy_timer = QTimer(self, singleShot=True, interval=BUSY_AFTER_MS)
+        self._busy_timer.timeout.connect(self._show_decoding)
         self.trajectory = None
         self.projection = None
         self.probe_latent: np.ndarray | None = None
@@ -422,6 +426,14 @@ class MainWindow(QMainWindow):
             return
         self.latent_map.set_current(index)
         self._frame_stamp = self.worker.request_frame(index)
+        self._busy_timer.start()
+
+    def _show_decoding(self) -> None:
+        """Slow models (large frames on a CPU) take seconds: say so where the image goes."""
+        if self._frame_stamp != self._frame_shown:
+            self.reconstruction_view.set_caption("decoding…")
+        if self._cursor_stamp != self._cursor_shown:
+            self.cursor_view.set_caption("decoding…")
 
     def _on_hovered(self, index: int) -> None:
         if index >= 0 and self.trajectory is not None:
@@ -441,6 +453,7 @@ class MainWindow(QMainWindow):
 
     def _request_cursor(self, latent: np.ndarray) -> None:
         self._cursor_stamp = self.worker.request_cursor(latent)
+        self._busy_timer.start()
 
     def _on_point_dragged(self, index: int, x: float, y: float) -> None:
         self.latent_map.place_probe(x, y)
@@ -721,6 +734,7 @@ class MainWindow(QMainWindow):
     def _on_frame_preview(self, preview: FramePreview) -> None:
         if preview.stamp != self._frame_stamp or self.trajectory is None:
             return  # an older request answered late: never paint it
+        self._frame_shown = preview.stamp
         frame_number = int(self.trajectory.frame_index[preview.index])
         self.original_view.set_frame(preview.original, f"frame {frame_number}")
         caption = "decoded from μ"
@@ -734,6 +748,7 @@ class MainWindow(QMainWindow):
 
     def _on_cursor(self, preview: CursorPreview) -> None:
         if preview.stamp == self._cursor_stamp:
+            self._cursor_shown = preview.stamp
             x, y = self.latent_map.probe.pos().x(), self.latent_map.probe.pos().y()
             self.cursor_view.set_frame(preview.image, f"decoded at ({x:.2f}, {y:.2f})")
 
