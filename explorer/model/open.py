@@ -28,7 +28,7 @@ from typing import Any
 from explorer.errors import ModelFileError
 from explorer.model.contract import VideoVAE
 from explorer.model.diffusers_vae import load_diffusers_vae
-from explorer.model.files import reject_pickles, load_model
+from explorer.model.files import load_model, reject_pickles
 from explorer.model.plugins import is_plugin_spec, load_plugin, load_registered, registered_loaders
 from explorer.model.torchscript import is_torchscript_archive, load_torchscript
 
