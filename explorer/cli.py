@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--batch-size", type=_positive_int, default=32)
     encode.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     encode.add_argument("--no-cache", action="store_true", help="encode even if cached")
+    encode.add_argument("--float16", action="store_true",
+                        help="store latents as float16 (half the size, for image latents)")
     encode.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
     export = commands.add_parser(

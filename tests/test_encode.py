@@ -160,3 +160,16 @@ def test_reconstruction_error_is_measured_per_frame(demo_clip):
     noisy = encode_video(demo_clip, noise, Selection(measure_error=True))
     assert noisy.psnr_db.mean() < trajectory.psnr_db.mean() - 5
     assert encode_video(demo_clip, vae).psnr_db is None
+
+
+def test_float16_trajectories_are_half_the_size_and_load_as_float32(tmp_path):
+    rng = np.random.default_rng(0)
+    mu = rng.standard_normal((50, 4 * 16 * 16)).astype(np.float32)
+    trajectory = Trajectory(mu, mu - 1, np.arange(50), np.arange(50) / 25.0,
+                            meta={"latent_shape": [4, 16, 16]})
+    full = trajectory.save(tmp_path / "full.npz")
+    half = trajectory.save(tmp_path / "half.npz", float16=True)
+    loaded = Trajectory.load(half)
+    assert loaded.mu.dtype == np.float32 and loaded.latent_shape == (4, 16, 16)
+    np.testing.assert_allclose(loaded.mu, mu, rtol=1e-3, atol=1e-3)
+    assert half.stat().st_size < 0.55 * full.stat().st_size

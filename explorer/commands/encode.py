@@ -41,7 +41,7 @@ def encode_command(args: argparse.Namespace) -> int:
     projection = PCAProjection.fit(trajectory.mu)
     trajectory.embedding = projection.embed(trajectory.mu)
     trajectory.meta["projection"] = {"kind": "pca"}
-    trajectory.save(args.output)
+    trajectory.save(args.output, float16=args.float16)
     source = "from the cache" if cached else f"in {seconds:.1f} s"
     print(
         f"wrote {args.output}: {len(trajectory)} frames, latent shape "

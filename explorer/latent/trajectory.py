@@ -46,8 +46,13 @@ class Trajectory:
         picked = self.mu if rows is None else self.mu[rows]
         return picked.reshape(len(picked), *self.latent_shape)
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the trajectory atomically as ``.npz``."""
+    def save(self, path: str | os.PathLike[str], float16: bool = False) -> Path:
+        """Write the trajectory atomically as ``.npz``.
+
+        ``float16`` halves the file for image-shaped latents (16,384 numbers a frame for a
+        512 px Stable Diffusion VAE); they are read back as float32.
+        """
+        stored = np.float16 if float16 else np.float32
         embedding = self.embedding
         if embedding is None:
             embedding = np.full((len(self), 2), np.nan, np.float32)
@@ -57,8 +62,8 @@ class Trajectory:
             np.savez(
                 handle,
                 **optional,
-                mu=self.mu.astype(np.float32, copy=False),
-                logvar=self.logvar.astype(np.float32, copy=False),
+                mu=self.mu.astype(stored, copy=False),
+                logvar=self.logvar.astype(stored, copy=False),
                 frame_index=self.frame_index.astype(np.int64, copy=False),
                 time_s=self.time_s.astype(np.float64, copy=False),
                 embedding=embedding.astype(np.float32, copy=False),
@@ -76,6 +81,8 @@ class Trajectory:
                 psnr_db = data["psnr_db"] if "psnr_db" in data.files else None
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
             raise ExplorerError(f"{file} is not a readable trajectory file ({exc})") from exc
+        for name in ("mu", "logvar"):
+            arrays[name] = arrays[name].astype(np.float32, copy=False)
         embedding = arrays.pop("embedding")
         if np.isnan(embedding).all():
             embedding = None
