@@ -111,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("video", type=Path, help="video file to encode")
     encode.add_argument("--model", required=True, help=MODEL_HELP)
     encode.add_argument("-o", "--output", type=Path, required=True, help="trajectory to write")
+    encode.add_argument("--projection", choices=("pca", "umap"), default="pca",
+                        help="2-D layout stored with the latents (default pca; umap is slower)")
     encode.add_argument("--start", type=_non_negative_int, default=0, help="first frame")
     encode.add_argument("--end", type=_positive_int, default=None, help="stop before this frame")
     encode.add_argument("--stride", type=_positive_int, default=1, help="take every Nth frame")

@@ -280,3 +280,12 @@ def test_a_slow_decode_shows_decoding_and_the_window_stays_responsive(qtbot):
     window.timeline.step(1)  # the GUI thread is free meanwhile
     assert window.timeline.frame == 1
     qtbot.waitUntil(lambda: window.cursor_view.caption.startswith("decoded at"), timeout=10_000)
+
+
+def test_clicking_the_error_curve_seeks(window, qtbot):
+    curve = window.timeline.error_curve
+    assert curve.isVisible()
+    target = 180
+    scene = curve.getPlotItem().vb.mapViewToScene(QPointF(target, 30))
+    click(curve.viewport(), curve.mapFromScene(scene))
+    qtbot.waitUntil(lambda: abs(window.timeline.frame - target) <= 1, timeout=5_000)

@@ -173,3 +173,15 @@ def test_float16_trajectories_are_half_the_size_and_load_as_float32(tmp_path):
     assert loaded.mu.dtype == np.float32 and loaded.latent_shape == (4, 16, 16)
     np.testing.assert_allclose(loaded.mu, mu, rtol=1e-3, atol=1e-3)
     assert half.stat().st_size < 0.55 * full.stat().st_size
+
+
+def test_encode_command_can_store_a_umap_layout(tmp_path, demo_clip, run_cli):
+    output = tmp_path / "umap.npz"
+    result = run_cli("encode", demo_clip, "--model", demo_model_path(), "-o", output,
+                     "--projection", "umap", timeout=240)
+    assert result.returncode == 0, result.stderr
+    trajectory = Trajectory.load(output)
+    assert trajectory.meta["projection"]["kind"] == "umap"
+    assert trajectory.meta["projection"]["seed"] == 0
+    pca = trajectory.mu @ np.linalg.svd(trajectory.mu - trajectory.mu.mean(0))[2][:2].T
+    assert not np.allclose(np.abs(trajectory.embedding), np.abs(pca), atol=1e-2)

@@ -6,9 +6,11 @@ import argparse
 import sys
 import time
 
+import numpy as np
+
 from explorer.commands.progress import ProgressBar
 from explorer.fileio import check_output_path
-from explorer.latent.projection import PCAProjection
+from explorer.latent.projection import PCAProjection, UMAPProjection
 from explorer.model.open import open_model
 from explorer.pipeline.cache import TrajectoryCache
 from explorer.pipeline.encode import EncodeProgress, Selection, encode_with_cache
@@ -38,9 +40,7 @@ def encode_command(args: argparse.Namespace) -> int:
     seconds = time.monotonic() - started
     for warning in trajectory.meta["video"].get("warnings", []):
         print(f"explorer: warning: {warning}", file=sys.stderr)
-    projection = PCAProjection.fit(trajectory.mu)
-    trajectory.embedding = projection.embed(trajectory.mu)
-    trajectory.meta["projection"] = {"kind": "pca"}
+    trajectory.embedding, trajectory.meta["projection"] = _project(trajectory, args.projection)
     trajectory.save(args.output, float16=args.float16)
     source = "from the cache" if cached else f"in {seconds:.1f} s"
     print(
@@ -48,3 +48,12 @@ def encode_command(args: argparse.Namespace) -> int:
         f"{'×'.join(map(str, trajectory.latent_shape))}, {source}"
     )
     return 0
+
+
+def _project(trajectory, kind: str) -> tuple[np.ndarray, dict]:
+    """The 2-D embedding and its description (kind and parameters) for the file."""
+    if kind == "pca":
+        return PCAProjection.fit(trajectory.mu).embedding, {"kind": "pca"}
+    with ProgressBar(desc="UMAP layout", unit=" epochs") as bar:
+        umap = UMAPProjection.fit(trajectory.mu, seed=0, on_progress=bar.update_to)
+    return umap.embedding, {"kind": "umap", **umap.params}
