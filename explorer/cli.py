@@ -30,6 +30,7 @@ _COMMAND_HELP = """commands:
   explorer export --model MODEL --video VIDEO --keyframes 0,120 -o OUT.mp4
                                      interpolate between keyframes into a clip
   explorer info FILE                 describe a model, trajectory or video file
+  explorer bench [--quick] [--json]  measure speed and memory against the targets
 
 Run 'explorer COMMAND --help' for a command's options."""
 
@@ -174,6 +175,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="OUT.mp4, OUT.webm, OUT.gif or OUTDIR/ for PNG frames",
     )
 
+    bench = commands.add_parser(
+        "bench",
+        parents=[common],
+        help="measure interactive, encode and export speed and memory",
+        description="Measure drag previews, the fast inverse, encode and export throughput, "
+        "memory, start-up and UI stalls against their targets (docs/performance.md). Exits 0 "
+        "even when targets fail; only a bench that could not run exits non-zero.",
+    )
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--model", help="model to measure (default: the demo model)")
+    bench.add_argument("--video", type=Path, help="clip to measure (default: synthetic)")
+    bench.add_argument("--quick", action="store_true", help="smaller sizes, under a minute")
+
     info = commands.add_parser(
         "info",
         parents=[common],
@@ -275,6 +289,12 @@ def _run_export(args: argparse.Namespace) -> int:
     return export_command(args)
 
 
+def _run_bench(args: argparse.Namespace) -> int:
+    from explorer.commands.bench import bench_command
+
+    return bench_command(args)
+
+
 def _run_info(args: argparse.Namespace) -> int:
     from explorer.info import describe_file, format_table
 
@@ -286,5 +306,6 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "train": _run_train,
     "encode": _run_encode,
     "export": _run_export,
+    "bench": _run_bench,
     "info": _run_info,
 }

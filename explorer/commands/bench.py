@@ -13,13 +13,7 @@ import time
 
 from explorer.bench import TARGETS, BenchResult, BenchSettings, run_bench
 from explorer.errors import ExplorerError
-
-HELP = (
-    "Measure preview latency, the map's inverse, encode and export throughput, memory, "
-    "start-up time and UI stalls, and compare them with their targets. Defaults use the "
-    "demo model and a synthetic clip (a few minutes; --quick: under one). Exits 0 even "
-    "when targets fail; only a bench that could not run exits non-zero."
-)
+from explorer.paths import demo_model_path
 
 _ROWS = (
     "preview_overhead_ms_p95",
@@ -53,8 +47,6 @@ _ROWS = (
 
 def bench_command(args: argparse.Namespace) -> int:
     """Run the bench with ``args.model``, ``args.video``, ``args.quick``; print ``args.json``."""
-    from explorer.paths import demo_model_path
-
     model = args.model or demo_model_path()
     for path, what in ((model, "model"), (args.video, "video")):
         if path is not None and not path.exists():

@@ -63,8 +63,9 @@ def leave_cores(count: int = 1) -> Iterator[None]:
     video, its workers oversubscribe the machine: one that loses its core stalls the others
     at the next barrier, and on a small machine the overlapped pipeline ends up slower than
     the two stages one after the other. Leaving the producer its cores keeps both busy.
-    torch's setting is per thread, so other threads keep theirs; nothing changes when torch
-    is not in use (a model without it) or where there are cores to spare.
+    In torch's OpenMP builds (its wheels) the setting is per thread, so other threads keep
+    theirs. Nothing changes when torch is not in use (a model without it) or where there
+    are cores to spare.
     """
     torch = sys.modules.get("torch")
     threads = torch.get_num_threads() if torch is not None else 0

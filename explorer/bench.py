@@ -1,0 +1,770 @@
+"""The measurements behind ``explorer bench``: how the app feels under the mouse, and how
+long its users wait.
+
+Each measurement runs in this process, or in a child process that it starts when only a
+fresh process can tell (start-up time, peak memory), all on the same machine in the same
+run, so that every ratio compares like with like. Shared machines are noisy, so
+throughputs are the best of several interleaved rounds (what a stage can do, not the luck
+of the moment) and latencies are percentiles of many samples. ``docs/performance.md``
+explains each number and its target.
+
+Only the standard library and numpy are imported here at module level: ``python -m
+explorer.bench window`` is the start-up measurement's child, and the app's own imports
+are what it times.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from explorer.errors import ExplorerError
+
+Value = float | int | bool | str
+Metrics = dict[str, Value]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A bound that ``metric`` must meet: ``value <= bound``, ``>= bound`` or ``== bound``."""
+
+    metric: str
+    relation: Literal["<=", ">=", "=="]
+    bound: float | bool
+    unit: str = ""
+
+    def passes(self, value: Value) -> bool:
+        if self.relation == "<=":
+            return value <= self.bound
+        if self.relation == ">=":
+            return value >= self.bound
+        return value == self.bound
+
+    @property
+    def text(self) -> str:
+        if isinstance(self.bound, bool):
+            return str(self.bound).lower()
+        symbol = {"<=": "≤", ">=": "≥"}[self.relation]
+        return f"{symbol} {self.bound:g}{self.unit}"
+
+
+TARGETS = (
+    Target("preview_overhead_ms_p95", "<=", 5.0, " ms"),
+    Target("preview_queue_max", "<=", 1),
+    Target("preview_last_is_latest", "==", True),
+    Target("inverse_ms_p95", "<=", 1.0, " ms"),
+    Target("inverse_speedup", ">=", 500),
+    Target("encode_efficiency", ">=", 0.85),
+    Target("export_efficiency", ">=", 0.85),
+    Target("encode_peak_rss_growth", "<=", 1.1),
+    Target("window_shown_s", "<=", 1.0, " s"),
+    Target("demo_ready_s", "<=", 5.0, " s"),
+    Target("ui_stall_ms_max", "<=", 50.0, " ms"),
+)
+"""Every target of issue 8, in the order of the table."""
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each measurement does: the full bench, or ``--quick``."""
+
+    unique_frames: int = 240
+    """Distinct frames of the synthetic clip; it loops them to ``clip_frames``."""
+    clip_frames: int = 1920
+    """Long enough that filling and draining a pipeline is a small part of its time."""
+    rounds: int = 5
+    """Timed rounds of each throughput, after one warm-up round."""
+    export_frames: int = 480
+    drag_seconds: float = 5.0
+    startup_runs: int = 3
+    """Measured app start-ups, after one that warms the caches."""
+    inverse_points: int = 10_000
+    umap_inverse_points: int = 10_000
+    """Points of the UMAP whose own inverse is timed; the fast inverse is timed on it too
+    when it has ``inverse_points``, on a PCA layout of ``inverse_points`` otherwise."""
+    stall_points: int = 10_000
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    unique_frames=96,
+    clip_frames=480,
+    rounds=2,
+    export_frames=96,
+    drag_seconds=2.0,
+    startup_runs=1,
+    umap_inverse_points=500,
+    stall_points=1_000,
+)
+
+SYNTHETIC_SIZE = 256
+"""Side of the synthetic clip and of the exported clip, in pixels."""
+DRAG_INTERVAL_MS = 16
+"""A drag event every 16 ms: a little faster than 60 Hz."""
+STALL_TICK_MS = 5
+_SETTLE_MS = 250
+_FRAME_BUDGET = 256 << 20
+"""At most this many bytes of pre-decoded frames for the model-only throughput."""
+_MARKER = "explorer-bench"
+_TIMEOUT_S = 300
+"""Longest wait for a child process or the worker, so that a hang fails the bench."""
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    model: Path
+    """A model file; the bench uses the device the app would (CUDA, then MPS, then CPU)."""
+    video: Path | None = None
+    """The video to encode and to open in the app; None: a synthetic clip to encode, and
+    the bundled demo clip to open."""
+    quick: bool = False
+
+
+@dataclass
+class BenchResult:
+    metrics: Metrics
+    notes: list[str] = field(default_factory=list)
+    """How this run differs from the definitions (e.g. ``--quick`` sizes)."""
+
+    def verdicts(self) -> dict[str, bool]:
+        """Whether each target's metric passed."""
+        return {t.metric: t.passes(self.metrics[t.metric]) for t in TARGETS}
+
+
+def run_bench(settings: BenchSettings, log: Callable[[str], None] = lambda _: None) -> BenchResult:
+    """Run every measurement once, in order, and collect their metrics.
+
+    The UMAP fitted in this process for the inverse comes last: the app itself never
+    imports umap-learn, whose import leaves much for the garbage collector to walk.
+    ``log`` hears what is being measured (the whole bench takes minutes).
+    """
+    sizes = QUICK if settings.quick else FULL
+    app_video = settings.video or _demo_video()
+    result = BenchResult({"quick": settings.quick})
+    with tempfile.TemporaryDirectory(prefix="explorer-bench-") as folder:
+        work = Path(folder)
+        log("preparing the clip")
+        clip = settings.video or write_synthetic_clip(work / "synthetic.mp4", sizes)
+        count = _count_frames(clip, sizes.clip_frames)
+        vae = _load(settings.model)
+        result.metrics["device"] = vae.device
+        steps: list[tuple[str, Callable[[], Metrics]]] = [
+            ("preview latency", lambda: measure_preview(app_video, settings.model, vae, sizes)),
+            ("start-up", lambda: measure_startup(app_video, settings.model, sizes)),
+            ("encode throughput", lambda: measure_encode(clip, count, vae, sizes)),
+            ("encode memory", lambda: measure_encode_memory(clip, count, settings.model)),
+            ("export throughput", lambda: measure_export(vae, work, sizes)),
+            ("UI stalls during a UMAP fit", lambda: measure_ui_stall(sizes)),
+            ("inverse", lambda: measure_inverse(sizes)),
+        ]
+        for name, step in steps:
+            log(f"measuring {name}")
+            gc.collect()  # no measurement pays for the garbage of the one before
+            result.metrics.update(step())
+    result.notes = _notes(sizes)
+    return result
+
+
+def _notes(sizes: Sizes) -> list[str]:
+    notes = []
+    if sizes.umap_inverse_points != sizes.inverse_points:
+        notes.append(
+            f"inverse_ms_p95 on a PCA layout of {sizes.inverse_points:,} points; "
+            f"umap_inverse_ms on a UMAP of {sizes.umap_inverse_points:,} (--quick)"
+        )
+    if sizes.stall_points != FULL.stall_points:
+        notes.append(f"ui_stall_ms_max while UMAP fits {sizes.stall_points:,} points (--quick)")
+    return notes
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+
+def write_synthetic_clip(path: Path, sizes: Sizes) -> Path:
+    """The demo loop at 256 px, played round until ``clip_frames`` (H.264)."""
+    from explorer.demo import demo_frames
+    from explorer.video.writer import ClipWriter
+
+    frames = list(demo_frames(sizes.unique_frames, SYNTHETIC_SIZE))
+    with ClipWriter(path, fps=24.0, quality=18, overwrite=True) as writer:
+        for index in range(sizes.clip_frames):
+            writer.write(frames[index % len(frames)])
+    return path
+
+
+def trajectory_like(count: int, dim: int = 16, seed: int = 0) -> np.ndarray:
+    """``count`` float32 latents [count, dim] along a smooth random closed curve, plus noise.
+
+    Like a video's trajectory: consecutive points are close, and the curve comes back near
+    where it has been.
+    """
+    rng = np.random.default_rng(seed)
+    phase = np.linspace(0.0, 2 * np.pi, count, endpoint=False)[:, None]
+    frequencies = rng.integers(1, 5, dim)
+    offsets = rng.uniform(0.0, 2 * np.pi, dim)
+    curve = np.sin(phase * frequencies + offsets)
+    return (curve + 0.05 * rng.standard_normal((count, dim))).astype(np.float32)
+
+
+def _demo_video() -> Path:
+    from explorer.paths import demo_video_path
+
+    return demo_video_path()
+
+
+def _load(model: Path) -> Any:
+    from explorer.model.open import open_model
+
+    return open_model(model, device="auto")
+
+
+# --- throughput -----------------------------------------------------------------------------
+
+
+def best_rates(stages: dict[str, Callable[[], Any]], count: int, rounds: int) -> dict[str, float]:
+    """Best items/s of each stage (``count`` items a call) over ``rounds`` interleaved rounds.
+
+    One untimed round first warms every stage up. Interleaving gives each stage the same
+    share of a noisy machine's quiet moments, and the best round is what the stage can do.
+    """
+    best = dict.fromkeys(stages, 0.0)
+    for round_number in range(rounds + 1):
+        for name, stage in stages.items():
+            started = time.perf_counter()
+            stage()
+            if round_number:
+                best[name] = max(best[name], count / (time.perf_counter() - started))
+    return best
+
+
+def measure_encode(
+    video: Path, count: int, vae: Any, sizes: Sizes, batch_size: int = 32
+) -> Metrics:
+    """Encoding against its two stages alone: reading the frames, and the model on them.
+
+    All three work through the video's first ``count`` frames. The model alone gets
+    frames decoded beforehand at the video's size (going round the first ones again when
+    they would not all fit in memory), so its share includes fitting them to its input, as
+    it does inside the encode. It is timed with torch's usual threads and with the core the
+    encode leaves to the reader, and counts at its better speed.
+    """
+    from explorer.pipeline.encode import Selection, encode_video
+    from explorer.pipeline.prefetch import leave_cores
+
+    frames = _decoded_frames(video, _FRAME_BUDGET)
+    whole = len(frames) - len(frames) % batch_size or len(frames)  # go round in whole batches
+    batches = [
+        frames[start % whole : start % whole + min(batch_size, count - start)]
+        for start in range(0, count, batch_size)
+    ]
+
+    def model_alone() -> None:
+        for batch in batches:
+            vae.encode(batch)
+
+    def model_beside_reader() -> None:
+        with leave_cores():
+            model_alone()
+
+    stages = {
+        "reader": lambda: _count_frames(video, count),
+        "model": model_alone,
+        "model_core_left": model_beside_reader,
+        "encode": lambda: encode_video(video, vae, Selection(max_frames=count), batch_size),
+    }
+    rates = best_rates(stages, count, sizes.rounds)
+    model_fps = max(rates["model"], rates["model_core_left"])
+    return {
+        "encode_efficiency": rates["encode"] / min(rates["reader"], model_fps),
+        "reader_fps": rates["reader"],
+        "model_fps": model_fps,
+        "encode_fps": rates["encode"],
+        "encode_frames": count,
+    }
+
+
+def _decoded_frames(video: Path, budget: int) -> np.ndarray:
+    """The video's first frames, as many as fit in ``budget`` bytes: [N, H, W, 3]."""
+    from explorer.video.reader import open_video
+
+    with open_video(video) as reader:
+        limit = max(1, budget // (reader.info.width * reader.info.height * 3))
+        return np.stack([frame for _, frame in reader.frames(max_frames=limit)])
+
+
+def _count_frames(video: Path, limit: int) -> int:
+    """How many frames the video has, up to ``limit`` (reading them all)."""
+    from explorer.video.reader import open_video
+
+    with open_video(video) as reader:
+        return sum(1 for _ in reader.frames(max_frames=limit))
+
+
+def measure_export(vae: Any, folder: Path, sizes: Sizes) -> Metrics:
+    """Exporting a 256×256 H.264 clip against decoding alone and writing alone.
+
+    The writer alone gets the finished 256×256 frames, so the export's own share (resizing
+    the decoded frames) counts against it. Decoding alone counts at its better thread
+    count, as in :func:`measure_encode`.
+    """
+    from explorer.pipeline.export import ExportSettings, compose_frame, export_clip
+    from explorer.pipeline.prefetch import leave_cores
+    from explorer.video.writer import ClipWriter
+
+    count = sizes.export_frames
+    settings = ExportSettings(size=SYNTHETIC_SIZE, overwrite=True)
+    rng = np.random.default_rng(0)
+    latents = rng.standard_normal((count, *vae.latent_shape)).astype(np.float32)
+    batches = [latents[s : s + settings.batch_size] for s in range(0, count, settings.batch_size)]
+    finished = [
+        compose_frame(image, None, index, count, settings)
+        for index, image in enumerate(vae.decode(latents))
+    ]
+
+    def decode_alone() -> None:
+        for batch in batches:
+            vae.decode(batch)
+
+    def decode_beside_writer() -> None:
+        with leave_cores():
+            decode_alone()
+
+    def write_alone() -> None:
+        target = folder / "writer.mp4"
+        with ClipWriter(target, settings.fps, quality=settings.quality, overwrite=True) as out:
+            for frame in finished:
+                out.write(frame)
+
+    stages = {
+        "decode": decode_alone,
+        "decode_core_left": decode_beside_writer,
+        "writer": write_alone,
+        "export": lambda: export_clip(latents, vae, folder / "export.mp4", settings),
+    }
+    rates = best_rates(stages, count, sizes.rounds)
+    decode_fps = max(rates["decode"], rates["decode_core_left"])
+    return {
+        "export_efficiency": rates["export"] / min(decode_fps, rates["writer"]),
+        "decode_fps": decode_fps,
+        "writer_fps": rates["writer"],
+        "export_fps": rates["export"],
+        "export_frames": count,
+    }
+
+
+# --- memory ---------------------------------------------------------------------------------
+
+
+def measure_encode_memory(video: Path, count: int, model: Path) -> Metrics:
+    """Peak memory encoding the first ``count`` frames of a video against a quarter of them,
+    each in a new process.
+
+    Both include the interpreter, torch and the model; a pipeline that kept frames would
+    grow with the video, one that streams stays flat.
+    """
+    short = _child_json("encode-peak", str(video), str(model), str(count // 4))
+    long = _child_json("encode-peak", str(video), str(model), str(count))
+    return {
+        "encode_peak_rss_growth": long["peak_rss_mb"] / short["peak_rss_mb"],
+        "encode_rss_short_mb": short["peak_rss_mb"],
+        "encode_rss_long_mb": long["peak_rss_mb"],
+    }
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MiB.
+
+    On Linux this is ``VmHWM``: ``ru_maxrss`` there survives ``exec``, so in a child it
+    can be the peak of the parent that started it.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    try:
+        import resource
+    except ImportError:  # Windows
+        return _windows_peak_rss_mb()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20 if sys.platform == "darwin" else 1 << 10)  # bytes on macOS
+
+
+def _windows_peak_rss_mb() -> float:
+    import ctypes
+    from ctypes import wintypes
+
+    class Counters(ctypes.Structure):
+        _fields_ = [
+            ("cb", wintypes.DWORD),
+            ("PageFaultCount", wintypes.DWORD),
+            ("PeakWorkingSetSize", ctypes.c_size_t),
+            ("WorkingSetSize", ctypes.c_size_t),
+        ]
+
+    counters = Counters(cb=ctypes.sizeof(Counters))
+    process = ctypes.windll.kernel32.GetCurrentProcess()
+    ctypes.windll.psapi.GetProcessMemoryInfo(process, ctypes.byref(counters), counters.cb)
+    return counters.PeakWorkingSetSize / (1 << 20)
+
+
+# --- start-up -------------------------------------------------------------------------------
+
+
+def measure_startup(video: Path, model: Path, sizes: Sizes) -> Metrics:
+    """Seconds from starting ``explorer VIDEO --model MODEL`` to its first paint and to ready.
+
+    Each start is a new process, offscreen; the first one only warms the caches (the
+    trajectory cache and the operating system's file cache), as a second launch finds them.
+    """
+    _startup_times(video, model)
+    runs = [_startup_times(video, model) for _ in range(sizes.startup_runs)]
+    return {
+        "window_shown_s": float(np.median([run["shown"] for run in runs])),
+        "demo_ready_s": float(np.median([run["ready"] for run in runs])),
+    }
+
+
+def _startup_times(video: Path, model: Path) -> dict[str, float]:
+    started = time.time()
+    output = _run_child("window", str(video), str(model))
+    markers = {}
+    for line in output.splitlines():
+        tag, _, rest = line.partition(" ")
+        if tag == _MARKER:
+            name, stamp = rest.split()
+            markers[name] = float(stamp) - started
+    if set(markers) != {"shown", "ready"}:
+        raise ExplorerError(f"the app did not report its start-up: {output[-500:]}")
+    return markers
+
+
+# --- preview ------------------------------------------------------------------------------
+
+
+def single_decode_ms(vae: Any, latents: np.ndarray, calls: int = 200) -> float:
+    """Median milliseconds of the model decoding one latent: the floor of any preview."""
+    times = []
+    for index in range(calls):
+        row = latents[index % len(latents)][None]
+        started = time.perf_counter()
+        vae.decode(row)
+        times.append(time.perf_counter() - started)
+    return float(np.median(times) * 1e3)
+
+
+def measure_preview(video: Path, model: Path, vae: Any, sizes: Sizes) -> Metrics:
+    """Latency of drag previews through the app's inference worker, at 60 drag events/s.
+
+    The worker opens ``video`` with ``model`` as the app does; then a timer moves a probe
+    across the PCA map every :data:`DRAG_INTERVAL_MS` and asks for the image under it. The
+    time from each request to its image arriving on the GUI thread, less the model's own
+    decode time, is the overhead of the worker's plumbing.
+    """
+    from explorer.ui.worker import WorkerThread
+
+    _qt_app()
+    thread = WorkerThread()
+    try:
+        trajectory, projection = _open_in_worker(thread.worker, video, model)
+        decode_ms = single_decode_ms(vae, trajectory.latents(slice(None)))
+        drag = _drag(thread.worker, projection.embedding, projection.inverse, sizes.drag_seconds)
+    finally:
+        thread.close()
+    latency_p95 = float(np.percentile(drag["latencies_ms"], 95))
+    return {
+        "preview_overhead_ms_p95": latency_p95 - decode_ms,
+        "preview_latency_ms_p95": latency_p95,
+        "decode_ms": decode_ms,
+        "preview_queue_max": max(drag["waiting"]),
+        "preview_last_is_latest": drag["last_shown"] == drag["last_requested"],
+        "preview_requests": drag["requests"],
+        "preview_decoded": len(drag["latencies_ms"]),
+    }
+
+
+def _qt_app() -> Any:
+    """The process's QApplication, offscreen unless the caller chose a platform."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication([sys.argv[0]])
+
+
+def _open_in_worker(worker: Any, video: Path, model: Path) -> tuple[Any, Any]:
+    """Open ``video`` with ``model`` on the worker; its trajectory and PCA projection."""
+    from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot
+
+    class Inbox(QObject):
+        answer: tuple[Any, Any] | None = None
+        problem = "timed out"
+
+        @Slot(object, object)
+        def ready(self, trajectory: Any, projection: Any) -> None:
+            self.answer = (trajectory, projection)
+
+        @Slot(str)
+        def failed(self, message: str) -> None:
+            self.problem = message
+
+    loop = QEventLoop()
+    inbox = Inbox()
+    worker.trajectoryReady.connect(inbox.ready)
+    worker.failed.connect(inbox.failed)
+    worker.jobFinished.connect(loop.quit)
+    QTimer.singleShot(_TIMEOUT_S * 1000, loop.quit)
+    worker.open(video, model)
+    loop.exec()
+    if inbox.answer is None:
+        raise ExplorerError(f"the worker could not open {video.name}: {inbox.problem}")
+    return inbox.answer
+
+
+def _drag(worker: Any, embedding: np.ndarray, inverse: Callable, seconds: float) -> dict:
+    """Stream cursor requests along a looping path over ``embedding`` for ``seconds``.
+
+    Records each answer's latency, and how many requests were waiting in the worker's
+    slot right after each new one (the most that can ever wait: the worker may already
+    have taken it).
+    """
+    from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot
+
+    path = _drag_path(embedding, round(seconds * 1000 / DRAG_INTERVAL_MS))
+    requested: dict[int, float] = {}
+    record: dict[str, Any] = {"latencies_ms": [], "waiting": [], "last_shown": None}
+
+    class Probe(QObject):
+        @Slot()
+        def move(self) -> None:
+            if len(requested) == len(path):
+                timer.stop()
+                return
+            latent = inverse(path[len(requested)][None])[0]
+            stamp_time = time.perf_counter()
+            stamp = worker.request_cursor(latent)
+            requested[stamp] = stamp_time
+            record["waiting"].append(int(worker.cursor_requests.pending))
+
+        @Slot(object)
+        def arrived(self, preview: Any) -> None:
+            record["latencies_ms"].append((time.perf_counter() - requested[preview.stamp]) * 1e3)
+            record["last_shown"] = preview.stamp
+            if len(requested) == len(path) and preview.stamp == max(requested):
+                loop.quit()
+
+    loop = QEventLoop()
+    probe = Probe()
+    worker.cursorReady.connect(probe.arrived)
+    timer = QTimer(interval=DRAG_INTERVAL_MS, timerType=Qt.TimerType.PreciseTimer)
+    timer.timeout.connect(probe.move)
+    timer.start()
+    QTimer.singleShot(round(seconds * 1000) + 10_000, loop.quit)  # never wait for ever
+    loop.exec()
+    timer.stop()
+    worker.cursorReady.disconnect(probe.arrived)
+    return {**record, "requests": len(requested), "last_requested": max(requested)}
+
+
+def _drag_path(embedding: np.ndarray, steps: int) -> np.ndarray:
+    """``steps`` points [steps, 2] of a Lissajous loop over the embedding's extent."""
+    low, high = embedding.min(axis=0), embedding.max(axis=0)
+    centre, half = (low + high) / 2, (high - low) / 2
+    phase = np.linspace(0.0, 2 * np.pi, steps, endpoint=False)
+    wave = np.column_stack([np.sin(phase), np.sin(1.7 * phase)])
+    return (centre + 0.9 * half * wave).astype(np.float64)
+
+
+# --- inverse --------------------------------------------------------------------------------
+
+
+def measure_inverse(sizes: Sizes, queries: int = 2000) -> Metrics:
+    """The fast inverse (one drag event) against umap-learn's ``inverse_transform``.
+
+    The fast inverse maps single points, inside and around the layout, to latents; umap's
+    is timed on one point inside the layout, after an untimed call compiles its kernels.
+    """
+    from explorer.latent.projection import PCAProjection, UMAPProjection
+
+    latents = trajectory_like(sizes.inverse_points)
+    umap = UMAPProjection.fit(latents[:: sizes.inverse_points // sizes.umap_inverse_points])
+    fast = umap if len(umap.latents) == len(latents) else PCAProjection.fit(latents)
+    fast_ms = _inverse_times_ms(fast, queries)
+    inside = umap.embedding[:3].mean(axis=0, dtype=np.float64)[None]
+    umap.refine_inverse(inside)
+    started = time.perf_counter()
+    umap.refine_inverse(inside)
+    umap_ms = (time.perf_counter() - started) * 1e3
+    fast_p95 = float(np.percentile(fast_ms, 95))
+    return {
+        "inverse_ms_p95": fast_p95,
+        "umap_inverse_ms": umap_ms,
+        "inverse_speedup": umap_ms / fast_p95,
+        "inverse_points": len(fast.latents),
+        "umap_inverse_points": len(umap.latents),
+    }
+
+
+def _inverse_times_ms(projection: Any, count: int) -> np.ndarray:
+    """Milliseconds of ``count`` one-point inverses over and around the layout."""
+    low, high = projection.embedding.min(axis=0), projection.embedding.max(axis=0)
+    margin = 0.1 * (high - low)
+    points = np.random.default_rng(1).uniform(low - margin, high + margin, (count, 2))
+    times = np.empty(count)
+    for index, point in enumerate(points):
+        started = time.perf_counter()
+        projection.inverse(point[None])
+        times[index] = time.perf_counter() - started
+    return times * 1e3
+
+
+# --- UI stalls ------------------------------------------------------------------------------
+
+
+def measure_ui_stall(sizes: Sizes) -> Metrics:
+    """The event loop's longest gap while a UMAP layout is fitted the way the app does it.
+
+    A :data:`STALL_TICK_MS` timer runs on the GUI thread from before the fit starts until
+    the layout has arrived; the fit is :class:`~explorer.latent.background.BackgroundFit`,
+    polled as often as the projection bar polls it.
+    """
+    from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot
+
+    from explorer.latent.background import BackgroundFit, FitProgress
+    from explorer.ui.projection_bar import POLL_MS
+
+    latents = trajectory_like(sizes.stall_points)
+    _qt_app()
+    state: dict[str, Any] = {"last": time.perf_counter(), "gap": 0.0, "fit": None}
+
+    class Watch(QObject):
+        @Slot()
+        def tick(self) -> None:
+            now = time.perf_counter()
+            state["gap"] = max(state["gap"], now - state["last"])
+            state["last"] = now
+
+        @Slot()
+        def start(self) -> None:
+            state["started"] = time.perf_counter()
+            state["fit"] = BackgroundFit("umap", latents, seed=0)
+            poller.start()
+
+        @Slot()
+        def poll(self) -> None:
+            news = state["fit"].poll()
+            if news is not None and not isinstance(news, FitProgress):
+                state["news"], state["seconds"] = news, time.perf_counter() - state["started"]
+                poller.stop()
+                QTimer.singleShot(_SETTLE_MS, loop.quit)  # a stall now shows at the next tick
+
+    loop = QEventLoop()
+    watch = Watch()
+    ticker = QTimer(interval=STALL_TICK_MS, timerType=Qt.TimerType.PreciseTimer)
+    ticker.timeout.connect(watch.tick)
+    poller = QTimer(interval=POLL_MS)
+    poller.timeout.connect(watch.poll)
+    ticker.start()
+    QTimer.singleShot(100, watch.start)  # the ticker is running when the child starts
+    QTimer.singleShot(_TIMEOUT_S * 1000, loop.quit)
+    loop.exec()
+    ticker.stop()
+    poller.stop()
+    news = state.get("news", TimeoutError(f"no layout after {_TIMEOUT_S} s"))
+    if isinstance(news, Exception):
+        state["fit"].cancel()
+        raise ExplorerError(f"the background UMAP fit failed: {news}")
+    return {
+        "ui_stall_ms_max": state["gap"] * 1e3,
+        "umap_fit_s": state["seconds"],
+        "ui_stall_points": sizes.stall_points,
+    }
+
+
+# --- child processes -----------------------------------------------------------------------
+
+
+def _run_child(*args: str) -> str:
+    """Run ``python -m explorer.bench ARGS`` (offscreen); its standard output."""
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "explorer.bench", *args],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        raise ExplorerError(f"bench child {args[0]} did not finish in {_TIMEOUT_S} s") from None
+    if done.returncode != 0:
+        raise ExplorerError(f"bench child {args[0]} failed: {done.stderr.strip()[-800:]}")
+    return done.stdout
+
+
+def _child_json(*args: str) -> dict[str, Any]:
+    return json.loads(_run_child(*args).strip().splitlines()[-1])
+
+
+def _encode_peak_child(video: str, model: str, frames: str) -> None:
+    """Encode the first ``frames`` frames of ``video``; print the peak memory as JSON."""
+    from explorer.pipeline.encode import Selection, encode_video
+
+    encode_video(video, _load(Path(model)), Selection(max_frames=int(frames)))
+    print(json.dumps({"peak_rss_mb": peak_rss_mb()}))
+
+
+def _window_child(video: str, model: str) -> None:
+    """Start the app as ``explorer VIDEO --model MODEL`` does; mark its first paint and ready.
+
+    An application-wide event filter sees the first paint of the main window (or of any
+    widget in it) and then waits for the window's ``ready`` signal; the window is then
+    closed, which ends the app.
+    """
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from explorer.cli import main
+
+    class StartupWatch(QObject):
+        shown = False
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if self.shown or event.type() != QEvent.Type.Paint:
+                return False
+            window = watched.window() if isinstance(watched, QWidget) else None
+            if window is not None and hasattr(window, "ready"):
+                self.shown = True
+                _mark("shown")
+
+                def ready() -> None:
+                    _mark("ready")
+                    QTimer.singleShot(0, window.close)
+
+                window.ready.connect(ready)
+            return False
+
+    app = QApplication(sys.argv[:1])
+    watch = StartupWatch()
+    app.installEventFilter(watch)
+    main([video, "--model", model])
+
+
+def _mark(name: str) -> None:
+    print(f"{_MARKER} {name} {time.time():.6f}", flush=True)
+
+
+_CHILDREN = {"encode-peak": _encode_peak_child, "window": _window_child}
+
+if __name__ == "__main__":
+    _CHILDREN[sys.argv[1]](*sys.argv[2:])

@@ -1,0 +1,132 @@
+"""``explorer bench``: the report's shape, never its timings (shared machines are noisy)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from explorer.bench import TARGETS, BenchResult, Target, best_rates, trajectory_like
+from explorer.commands.bench import format_table, format_value
+from explorer.pipeline.prefetch import leave_cores
+from tests.conftest import PROJECT_ROOT
+
+FLOAT_METRICS = {
+    "preview_overhead_ms_p95",
+    "preview_latency_ms_p95",
+    "decode_ms",
+    "inverse_ms_p95",
+    "umap_inverse_ms",
+    "inverse_speedup",
+    "encode_efficiency",
+    "reader_fps",
+    "model_fps",
+    "encode_fps",
+    "export_efficiency",
+    "decode_fps",
+    "writer_fps",
+    "export_fps",
+    "encode_peak_rss_growth",
+    "encode_rss_short_mb",
+    "encode_rss_long_mb",
+    "window_shown_s",
+    "demo_ready_s",
+    "ui_stall_ms_max",
+    "umap_fit_s",
+}
+INT_METRICS = {
+    "preview_queue_max",
+    "preview_requests",
+    "preview_decoded",
+    "encode_frames",
+    "export_frames",
+    "inverse_points",
+    "umap_inverse_points",
+    "ui_stall_points",
+}
+BOOL_METRICS = {"preview_last_is_latest", "quick"}
+
+@pytest.fixture(scope="module")
+def quick_report() -> dict:
+    """``explorer bench --quick --json``, run once, as a user runs it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "explorer", "bench", "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PROJECT_ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_quick_json_has_every_metric_with_its_type(quick_report):
+    assert {target.metric for target in TARGETS} <= FLOAT_METRICS | INT_METRICS | BOOL_METRICS
+    assert set(quick_report) == FLOAT_METRICS | INT_METRICS | BOOL_METRICS | {"device"}
+    for name in FLOAT_METRICS:
+        assert isinstance(quick_report[name], float), name
+    for name in INT_METRICS:
+        assert type(quick_report[name]) is int, name
+    for name in BOOL_METRICS:
+        assert isinstance(quick_report[name], bool), name
+    assert isinstance(quick_report["device"], str)
+    assert quick_report["quick"] is True
+
+
+def test_table_lists_each_target_with_a_verdict(quick_report):
+    table = format_table(BenchResult(quick_report, ["a note"]))
+    for target in TARGETS:
+        row = next(line for line in table.splitlines() if line.startswith(target.metric + " "))
+        assert target.text in row
+        assert row.endswith(("pass", "FAIL"))
+    assert "targets pass on" in table and "note: a note" in table
+
+
+def test_targets_compare_in_their_direction():
+    assert Target("a", "<=", 5.0, " ms").passes(5.0)
+    assert not Target("a", "<=", 5.0).passes(5.1)
+    assert Target("b", ">=", 0.85).passes(0.9) and not Target("b", ">=", 0.85).passes(0.8)
+    assert Target("c", "==", True).passes(True) and not Target("c", "==", True).passes(False)
+    assert Target("a", "<=", 5.0, " ms").text == "≤ 5 ms"
+    assert Target("c", "==", True).text == "true"
+
+
+def test_values_print_with_three_figures():
+    assert format_value(0.034567) == "0.0346"
+    assert format_value(1.0) == "1.00"
+    assert format_value(12_345.6) == "12,346"
+    assert format_value(True) == "true"
+    assert format_value(1200) == "1,200"
+
+
+def test_best_rates_time_each_stage_after_a_warm_up_round():
+    calls = {"a": 0, "b": 0}
+
+    def stage(name):
+        def run():
+            calls[name] += 1
+
+        return run
+
+    rates = best_rates({"a": stage("a"), "b": stage("b")}, count=10, rounds=3)
+    assert calls == {"a": 4, "b": 4}
+    assert all(rate > 0 for rate in rates.values())
+
+
+def test_trajectory_like_latents_are_a_smooth_curve():
+    latents = trajectory_like(1000)
+    assert latents.shape == (1000, 16) and latents.dtype == np.float32
+    steps = np.linalg.norm(np.diff(latents, axis=0), axis=1)
+    spread = np.linalg.norm(latents - latents.mean(axis=0), axis=1)
+    assert np.median(steps) < 0.2 * np.median(spread)
+
+
+def test_leave_cores_gives_torch_a_core_less_in_this_thread_until_the_end():
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    with leave_cores():
+        assert torch.get_num_threads() == max(1, min(before, cores - 1))
+    assert torch.get_num_threads() == before
