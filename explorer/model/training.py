@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from explorer.video.fitting import FitMode, fit_frames
-from explorer.video.reader import open_video
 
 from explorer.errors import Cancelled, ExplorerError
 from explorer.model.beta_vae import BetaVAE, BetaVAEConfig, beta_vae_loss
 from explorer.model.devices import resolve_device
 from explorer.model.torch_vae import TorchVAE, frames_to_tensor
+from explorer.video.fitting import FitMode, fit_frames
+from explorer.video.reader import open_video
 
 HOLDOUT_EVERY = 10
 MIN_FRAMES_FOR_HOLDOUT = 20
