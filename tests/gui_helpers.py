@@ -74,3 +74,26 @@ def answer_next_dialog(button, seen: list[str] | None = None, timeout_ms: int = 
             QTimer.singleShot(20, poll)
 
     QTimer.singleShot(0, poll)
+
+
+READY_MS = 180_000  # opening includes loading torch and encoding the demo on a busy CI box
+
+
+def open_window(qtbot, video=None, model=None, **options):
+    """A shown main window (not started); ``interactive`` defaults to False in tests."""
+    from explorer.paths import demo_model_path, demo_video_path
+    from explorer.ui.main_window import MainWindow
+
+    options.setdefault("interactive", False)
+    window = MainWindow(video or demo_video_path(), model or demo_model_path(), **options)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def ready_window(qtbot, video=None, model=None, **options):
+    """A main window that has opened its video: trajectory drawn, frame views painted."""
+    window = open_window(qtbot, video, model, **options)
+    with qtbot.waitSignal(window.ready, timeout=READY_MS):
+        window.start()
+    return window

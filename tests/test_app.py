@@ -15,9 +15,7 @@ from explorer.model.files import load_model
 from explorer.paths import demo_model_path, demo_video_path
 from explorer.ui.main_window import MainWindow
 from tests.conftest import write_mjpg
-from tests.gui_helpers import click, drag, hover
-
-READY_MS = 120_000
+from tests.gui_helpers import READY_MS, click, drag, hover, open_window, ready_window
 
 
 class SlowVAE:
@@ -52,20 +50,9 @@ class SlowVAE:
         return result
 
 
-def open_window(qtbot, video=None, loader=None) -> MainWindow:
-    window = MainWindow(video or demo_video_path(), demo_model_path(), interactive=False,
-                        model_loader=loader)
-    qtbot.addWidget(window)
-    window.show()
-    return window
-
-
 @pytest.fixture
 def window(qtbot):
-    window = open_window(qtbot)
-    with qtbot.waitSignal(window.ready, timeout=READY_MS):
-        window.start()
-    return window
+    return ready_window(qtbot)
 
 
 def viewport_point(window: MainWindow, x: float, y: float) -> QPointF:
@@ -147,7 +134,7 @@ def test_a_burst_of_drags_never_queues_and_shows_the_last(qtbot):
         slow["vae"] = SlowVAE(load_model(path, device), decode_s=0.02)
         return slow["vae"]
 
-    window = open_window(qtbot, loader=loader)
+    window = open_window(qtbot, model_loader=loader)
     with qtbot.waitSignal(window.ready, timeout=READY_MS):
         window.start()
     vae = slow["vae"]
@@ -185,7 +172,7 @@ def held_encoder(models: list):
 
 def test_cancel_stops_an_encode(qtbot, long_clip):
     models: list[SlowVAE] = []
-    window = open_window(qtbot, video=long_clip, loader=held_encoder(models))
+    window = open_window(qtbot, video=long_clip, model_loader=held_encoder(models))
     with qtbot.waitSignal(window.worker.jobProgress, timeout=READY_MS):
         window.start()
     assert window._cancel.isVisible()
@@ -200,7 +187,7 @@ def test_cancel_stops_an_encode(qtbot, long_clip):
 
 def test_quitting_during_an_encode_does_not_hang(qtbot, long_clip):
     models: list[SlowVAE] = []
-    window = open_window(qtbot, video=long_clip, loader=held_encoder(models))
+    window = open_window(qtbot, video=long_clip, model_loader=held_encoder(models))
     with qtbot.waitSignal(window.worker.jobProgress, timeout=READY_MS):
         window.start()
     threading.Timer(0.5, models[0].encode_gate.set).start()  # the model answers late
@@ -269,7 +256,7 @@ def test_a_slow_decode_shows_decoding_and_the_window_stays_responsive(qtbot):
         slow["vae"] = SlowVAE(load_model(path, device))
         return slow["vae"]
 
-    window = open_window(qtbot, loader=loader)
+    window = open_window(qtbot, model_loader=loader)
     with qtbot.waitSignal(window.ready, timeout=READY_MS):
         window.start()
     qtbot.waitUntil(lambda: window.cursor_view.frame is not None, timeout=10_000)

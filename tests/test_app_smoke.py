@@ -4,21 +4,14 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from explorer.paths import demo_model_path, demo_video_path
-from explorer.ui.main_window import MainWindow
+from tests.gui_helpers import ready_window
 
 DEMO_FRAMES = 240
 
 
 @pytest.fixture
 def window(qtbot):
-    window = MainWindow(demo_video_path(), demo_model_path(), interactive=False)
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.ready, timeout=120_000):
-        window.start()
-    yield window
-    window.close()
+    return ready_window(qtbot)
 
 
 def test_demo_opens_with_trajectory_and_frame_views(window):

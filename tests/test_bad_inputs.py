@@ -24,7 +24,7 @@ from explorer.demo import demo_frames
 from explorer.paths import demo_model_path, demo_video_path
 from explorer.ui.main_window import MainWindow
 from tests.conftest import write_mjpg
-from tests.gui_helpers import answer_next_dialog
+from tests.gui_helpers import answer_next_dialog, ready_window
 
 MODEL = demo_model_path()
 
@@ -187,12 +187,7 @@ def drop(window: MainWindow, path: Path) -> None:
 
 @pytest.fixture
 def window(qtbot):
-    window = MainWindow(demo_video_path(), MODEL, interactive=True)
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.ready, timeout=120_000):
-        window.start()
-    return window
+    return ready_window(qtbot, interactive=True)
 
 
 @pytest.mark.parametrize("name", FAILING)

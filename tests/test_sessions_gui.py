@@ -7,30 +7,12 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from explorer.paths import demo_model_path, demo_video_path
+from explorer.paths import demo_video_path
 from explorer.session.autosave import AutosaveStore
 from explorer.session.document import load_session
-from explorer.ui.main_window import MainWindow
-from tests.gui_helpers import answer_next_dialog, drag
+from tests.gui_helpers import READY_MS, answer_next_dialog, drag, open_window, ready_window
 
-READY_MS = 120_000
 Button = QMessageBox.StandardButton
-
-
-def open_window(qtbot, **options) -> MainWindow:
-    options.setdefault("interactive", False)
-    video = options.pop("video", demo_video_path())
-    window = MainWindow(video, demo_model_path(), **options)
-    qtbot.addWidget(window)
-    window.show()
-    return window
-
-
-def ready_window(qtbot, **options) -> MainWindow:
-    window = open_window(qtbot, **options)
-    with qtbot.waitSignal(window.ready, timeout=READY_MS):
-        window.start()
-    return window
 
 
 def add_keyframes(window, qtbot, frames) -> None:

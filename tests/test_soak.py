@@ -6,8 +6,7 @@ import random
 import numpy as np
 from PySide6.QtCore import QPointF
 
-from explorer.paths import demo_model_path, demo_video_path
-from explorer.ui.main_window import MainWindow
+from tests.gui_helpers import ready_window
 
 
 def rss_mb() -> float:
@@ -47,11 +46,7 @@ def walk(window, qtbot, rng: random.Random, steps: int) -> None:
 
 
 def test_random_walk_keeps_memory_bounded(qtbot):
-    window = MainWindow(demo_video_path(), demo_model_path(), interactive=False)
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.ready, timeout=120_000):
-        window.start()
+    window = ready_window(qtbot)
     bar = window.projection_bar
     bar.choice.setCurrentIndex(bar.choice.findData("umap"))
     with qtbot.waitSignal(bar.projectionReady, timeout=180_000):

@@ -6,20 +6,13 @@ import pytest
 from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
-from explorer.paths import demo_model_path, demo_video_path
 from explorer.ui.export_dialog import ExportDialog
-from explorer.ui.main_window import MainWindow
-from tests.gui_helpers import drag
+from tests.gui_helpers import drag, ready_window
 
 
 @pytest.fixture
 def window(qtbot):
-    window = MainWindow(demo_video_path(), demo_model_path(), interactive=False)
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.ready, timeout=120_000):
-        window.start()
-    return window
+    return ready_window(qtbot)
 
 
 def mark(window, qtbot, frame: int) -> None:
