@@ -478,11 +478,19 @@ class MainWindow(QMainWindow):
             return None
         state = self.interpolation.snapshot()
         (x0, x1), (y0, y1) = self.latent_map.viewRange()
+        # Encoding recorded both identities: hashing a multi-GB model again at every
+        # autosave would stall the window.
+        meta = self.trajectory.meta
+        fingerprint = meta.get("video", {}).get("fingerprint") or file_fingerprint(self.video)
+        if "sha256" in meta.get("model", {}):
+            identity = meta["model"]["sha256"]
+        else:
+            identity = model_identity(self.model)
         return Session(
             video_path=str(self.video.resolve()),
-            video_fingerprint=file_fingerprint(self.video),
+            video_fingerprint=fingerprint,
             model_path=model_location(self.model),
-            model_sha256=model_identity(self.model) or "",
+            model_sha256=identity or "",
             trajectory=self.trajectory,
             projections=self.projection_bar.fitted_states(),
             projection_kind=self.projection_bar.kind,
