@@ -154,3 +154,15 @@ def test_cli_refuses_a_bad_session_with_one_line(tmp_path, run_cli):
     assert result.stderr.strip().splitlines() == [
         f"explorer: error: {bad} is not a Latent Explorer session (not a zip archive)"
     ]
+
+
+def test_opening_another_video_starts_a_clean_document(qtbot, tmp_path):
+    window = ready_window(qtbot)
+    add_keyframes(window, qtbot, (0, 40))
+    clip = tmp_path / "other.mp4"
+    shutil.copy(demo_video_path(), clip)
+    window.sessions.mark_saved()
+    with qtbot.waitSignal(window.worker.trajectoryReady, timeout=READY_MS):
+        window._replace(clip, window.model)
+    assert window.interpolation.keyframes == []
+    assert window.sessions.undo_stack.count() == 0 and not window.sessions.dirty

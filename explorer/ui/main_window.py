@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from explorer.model.identity import model_identity, model_location
 from explorer.ui.frame_view import FrameView
-from explorer.ui.interpolation_panel import InterpolationPanel
+from explorer.ui.interpolation_panel import InterpolationPanel, PanelState
 from explorer.ui.latent_map import LatentMap
 from explorer.ui.projection_bar import ProjectionBar
 from explorer.ui.session_controller import SessionController
@@ -50,6 +50,7 @@ VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.webm *.mkv *.avi *.gif);;All files (
 MODEL_FILTER = "Models (*.safetensors *.pt *.pth *.ts *.jit);;All files (*)"
 RECENT_LIMIT = 10
 BUSY_AFTER_MS = 250  # a preview slower than this shows "decoding…"
+GROWTH_REDRAW_MS = 200  # the growing trajectory is redrawn at most this often
 DEVICES = (
     ("Automatic (GPU if present)", "auto"),
     ("CPU", "cpu"),
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self.latent_map = LatentMap()
         self.projection_bar = ProjectionBar()
         self._growth: list = []  # PCA axes of the first batch while a video encodes
+        self._growth_drawn = QElapsedTimer()  # since the growing trajectory was last drawn
         self.original_view = FrameView("Original", "loading…")
         self.reconstruction_view = FrameView("Reconstruction", "loading…")
         self.cursor_view = FrameView("Cursor", "drag the probe or a point on the map")
@@ -327,7 +329,9 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.trajectory = self.projection = self.probe_latent = None
         self._growth = []
-        self.interpolation.clear()
+        self._growth_drawn.invalidate()  # the first batch of the new video is drawn at once
+        # Not an undoable edit: the old keyframes' latents mean nothing for another video.
+        self.interpolation.restore(PanelState((), None))
         self.projection_bar.clear()
         for view in (self.original_view, self.reconstruction_view, self.cursor_view):
             view.clear()
@@ -506,7 +510,6 @@ class MainWindow(QMainWindow):
         """Restore a session's layouts, keyframes, probe and view onto the open trajectory."""
         from explorer.latent.keyframes import Keyframe
         from explorer.latent.projection import projection_from_state
-        from explorer.ui.interpolation_panel import PanelState
 
         same_latents = session.trajectory is self.trajectory
         restored = {}
@@ -704,6 +707,9 @@ class MainWindow(QMainWindow):
             self._growth = [*principal_axes(batch.astype(np.float64), 2), []]
         mean, axes, points = self._growth
         points.append(((batch - mean) @ axes.T).astype(np.float32))
+        if self._growth_drawn.isValid() and self._growth_drawn.elapsed() < GROWTH_REDRAW_MS:
+            return  # redrawing every batch of a long video would cost the GUI quadratic time
+        self._growth_drawn.start()
         embedding = np.concatenate(points)
         self.latent_map.set_trajectory(embedding, np.arange(len(embedding), dtype=np.float64))
 
