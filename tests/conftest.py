@@ -19,6 +19,16 @@ from explorer.demo import demo_frames  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_MEDIA = PROJECT_ROOT.parent / "shared" / "media"
+# Frames that decode in each clip of ../shared/media (its README, counted with PyAV).
+MEDIA_FRAME_COUNTS = {
+    "big_buck_bunny_0_30.webm": 720,
+    "bikes.mp4": 250,
+    "carphone_pristine.mp4": 120,
+    "chaplin.mp4": 241,
+    "no_duration.webm": 74,
+    "pigs_in_a_polka.gif": 30,
+    "video_with_failing_audio.mp4": 280,
+}
 
 
 def write_mjpg(path: Path, frames, fps: float = 24.0) -> Path:

@@ -13,17 +13,8 @@ from explorer.pipeline.cache import TrajectoryCache
 from explorer.pipeline.encode import Selection, encode_video, encode_with_cache
 from explorer.pipeline.prefetch import prefetch
 from explorer.video.reader import open_video
+from tests.conftest import MEDIA_FRAME_COUNTS
 from tests.factories import make_vae
-
-MEDIA_FRAME_COUNTS = {
-    "big_buck_bunny_0_30.webm": 720,
-    "bikes.mp4": 250,
-    "carphone_pristine.mp4": 120,
-    "chaplin.mp4": 241,
-    "no_duration.webm": 74,
-    "pigs_in_a_polka.gif": 30,
-    "video_with_failing_audio.mp4": 280,
-}
 
 
 @pytest.fixture(scope="module")

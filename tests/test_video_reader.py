@@ -14,6 +14,7 @@ import pytest
 from explorer.errors import VideoError
 from explorer.video import FrameIndexError, VideoReader, open_video, probe_video
 from explorer.video import reader as reader_module
+from tests.conftest import MEDIA_FRAME_COUNTS
 
 MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 WIDTH, HEIGHT = 32, 24
@@ -369,15 +370,6 @@ def test_closed_reader_refuses_work(tmp_path: Path) -> None:
 
 # -- real clips ----------------------------------------------------------------------
 
-CLIP_FRAMES = {
-    "bikes.mp4": 250,
-    "carphone_pristine.mp4": 120,
-    "chaplin.mp4": 241,
-    "no_duration.webm": 74,
-    "pigs_in_a_polka.gif": 30,
-    "video_with_failing_audio.mp4": 280,
-    "big_buck_bunny_0_30.webm": 720,
-}
 
 
 def media(name: str) -> Path:
@@ -386,7 +378,7 @@ def media(name: str) -> Path:
     return MEDIA / name
 
 
-@pytest.mark.parametrize(("name", "count"), CLIP_FRAMES.items())
+@pytest.mark.parametrize(("name", "count"), MEDIA_FRAME_COUNTS.items())
 def test_real_clips_decode_every_frame(name: str, count: int) -> None:
     with open_video(media(name)) as reader:
         assert sum(1 for _ in reader.frames()) == count
