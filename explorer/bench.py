@@ -314,23 +314,21 @@ def _count_frames(video: Path, limit: int) -> int:
 def measure_export(vae: Any, folder: Path, sizes: Sizes) -> Metrics:
     """Exporting a 256×256 H.264 clip against decoding alone and writing alone.
 
-    The writer alone gets the finished 256×256 frames, so the export's own share (resizing
-    the decoded frames) counts against it. Decoding alone counts at its better thread
-    count, as in :func:`measure_encode`.
+    The writer alone gets finished 256×256 frames, scaled up from the decoded ones
+    beforehand; inside the export the writer scales them as it converts their colours.
+    Decoding alone counts at its better thread count, as in :func:`measure_encode`.
     """
-    from explorer.pipeline.export import ExportSettings, compose_frame, export_clip
+    from explorer.pipeline.export import ExportSettings, clip_size, export_clip
     from explorer.pipeline.prefetch import leave_cores
-    from explorer.video.writer import ClipWriter
+    from explorer.video.writer import ClipWriter, resize_frame
 
     count = sizes.export_frames
     settings = ExportSettings(size=SYNTHETIC_SIZE, overwrite=True)
     rng = np.random.default_rng(0)
     latents = rng.standard_normal((count, *vae.latent_shape)).astype(np.float32)
     batches = [latents[s : s + settings.batch_size] for s in range(0, count, settings.batch_size)]
-    finished = [
-        compose_frame(image, None, index, count, settings)
-        for index, image in enumerate(vae.decode(latents))
-    ]
+    size = clip_size(vae.frame_size, settings)
+    finished = [resize_frame(image, size, settings.resize_filter) for image in vae.decode(latents)]
 
     def decode_alone() -> None:
         for batch in batches:

@@ -223,6 +223,33 @@ def test_frames_must_keep_their_size(tmp_path: Path) -> None:
             writer.write(np.zeros((HEIGHT, WIDTH), np.uint8))
 
 
+def smooth_image(width: int, height: int) -> np.ndarray:
+    """A blurred random image: scaling filters agree on it, unlike on noise."""
+    noise = np.random.default_rng(3).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    return cv2.GaussianBlur(noise, (0, 0), 2)
+
+
+@pytest.mark.parametrize("name", ["clip.mp4", "clip.webm", "clip.gif", "frames/", "odd.mp4"])
+def test_a_fixed_size_scales_every_frame_to_it(tmp_path: Path, name: str) -> None:
+    """MP4 and WebM scale within the YUV conversion, the others (and odd MP4s) with OpenCV."""
+    size = (77, 51) if name == "odd.mp4" else (96, 64)
+    small, large = smooth_image(24, 16), smooth_image(120, 80)
+    target = f"{tmp_path}/{name}"
+    with ClipWriter(target, 10, quality=0, size=size, resize_filter="bicubic") as writer:
+        for frame in (small, large, small):
+            writer.write(frame)
+    if name == "frames/":
+        decoded = [cv2.imread(str(f))[..., ::-1] for f in sorted((tmp_path / name).iterdir())]
+    else:
+        decoded = decode(tmp_path / name)[1]
+    assert len(decoded) == 3
+    for got, source in zip(decoded, (small, large, small), strict=True):
+        got = got[: size[1], : size[0]]  # an odd MP4 has a padding row and column
+        assert got.shape == (size[1], size[0], 3)
+        want = cv2.resize(source, size, interpolation=cv2.INTER_CUBIC).astype(int)
+        assert np.abs(got - want).mean() < 6, "each frame is its source, scaled"
+
+
 def test_bad_settings_are_rejected(tmp_path: Path) -> None:
     for fps in (0, -5, float("nan"), float("inf")):
         with pytest.raises(ValueError):
@@ -231,6 +258,10 @@ def test_bad_settings_are_rejected(tmp_path: Path) -> None:
         ClipWriter(tmp_path / "clip.mp4", 25, quality=60)
     with pytest.raises(ValueError):
         ClipWriter(tmp_path / "clip.mp4", 25, format="avi")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        ClipWriter(tmp_path / "clip.mp4", 25, size=(0, 10))
+    with pytest.raises(ValueError):
+        ClipWriter(tmp_path / "clip.mp4", 25, resize_filter="sinc")  # type: ignore[arg-type]
     assert os.listdir(tmp_path) == []
 
 

@@ -1,9 +1,9 @@
 """Rendering a latent path into a clip.
 
 Latents are decoded in batches on the calling thread (in the app, the inference worker,
-which serves previews between batches); a writer thread encodes the finished frames into
-the clip meanwhile, so decoding and video encoding overlap, and the model leaves the
-writer a core (:func:`~explorer.pipeline.prefetch.leave_cores`). The clip is written to a
+which serves previews between batches); the clip writer's own thread encodes the finished
+frames meanwhile, so decoding and video encoding overlap, and the model leaves the
+encoder a core (:func:`~explorer.pipeline.prefetch.leave_cores`). The clip is written to a
 temporary name and renamed into place when complete (see ``explorer.video.writer``).
 """
 
@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import cv2
 import numpy as np
@@ -26,16 +24,7 @@ from explorer.fileio import atomic_output
 from explorer.model.contract import VideoVAE
 from explorer.pipeline.prefetch import leave_cores
 from explorer.video.fitting import fit_frames
-from explorer.video.writer import ClipWriter, format_for_path
-
-ResizeFilter = Literal["nearest", "bilinear", "bicubic", "lanczos"]
-FILTERS: dict[str, int] = {
-    "nearest": cv2.INTER_NEAREST,
-    "bilinear": cv2.INTER_LINEAR,
-    "bicubic": cv2.INTER_CUBIC,
-    "lanczos": cv2.INTER_LANCZOS4,
-}
-_QUEUE_FRAMES = 64  # frames waiting for the encoder: bounds memory, keeps both busy
+from explorer.video.writer import ClipWriter, ResizeFilter, format_for_path, resize_frame
 
 
 @dataclass(frozen=True)
@@ -90,9 +79,15 @@ def export_clip(
         raise ExplorerError("there are no latents to export")
     order = _frame_order(len(latents), settings.ping_pong)
     writer = ClipWriter(
-        output, settings.fps, quality=settings.quality, overwrite=settings.overwrite
+        output,
+        settings.fps,
+        quality=settings.quality,
+        overwrite=settings.overwrite,
+        size=clip_size(vae.frame_size, settings),
+        resize_filter=settings.resize_filter,
     )
-    with writer, _BackgroundWriter(writer, order) as sink, leave_cores():
+    sink = _InClipOrder(writer, order)
+    with writer, leave_cores():
         for start in range(0, len(latents), settings.batch_size):
             if should_stop and should_stop():
                 raise Cancelled("export cancelled")
@@ -103,7 +98,7 @@ def export_clip(
                 sink.frames[int(row)] = compose_frame(
                     image, original, int(row), len(latents), settings
                 )
-            sink.flush_in_order()
+            sink.flush()
             if on_progress:
                 on_progress(ExportProgress(sink.sent, len(order)))
             if between_batches:
@@ -118,8 +113,16 @@ def compose_frame(
     total: int,
     settings: ExportSettings,
 ) -> np.ndarray:
-    """One output frame: the decoded image resized, with its original and counter if asked."""
-    panel = resize_longest(decoded, settings.size, settings.resize_filter)
+    """One output frame: the decoded image with its original and counter, if asked.
+
+    A frame with neither is left at the model's size: the writer scales it to
+    :func:`clip_size` as it converts it to the video's colours, in one pass.
+    """
+    if not (settings.side_by_side or settings.frame_counter):
+        return decoded
+    panel = resize_frame(
+        decoded, panel_size(decoded.shape[:2], settings.size), settings.resize_filter
+    )
     if settings.side_by_side:
         if original is None:
             left = np.full_like(panel, 24)
@@ -131,13 +134,22 @@ def compose_frame(
     return np.ascontiguousarray(panel)
 
 
-def resize_longest(image: np.ndarray, size: int | None, resize_filter: ResizeFilter) -> np.ndarray:
-    if size is None or max(image.shape[:2]) == size:
-        return image
-    scale = size / max(image.shape[:2])
-    width = max(1, round(image.shape[1] * scale))
-    height = max(1, round(image.shape[0] * scale))
-    return cv2.resize(image, (width, height), interpolation=FILTERS[resize_filter])
+def panel_size(frame_size: tuple[int, int], longest: int | None) -> tuple[int, int]:
+    """A frame's (width, height) once its longest side is ``longest`` px (None: unscaled).
+
+    ``frame_size`` is the frame's (H, W).
+    """
+    height, width = frame_size
+    if longest is None or max(height, width) == longest:
+        return width, height
+    scale = longest / max(height, width)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def clip_size(frame_size: tuple[int, int], settings: ExportSettings) -> tuple[int, int]:
+    """(width, height) of the clip exported from a model of ``frame_size`` = (H, W)."""
+    width, height = panel_size(frame_size, settings.size)
+    return (2 * width if settings.side_by_side else width), height
 
 
 def draw_counter(image: np.ndarray, text: str) -> np.ndarray:
@@ -179,52 +191,23 @@ def _frame_order(count: int, ping_pong: bool) -> list[int]:
     return forward + forward[-2:0:-1] if ping_pong and count > 2 else forward
 
 
-class _BackgroundWriter:
-    """Feeds finished frames to a ClipWriter on its own thread, in clip order."""
+class _InClipOrder:
+    """Holds decoded frames until their turn in the clip; ping-pong frames until their last."""
 
     def __init__(self, writer: ClipWriter, order: list[int]) -> None:
         self._writer = writer
         self._order = order
         self._last_use = {index: position for position, index in enumerate(order)}
-        self._queue: queue.Queue = queue.Queue(maxsize=_QUEUE_FRAMES)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="clip-writer", daemon=True)
         self.frames: dict[int, np.ndarray] = {}
         self.sent = 0
-        self._order_position = 0
 
-    def __enter__(self) -> _BackgroundWriter:
-        self._thread.start()
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        if exc_type is None and self._error is not None:
-            raise self._error
-
-    def flush_in_order(self) -> None:
-        """Send every frame whose turn has come; ping-pong frames stay until their last use."""
-        while self._order_position < len(self._order):
-            index = self._order[self._order_position]
+    def flush(self) -> None:
+        """Write every frame whose turn has come."""
+        while self.sent < len(self._order):
+            index = self._order[self.sent]
             if index not in self.frames:
                 break
-            self._put(self.frames[index])
-            if self._last_use[index] == self._order_position:
+            self._writer.write(self.frames[index])
+            if self._last_use[index] == self.sent:
                 del self.frames[index]
-            self._order_position += 1
             self.sent += 1
-
-    def _put(self, frame: np.ndarray) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put(frame)
-
-    def _run(self) -> None:
-        while (frame := self._queue.get()) is not None:
-            if self._error is not None:
-                continue
-            try:
-                self._writer.write(frame)
-            except BaseException as exc:  # surfaced on the decoding thread
-                self._error = exc

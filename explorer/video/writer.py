@@ -22,8 +22,10 @@ import cv2
 import numpy as np
 
 from explorer.errors import VideoError
+from explorer.video.background import BackgroundConsumer
 
 ClipFormat = Literal["mp4", "webm", "gif", "png"]
+ResizeFilter = Literal["nearest", "bilinear", "bicubic", "lanczos"]
 
 _EXTENSIONS: dict[str, ClipFormat] = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
 _FORMATS: tuple[ClipFormat, ...] = ("mp4", "webm", "gif", "png")
@@ -34,6 +36,21 @@ _VP9_MAX_CRF = 63
 # as does AVCOL_RANGE_MPEG (limited range); plain ints work with every PyAV version.
 _BT709 = 1
 _LIMITED_RANGE = 1
+_QUEUE_BYTES = 64 << 20
+"""At most this many bytes of prepared frames wait for the encoder thread."""
+_QUEUE_FRAMES = 32
+_CV2_FILTERS: dict[str, int] = {
+    "nearest": cv2.INTER_NEAREST,
+    "bilinear": cv2.INTER_LINEAR,
+    "bicubic": cv2.INTER_CUBIC,
+    "lanczos": cv2.INTER_LANCZOS4,
+}
+_SWSCALE_FILTERS: dict[str, str] = {
+    "nearest": "POINT",
+    "bilinear": "BILINEAR",
+    "bicubic": "BICUBIC",
+    "lanczos": "LANCZOS",
+}
 
 
 def format_for_path(path: str | os.PathLike[str]) -> ClipFormat:
@@ -53,15 +70,31 @@ def format_for_path(path: str | os.PathLike[str]) -> ClipFormat:
     return fmt
 
 
+def resize_frame(
+    frame: np.ndarray, size: tuple[int, int], resize_filter: ResizeFilter
+) -> np.ndarray:
+    """``frame`` scaled to ``size`` = (width, height) with ``resize_filter``."""
+    if frame.shape[1::-1] == size:
+        return frame
+    return cv2.resize(frame, size, interpolation=_CV2_FILTERS[resize_filter])
+
+
 class ClipWriter:
     """Write frames one by one into a clip; use as a context manager.
 
     ``format`` defaults to :func:`format_for_path`. ``quality`` is on the x264 CRF
     scale (0 best, 51 worst; 23 looks good) and is mapped to the equivalent VP9 setting
-    for WebM; GIF and PNG ignore it. H.264 needs even frame sizes, so an MP4 of odd-sized
-    frames repeats their last row or column once. Leaving the ``with`` block normally
-    finishes the clip; leaving it by an exception (:class:`~explorer.errors.Cancelled`
-    included) discards it.
+    for WebM; GIF and PNG ignore it. ``size`` = (width, height) fixes the clip's size,
+    and frames of another size are scaled to it with ``resize_filter`` (for MP4 and WebM
+    within the conversion to YUV, one pass instead of two); without it, the first frame
+    fixes the size. H.264 needs even frame sizes, so an MP4 of odd-sized frames repeats
+    their last row or column once. Leaving the ``with`` block normally finishes the clip;
+    leaving it by an exception (:class:`~explorer.errors.Cancelled` included) discards it.
+
+    :meth:`write` converts the frame in the calling thread and hands it to a thread that
+    encodes (or saves) it, so converting the next frame overlaps with encoding this one:
+    the encoder's own thread that feeds x264 is what limits a clip's speed. An error
+    there is raised by a later :meth:`write` or by :meth:`close`.
     """
 
     def __init__(
@@ -71,6 +104,8 @@ class ClipWriter:
         format: ClipFormat | None = None,
         quality: int = 23,
         overwrite: bool = False,
+        size: tuple[int, int] | None = None,
+        resize_filter: ResizeFilter = "lanczos",
     ) -> None:
         if not (math.isfinite(fps) and fps > 0):
             raise ValueError(f"fps must be a positive number, got {fps}")
@@ -78,14 +113,21 @@ class ClipWriter:
             raise ValueError(f"quality must be 0 (best) to {_MAX_QUALITY} (worst), got {quality}")
         if format is not None and format not in _FORMATS:
             raise ValueError(f"format must be one of {', '.join(_FORMATS)}, got {format!r}")
+        if size is not None and min(size) < 1:
+            raise ValueError(f"size must be a positive (width, height), got {size}")
+        if resize_filter not in _CV2_FILTERS:
+            raise ValueError(f"resize_filter must be one of {', '.join(_CV2_FILTERS)}")
         self.path = Path(path).expanduser().absolute()
         self.format: ClipFormat = format or format_for_path(path)
         self.fps = _exact_rate(fps)
         self.quality = quality
+        self.size = size
+        self.resize_filter: ResizeFilter = resize_filter
         self.frames_written = 0
         _check_target(self.path, self.format, overwrite)
         self._temp = _reserve_temp(self.path, folder=self.format == "png")
         self._sink: _Sink | None = None
+        self._encoder: BackgroundConsumer | None = None
         self._done = False
 
     def __enter__(self) -> ClipWriter:
@@ -98,7 +140,7 @@ class ClipWriter:
             self.abort()
 
     def write(self, frame: np.ndarray) -> None:
-        """Append one RGB ``uint8`` frame ``[H, W, 3]``; the first frame fixes the size."""
+        """Append one RGB ``uint8`` frame ``[H, W, 3]``."""
         if self._done:
             raise ValueError(f"the writer for {self.path} is already closed")
         if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
@@ -106,14 +148,18 @@ class ClipWriter:
                 f"expected a uint8 RGB frame [H, W, 3], got {frame.dtype} {frame.shape}"
             )
         if self._sink is None:
-            self._sink = self._open_sink(frame.shape[1], frame.shape[0])
-        elif frame.shape[:2] != self._sink.shape:
+            self._sink = self._open_sink(*(self.size or frame.shape[1::-1]))
+            depth = min(_QUEUE_FRAMES, _QUEUE_BYTES // frame.nbytes)
+            self._encoder = BackgroundConsumer(self._sink.consume, depth, "clip-encoder")
+        elif self.size is None and frame.shape[:2] != self._sink.shape:
             raise ValueError(
                 f"frame size changed from {self._sink.shape[::-1]} to {frame.shape[1::-1]} "
                 "(width, height); all frames of a clip must have the size of the first"
             )
+        if frame.shape[:2] != self._sink.shape and not self._sink.scales:
+            frame = resize_frame(frame, self._sink.shape[::-1], self.resize_filter)
         try:
-            self._sink.write(frame)
+            self._encoder.put(self._sink.prepare(frame))
         except _WRITE_ERRORS as exc:
             raise VideoError(f"cannot write {self.path}: {_reason(exc)}") from None
         self.frames_written += 1
@@ -126,6 +172,7 @@ class ClipWriter:
             self.abort()
             raise VideoError(f"no frames to write to {self.path}")
         try:
+            self._encoder.finish()
             self._sink.close()
             _install(self._temp, self.path)
         except _WRITE_ERRORS as exc:
@@ -138,6 +185,8 @@ class ClipWriter:
         if self._done:
             return
         self._done = True
+        if self._encoder is not None:
+            self._encoder.cancel()
         if self._sink is not None:
             self._sink.discard()
         _remove(self._temp)
@@ -148,7 +197,9 @@ class ClipWriter:
                 return _PNGSink(self._temp, width, height)
             if self.format == "gif":
                 return _GIFSink(self._temp, width, height, self.fps)
-            return _EncoderSink(self._temp, self.format, width, height, self.fps, self.quality)
+            return _EncoderSink(
+                self._temp, self.format, (width, height), self.fps, self.quality, self.resize_filter
+            )
         except _WRITE_ERRORS as exc:
             raise VideoError(f"cannot write {self.path}: {_reason(exc)}") from None
 
@@ -247,12 +298,21 @@ def _remove(temp: Path) -> None:
 
 
 class _Sink(Protocol):
+    """Writes a frame in two steps: :meth:`prepare` in the caller's thread, then
+    :meth:`consume` in the encoder thread, in order."""
+
     shape: tuple[int, int]
     """The frame (height, width) this sink accepts."""
+    scales: bool
+    """Whether it also takes frames of other sizes, and scales them itself."""
 
-    def write(self, frame: np.ndarray) -> None: ...
+    def prepare(self, frame: np.ndarray) -> object: ...
 
-    def close(self) -> None: ...
+    def consume(self, prepared: object) -> None: ...
+
+    def close(self) -> None:
+        """Finish the output, once every prepared frame has been consumed."""
+        ...
 
     def discard(self) -> None:
         """Stop without finishing the output, ignoring errors."""
@@ -263,11 +323,20 @@ class _EncoderSink:
     """H.264 in MP4 or VP9 in WebM, 4:2:0, tagged BT.709 so players show true colours."""
 
     def __init__(
-        self, temp: Path, fmt: ClipFormat, width: int, height: int, fps: Fraction, quality: int
+        self,
+        temp: Path,
+        fmt: ClipFormat,
+        size: tuple[int, int],
+        fps: Fraction,
+        quality: int,
+        resize_filter: ResizeFilter,
     ) -> None:
+        width, height = size
         self.shape = (height, width)
         # x264's 4:2:0 needs even sizes: odd frames get their last row/column repeated.
         self._pad = (height % 2, width % 2) if fmt == "mp4" else (0, 0)
+        self.scales = not any(self._pad)
+        self._interpolation = _SWSCALE_FILTERS[resize_filter]
         if fmt == "mp4":
             codec, container_options = "libx264", {"movflags": "+faststart"}
             options = {"crf": str(quality), "preset": "medium"}
@@ -287,14 +356,24 @@ class _EncoderSink:
         self._time_base = 1 / fps
         self._pts = 0
 
-    def write(self, frame: np.ndarray) -> None:
+    def prepare(self, frame: np.ndarray) -> av.VideoFrame:
         if any(self._pad):
             frame = np.pad(frame, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
         rgb = av.VideoFrame.from_ndarray(frame, format="rgb24")
-        yuv = rgb.reformat(format="yuv420p", dst_colorspace=_BT709, dst_color_range=_LIMITED_RANGE)
+        yuv = rgb.reformat(
+            self._stream.width,
+            self._stream.height,
+            "yuv420p",
+            dst_colorspace=_BT709,
+            interpolation=self._interpolation,
+            dst_color_range=_LIMITED_RANGE,
+        )
         yuv.pts, yuv.time_base = self._pts, self._time_base
         self._pts += 1
-        self._container.mux(self._stream.encode(yuv))
+        return yuv
+
+    def consume(self, prepared: av.VideoFrame) -> None:
+        self._container.mux(self._stream.encode(prepared))
 
     def close(self) -> None:
         self._container.mux(self._stream.encode(None))
@@ -311,6 +390,8 @@ class _GIFSink:
     The palette needs every frame, so frames wait in the filter graph until close.
     """
 
+    scales = False
+
     def __init__(self, temp: Path, width: int, height: int, fps: Fraction) -> None:
         self.shape = (height, width)
         self._time_base = 1 / fps
@@ -321,11 +402,14 @@ class _GIFSink:
         self._stream.pix_fmt = "pal8"
         self._pts = 0
 
-    def write(self, frame: np.ndarray) -> None:
+    def prepare(self, frame: np.ndarray) -> av.VideoFrame:
         rgb = av.VideoFrame.from_ndarray(frame, format="rgb24")
         rgb.pts, rgb.time_base = self._pts, self._time_base
         self._pts += 1
-        self._graph.push(rgb)
+        return rgb
+
+    def consume(self, prepared: av.VideoFrame) -> None:
+        self._graph.push(prepared)
 
     def close(self) -> None:
         self._graph.push(None)
@@ -362,16 +446,22 @@ def _palette_graph(width: int, height: int, time_base: Fraction) -> av.filter.Gr
 class _PNGSink:
     """Numbered PNG files: ``000000.png``, ``000001.png``, ..."""
 
+    scales = False
+
     def __init__(self, folder: Path, width: int, height: int) -> None:
         self.shape = (height, width)
         self._folder = folder
         self._count = 0
 
-    def write(self, frame: np.ndarray) -> None:
+    def prepare(self, frame: np.ndarray) -> tuple[Path, np.ndarray]:
         target = self._folder / _PNG_NAME.format(self._count)
-        if not cv2.imwrite(str(target), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)):
-            raise OSError(f"could not save {target.name}")
         self._count += 1
+        return target, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+
+    def consume(self, prepared: tuple[Path, np.ndarray]) -> None:
+        target, bgr = prepared
+        if not cv2.imwrite(str(target), bgr):
+            raise OSError(f"could not save {target.name}")
 
     def close(self) -> None:
         pass
