@@ -253,16 +253,20 @@ def measure_encode(
 ) -> Metrics:
     """Encoding against its two stages alone: reading the frames, and the model on them.
 
-    All three work through the video's first ``count`` frames. The model alone gets
-    frames decoded beforehand at the video's size (going round the first ones again when
-    they would not all fit in memory), so its share includes fitting them to its input, as
-    it does inside the encode. It is timed with torch's usual threads and with the core the
-    encode leaves to the reader, and counts at its better speed.
+    All three work through the video's first ``count`` frames. Reading includes fitting
+    the frames to the model's input, which the reader does as it decodes them, in the
+    encode as here. The model alone gets frames read beforehand (going round the first
+    ones again when they would not all fit in memory). It is timed with torch's usual
+    threads and with the core the encode leaves to the reader, and counts at its better
+    speed.
     """
     from explorer.pipeline.encode import Selection, encode_video
     from explorer.pipeline.prefetch import leave_cores
 
-    frames = _decoded_frames(video, _FRAME_BUDGET)
+    def read(limit: int) -> list[np.ndarray]:
+        return _read_frames(video, limit, vae.frame_size, vae.fit_mode)
+
+    frames = np.stack(read(_FRAME_BUDGET // (3 * vae.frame_size[0] * vae.frame_size[1])))
     whole = len(frames) - len(frames) % batch_size or len(frames)  # go round in whole batches
     batches = [
         frames[start % whole : start % whole + min(batch_size, count - start)]
@@ -278,7 +282,7 @@ def measure_encode(
             model_alone()
 
     stages = {
-        "reader": lambda: _count_frames(video, count),
+        "reader": lambda: read(count),
         "model": model_alone,
         "model_core_left": model_beside_reader,
         "encode": lambda: encode_video(video, vae, Selection(max_frames=count), batch_size),
@@ -294,13 +298,15 @@ def measure_encode(
     }
 
 
-def _decoded_frames(video: Path, budget: int) -> np.ndarray:
-    """The video's first frames, as many as fit in ``budget`` bytes: [N, H, W, 3]."""
+def _read_frames(
+    video: Path, limit: int, size: tuple[int, int], fit_mode: str
+) -> list[np.ndarray]:
+    """The video's first ``limit`` frames, fitted to ``size`` as the encode reads them."""
     from explorer.video.reader import open_video
 
     with open_video(video) as reader:
-        limit = max(1, budget // (reader.info.width * reader.info.height * 3))
-        return np.stack([frame for _, frame in reader.frames(max_frames=limit)])
+        stream = reader.frames(max_frames=limit, size=size, fit_mode=fit_mode)
+        return [frame for _, frame in stream]
 
 
 def _count_frames(video: Path, limit: int) -> int:

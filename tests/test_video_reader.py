@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from explorer.errors import VideoError
-from explorer.video import FrameIndexError, VideoReader, open_video, probe_video
+from explorer.video import FrameIndexError, VideoReader, fit_frames, open_video, probe_video
 from explorer.video import reader as reader_module
 from tests.conftest import MEDIA_FRAME_COUNTS
 
@@ -266,6 +266,54 @@ def test_opencv_backend_gives_the_same_frames(tmp_path: Path) -> None:
             reader.frame(15)
 
 
+def smooth_frames(count: int, width: int, height: int) -> list[np.ndarray]:
+    """Blurred noise with a bright square that moves: detail the fit must keep in place."""
+    rng = np.random.default_rng(5)
+    frames = []
+    for i in range(count):
+        frame = cv2.GaussianBlur(rng.integers(0, 256, (height, width, 3), np.uint8), (0, 0), 3)
+        frame[height // 3 : height // 2, 4 * i + 10 : 4 * i + 30] = 250
+        frames.append(frame)
+    return frames
+
+
+@pytest.mark.parametrize("backend", ["pyav", "opencv"])
+@pytest.mark.parametrize(
+    ("source", "size", "mode"),
+    [
+        ((160, 90), (32, 32), "crop"),  # wide, shrunk
+        ((160, 90), (32, 32), "letterbox"),
+        ((60, 100), (48, 40), "crop"),  # tall, to a non-square size
+        ((40, 30), (64, 64), "letterbox"),  # enlarged
+    ],
+)
+def test_frames_fitted_while_decoding_match_fit_frames(
+    tmp_path: Path, backend: str, source: tuple[int, int], size: tuple[int, int], mode: str
+) -> None:
+    """The fast path (scaling as PyAV converts to RGB) fits frames as fit_frames does."""
+    path = write_pyav(tmp_path / "clip.mkv", smooth_frames(6, *source), "ffv1", "yuv444p")
+    with open_video(path, backend=backend) as reader:
+        native = read_all(reader)
+        fitted = [frame for _, frame in reader.frames(start=1, size=size, fit_mode=mode)]
+    assert len(fitted) == 5
+    for got, frame in zip(fitted, native[1:], strict=True):
+        assert got.shape == (*size, 3) and got.dtype == np.uint8 and got.flags.c_contiguous
+        want = fit_frames(frame, size, mode).astype(int)
+        assert np.abs(got - want).mean() < 4, "the same picture, up to the resampler"
+        if mode == "letterbox":  # bars stay black, exactly where fit_frames puts them
+            bars = fit_frames(np.full_like(frame, 255), size, mode) == 0
+            assert bars.any() and (got[bars] == 0).all()
+
+
+def test_a_bad_fit_is_a_programming_error(tmp_path: Path) -> None:
+    path = write_pyav(tmp_path / "clip.mp4", coloured_frames(3))
+    with open_video(path) as reader:
+        with pytest.raises(ValueError, match="size"):
+            next(reader.frames(size=(0, 8)))
+        with pytest.raises(ValueError, match="mode"):
+            next(reader.frames(size=(8, 8), fit_mode="stretch"))  # type: ignore[arg-type]
+
+
 def test_truncated_file_yields_what_it_can_with_a_warning(tmp_path: Path) -> None:
     whole = write_pyav(
         tmp_path / "whole.mp4",
@@ -369,7 +417,6 @@ def test_closed_reader_refuses_work(tmp_path: Path) -> None:
 
 
 # -- real clips ----------------------------------------------------------------------
-
 
 
 def media(name: str) -> Path:

@@ -29,7 +29,7 @@ from explorer.errors import Cancelled, ExplorerError
 from explorer.model.beta_vae import BetaVAE, BetaVAEConfig, beta_vae_loss
 from explorer.model.devices import resolve_device
 from explorer.model.torch_vae import TorchVAE, frames_to_tensor
-from explorer.video.fitting import FitMode, fit_frames
+from explorer.video.fitting import FitMode
 from explorer.video.reader import open_video
 
 HOLDOUT_EVERY = 10
@@ -204,10 +204,13 @@ def _read_fitted_frames(
     raw = scratch / "frames.u8"
     count = 0
     with open_video(video) as reader, open(raw, "wb") as sink:
-        for _, frame in reader.frames(max_frames=settings.max_frames):
+        frames = reader.frames(
+            max_frames=settings.max_frames, size=size, fit_mode=settings.fit_mode
+        )
+        for _, frame in frames:
             if stop():
                 raise Cancelled("training stopped while reading frames")
-            sink.write(fit_frames(frame, size, settings.fit_mode).tobytes())
+            sink.write(frame.tobytes())
             count += 1
             if count % 32 == 0:
                 emit(FramesRead(count))

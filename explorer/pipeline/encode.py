@@ -24,7 +24,6 @@ from explorer.model.contract import VideoVAE
 from explorer.model.identity import model_identity, model_location
 from explorer.pipeline.cache import TrajectoryCache
 from explorer.pipeline.prefetch import leave_cores, prefetch
-from explorer.video.fitting import fit_frames
 from explorer.video.reader import VideoReader, open_video
 
 
@@ -140,18 +139,24 @@ def psnr_db(originals: np.ndarray, reconstructions: np.ndarray) -> np.ndarray:
 def _fitted_batches(
     reader: VideoReader, selection: Selection, size: int, vae: VideoVAE
 ) -> Iterator[tuple[list[int], np.ndarray]]:
-    """Batches of frame numbers and frames already fitted to the model's input size.
+    """Batches of frame numbers and frames fitted to the model's input size.
 
-    Fitting here, on the producer's thread, balances the two stages (the model would
-    fit them the same way), and fitting each frame as it comes keeps full-size frames
-    out of the batches and the queue.
+    The reader fits them as it decodes them (see :meth:`VideoReader.frames`), on the
+    producer's thread, which keeps full-size frames out of the batches and the queue.
     """
     indices: list[int] = []
     frames: list[np.ndarray] = []
-    stream = reader.frames(selection.start, selection.end, selection.stride, selection.max_frames)
+    stream = reader.frames(
+        selection.start,
+        selection.end,
+        selection.stride,
+        selection.max_frames,
+        size=vae.frame_size,
+        fit_mode=vae.fit_mode,
+    )
     for index, frame in stream:
         indices.append(index)
-        frames.append(fit_frames(frame, vae.frame_size, vae.fit_mode))
+        frames.append(frame)
         if len(frames) == size:
             yield indices, np.stack(frames)
             indices, frames = [], []

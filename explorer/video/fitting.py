@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import cv2
@@ -19,53 +20,79 @@ def fit_frames(frames: np.ndarray, size: tuple[int, int], mode: FitMode = "crop"
     pads the rest with black, centred. Frames already at ``size`` are returned as they
     are, without a copy.
     """
-    height, width = size
-    if height < 1 or width < 1:
-        raise ValueError(f"size must be a positive (height, width), got {size}")
-    if mode not in ("crop", "letterbox"):
-        raise ValueError(f"mode must be 'crop' or 'letterbox', got {mode!r}")
+    check_fit(size, mode)
     if frames.dtype != np.uint8 or frames.ndim not in (3, 4) or frames.shape[-1] != 3:
         raise ValueError(
             f"expected uint8 frames shaped [N, h, w, 3] or [h, w, 3], "
             f"got {frames.dtype} {frames.shape}"
         )
-    if frames.shape[-3:-1] == (height, width):
+    if frames.shape[-3:-1] == tuple(size):
         return frames
-    fit = _crop if mode == "crop" else _letterbox
+    plan = FitPlan.between(frames.shape[-3:-1], size, mode)
     if frames.ndim == 3:
-        return fit(frames, height, width)
-    fitted = np.empty((len(frames), height, width, 3), np.uint8)
+        return plan.apply(frames)
+    fitted = np.empty((len(frames), *size, 3), np.uint8)
     for i, frame in enumerate(frames):
-        fitted[i] = fit(frame, height, width)
+        fitted[i] = plan.apply(frame)
     return fitted
 
 
-def _crop(frame: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Cut the centred window with the target aspect ratio, then scale it to size."""
-    h, w = frame.shape[:2]
-    scale = max(height / h, width / w)
-    window_h = max(1, min(h, round(height / scale)))
-    window_w = max(1, min(w, round(width / scale)))
-    top, left = (h - window_h) // 2, (w - window_w) // 2
-    window = frame[top : top + window_h, left : left + window_w]
-    return _resize(window, height, width, scale)
+def check_fit(size: tuple[int, int], mode: str) -> None:
+    """Raise ValueError unless ``size`` is a positive (H, W) and ``mode`` a FitMode."""
+    if size[0] < 1 or size[1] < 1:
+        raise ValueError(f"size must be a positive (height, width), got {size}")
+    if mode not in ("crop", "letterbox"):
+        raise ValueError(f"mode must be 'crop' or 'letterbox', got {mode!r}")
 
 
-def _letterbox(frame: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Scale the whole frame to fit inside the target, centred on black."""
-    h, w = frame.shape[:2]
-    scale = min(height / h, width / w)
-    inner_h = max(1, min(height, round(h * scale)))
-    inner_w = max(1, min(width, round(w * scale)))
-    canvas = np.zeros((height, width, 3), np.uint8)
-    top, left = (height - inner_h) // 2, (width - inner_w) // 2
-    canvas[top : top + inner_h, left : left + inner_w] = _resize(frame, inner_h, inner_w, scale)
-    return canvas
+@dataclass(frozen=True)
+class FitPlan:
+    """How frames of one size fit another: scale them to ``scaled``, then :meth:`place`.
 
+    Scaling is left to the caller, so that a video decoder can scale while it converts
+    to RGB (one pass over the full-size frame instead of two; see the video reader).
+    """
 
-def _resize(frame: np.ndarray, height: int, width: int, scale: float) -> np.ndarray:
-    """Resize with area averaging when shrinking (no aliasing), bilinear when enlarging."""
-    if frame.shape[:2] == (height, width):
-        return np.ascontiguousarray(frame)
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    return cv2.resize(frame, (width, height), interpolation=interpolation)
+    size: tuple[int, int]
+    """The target (H, W)."""
+    scaled: tuple[int, int]
+    """The (h, w) to scale a frame to first: covering ``size`` (crop) or inside it."""
+    mode: FitMode
+    shrinking: bool
+    """Whether scaling makes frames smaller (area averaging fits) or larger."""
+
+    @classmethod
+    def between(cls, frame: tuple[int, int], size: tuple[int, int], mode: FitMode) -> FitPlan:
+        """The plan for frames of ``frame`` = (h, w) to fit ``size`` = (H, W)."""
+        (h, w), (height, width) = frame, size
+        if mode == "crop":
+            scale = max(height / h, width / w)
+            scaled = (max(height, round(h * scale)), max(width, round(w * scale)))
+        else:
+            scale = min(height / h, width / w)
+            scaled = (min(height, max(1, round(h * scale))), min(width, max(1, round(w * scale))))
+        return cls((height, width), scaled, mode, scale < 1)
+
+    def apply(self, frame: np.ndarray) -> np.ndarray:
+        """Fit one frame [h, w, 3]: scale it with OpenCV, then :meth:`place` it.
+
+        Area averaging when shrinking (no aliasing), bilinear when enlarging.
+        """
+        height, width = self.scaled
+        if frame.shape[:2] != (height, width):
+            interpolation = cv2.INTER_AREA if self.shrinking else cv2.INTER_LINEAR
+            frame = cv2.resize(frame, (width, height), interpolation=interpolation)
+        return self.place(frame)
+
+    def place(self, scaled: np.ndarray) -> np.ndarray:
+        """Cut the centred window (crop), or centre the frame on black (letterbox)."""
+        (height, width), (h, w) = self.size, scaled.shape[:2]
+        if (h, w) == self.size:
+            return np.ascontiguousarray(scaled)
+        if self.mode == "crop":
+            top, left = (h - height) // 2, (w - width) // 2
+            return np.ascontiguousarray(scaled[top : top + height, left : left + width])
+        canvas = np.zeros((height, width, 3), np.uint8)
+        top, left = (height - h) // 2, (width - w) // 2
+        canvas[top : top + h, left : left + w] = scaled
+        return canvas

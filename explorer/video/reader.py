@@ -35,6 +35,7 @@ from av.video.reformatter import VideoReformatter
 
 from explorer.errors import VideoError
 from explorer.fileio import require_file
+from explorer.video.fitting import FitMode, FitPlan, check_fit
 
 Backend = Literal["auto", "pyav", "opencv"]
 _T = TypeVar("_T")
@@ -142,6 +143,8 @@ class VideoReader:
         end: int | None = None,
         stride: int = 1,
         max_frames: int | None = None,
+        size: tuple[int, int] | None = None,
+        fit_mode: FitMode = "crop",
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(index, rgb)`` for the frames ``range(start, end, stride)``.
 
@@ -149,10 +152,19 @@ class VideoReader:
         the end of the video. Frames are decoded as they are consumed. Frames the
         selection skips are decoded but not converted to RGB, unless the decoder can
         seek past them to a keyframe it already knows of.
+
+        With ``size`` = (H, W), frames come fitted to it as :func:`fit_frames` fits
+        them. PyAV scales them as it converts them to RGB, which for a model's small
+        input costs a fraction of converting the full frame and then scaling it (a
+        third, for 1080p video).
         """
         selection = _selection(start, end, stride, max_frames)
         self._check_open()
-        cursor = self._new_cursor()
+        fit = None
+        if size is not None:
+            check_fit(size, fit_mode)
+            fit = FitPlan.between((self.info.height, self.info.width), size, fit_mode)
+        cursor = self._new_cursor(fit)
         try:
             for index in selection:
                 rgb = cursor.get(index)
@@ -207,10 +219,10 @@ class VideoReader:
         if self._closed:
             raise ValueError("the VideoReader is closed")
 
-    def _new_cursor(self) -> _Cursor:
+    def _new_cursor(self, fit: FitPlan | None = None) -> _Cursor:
         if self.info.backend == "pyav":
-            return _PyAVCursor(self.info, self._index, self._warn, self._reached_end)
-        return _OpenCVCursor(self.info, self._reached_end)
+            return _PyAVCursor(self.info, self._index, self._warn, self._reached_end, fit)
+        return _OpenCVCursor(self.info, self._reached_end, fit)
 
     def _open_pyav(self, file: Path) -> _Cursor:
         self.info = _probe_pyav(file)
@@ -444,7 +456,8 @@ class _Cursor(Protocol):
     path: Path
 
     def get(self, index: int) -> np.ndarray | None:
-        """Frame ``index`` as RGB, or None when the video ends before it."""
+        """Frame ``index`` as RGB (fitted, if the cursor fits frames), or None when the
+        video ends before it."""
         ...
 
     def close(self) -> None: ...
@@ -459,9 +472,11 @@ class _PyAVCursor:
         index: _FrameIndex,
         warn: Callable[[str], None],
         on_end: Callable[[int], None],
+        fit: FitPlan | None = None,
     ) -> None:
         self.path = info.path
         self._size = (info.width, info.height)
+        self._fit = fit
         self._index = index
         self._warn = warn
         self._on_end = on_end
@@ -569,21 +584,30 @@ class _PyAVCursor:
         width, height = self._size
         if (frame.width, frame.height) != (width, height):
             self._warn(f"the frame size changes mid-stream; frames are scaled to {width}x{height}")
+        interpolation = None
+        if self._fit is not None:
+            height, width = self._fit.scaled
+            interpolation = "AREA" if self._fit.shrinking else "BILINEAR"
         try:
-            rgb = self._reformatter.reformat(frame, width, height, format="rgb24").to_ndarray()
+            rgb = self._reformatter.reformat(
+                frame, width, height, format="rgb24", interpolation=interpolation
+            ).to_ndarray()
         except _AV_ERRORS:
             raise VideoError(
                 f"{self.path}: frame {index} is in pixel format {frame.format.name}, "
                 "which cannot be converted to RGB"
             ) from None
-        return np.ascontiguousarray(rgb)
+        return np.ascontiguousarray(rgb) if self._fit is None else self._fit.place(rgb)
 
 
 class _OpenCVCursor:
     """An OpenCV decoder: sequential only, so going back means reopening the file."""
 
-    def __init__(self, info: VideoInfo, on_end: Callable[[int], None]) -> None:
+    def __init__(
+        self, info: VideoInfo, on_end: Callable[[int], None], fit: FitPlan | None = None
+    ) -> None:
         self.path = info.path
+        self._fit = fit
         self._on_end = on_end
         self._capture = cv2.VideoCapture(str(info.path))
         self._next = 0
@@ -604,7 +628,8 @@ class _OpenCVCursor:
         if not ok:
             return self._end()
         self._next += 1
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        return rgb if self._fit is None else self._fit.apply(rgb)
 
     def _end(self) -> None:
         self._on_end(self._next)
