@@ -15,6 +15,10 @@ from explorer.errors import ExplorerError
 from explorer.latent.trajectory import Trajectory
 from explorer.paths import user_cache_dir
 
+ENCODING_VERSION = 2
+"""Part of every key; raised whenever encoding changes its results, so that trajectories
+encoded the old way are not served again. 2: frames are fitted while decoding."""
+
 
 class TrajectoryCache:
     def __init__(self, folder: Path | None = None) -> None:
@@ -22,7 +26,8 @@ class TrajectoryCache:
 
     @staticmethod
     def key(video_fingerprint: str, model_sha256: str, settings: dict) -> str:
-        text = json.dumps([video_fingerprint, model_sha256, settings], sort_keys=True)
+        parts = [ENCODING_VERSION, video_fingerprint, model_sha256, settings]
+        text = json.dumps(parts, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:40]
 
     def path_for(self, key: str) -> Path:
