@@ -14,6 +14,7 @@ from pathlib import Path
 
 from explorer import __version__
 from explorer.errors import ExplorerError, describe_error
+from explorer.memory import reuse_freed_memory
 
 EXIT_ERROR = 1
 MODEL_HELP = (
@@ -45,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         args = build_gui_parser().parse_args(args_list)
         args.command = None
     handler = _COMMANDS.get(args.command, _run_gui)
+    reuse_freed_memory()
     try:
         sys.exit(handler(args))
     except (ExplorerError, OSError) as exc:
