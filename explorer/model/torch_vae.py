@@ -122,13 +122,23 @@ class TorchVAE:
 
     @torch.inference_mode()
     def _decode_batch(self, latents: np.ndarray) -> np.ndarray:
-        z = torch.from_numpy(np.ascontiguousarray(latents)).to(self._device, self.dtype)
+        z = torch.from_numpy(np.ascontiguousarray(latents))
+        if self._device.type == "cuda":
+            z = z.pin_memory()
+        z = z.to(self._device, self.dtype, non_blocking=True)
         return tensor_to_frames(self.module.decode(z))
 
 
 def frames_to_tensor(frames: np.ndarray, device: torch.device) -> torch.Tensor:
-    """uint8 [N, H, W, 3] -> float32 [N, 3, H, W] in [0, 1] on ``device``."""
-    tensor = torch.from_numpy(np.ascontiguousarray(frames)).to(device, non_blocking=True)
+    """uint8 [N, H, W, 3] -> float32 [N, 3, H, W] in [0, 1] on ``device``.
+
+    For CUDA the uint8 frames go through pinned memory, so that the copy is asynchronous
+    and the conversion to float happens on the GPU.
+    """
+    tensor = torch.from_numpy(np.ascontiguousarray(frames))
+    if device.type == "cuda":
+        tensor = tensor.pin_memory()
+    tensor = tensor.to(device, non_blocking=True)
     return tensor.permute(0, 3, 1, 2).float().div_(255.0)
 
 
