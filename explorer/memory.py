@@ -11,7 +11,7 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 32 << 20
 """glibc's largest allowed mmap threshold on 64-bit systems."""
-TRIM_THRESHOLD = 256 << 20
+TRIM_THRESHOLD = 64 << 20
 
 
 def reuse_freed_memory() -> bool:
@@ -23,8 +23,9 @@ def reuse_freed_memory() -> bool:
     faults in and zeroes again. For the demo model that was about 330 page faults per
     exported frame, which made decoding it cost 1.1 ms of CPU instead of 0.6. Raising
     both thresholds keeps those buffers in the heap, at the cost of holding on to up to
-    ``TRIM_THRESHOLD`` of freed memory. Returns whether the setting took (glibc only;
-    elsewhere, as on macOS, Windows or musl, nothing changes).
+    ``TRIM_THRESHOLD`` of freed memory in each of malloc's arenas (about one per thread
+    that allocates). Returns whether the setting took: glibc only; elsewhere (macOS,
+    Windows, musl) nothing changes.
     """
     if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         return False

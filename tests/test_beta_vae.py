@@ -57,3 +57,29 @@ def test_inference_follows_weight_updates():
         torch.testing.assert_close(model.decode(latents), literal_decode(other, latents))
     with torch.no_grad():  # a kernel folded in inference mode serves outside it too
         torch.testing.assert_close(model.decode(latents), literal_decode(other, latents))
+
+
+def test_the_cache_is_dropped_on_a_mode_switch_or_a_move():
+    """Updates that leave no trace in the version counter (``.data``, fused optimisers)
+    happen in training mode; going back to eval mode folds again."""
+    torch.manual_seed(3)
+    model = BetaVAE(BetaVAEConfig(latent_dim=4)).eval()
+    latents = torch.randn(2, 4)
+    with torch.no_grad():
+        model.decode(latents)
+        model.train()
+        for parameter in model.parameters():
+            parameter.data.mul_(1.5)
+        model.eval()
+        torch.testing.assert_close(model.decode(latents), literal_decode(model, latents))
+        model.double()
+        torch.testing.assert_close(
+            model.decode(latents.double()), literal_decode(model, latents.double())
+        )
+
+
+def test_a_model_built_in_inference_mode_decodes():
+    with torch.inference_mode():
+        model = BetaVAE(BetaVAEConfig(latent_dim=4)).eval()
+        latents = torch.randn(2, 4)
+        torch.testing.assert_close(model.decode(latents), literal_decode(model, latents))

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from explorer.video import fit_frames
+from explorer.video.fitting import plan_fit
 
 
 def thirds(height: int, width: int) -> np.ndarray:
@@ -100,3 +101,14 @@ def test_bad_arguments_raise_value_error(
 ) -> None:
     with pytest.raises(ValueError):
         fit_frames(frames, size, mode)  # type: ignore[arg-type]
+
+
+def test_crops_of_extreme_aspect_ratios_cut_before_scaling() -> None:
+    """A decoder may scale whole frames first, except where that would be huge."""
+    assert plan_fit((1080, 1920), (64, 64), "crop").decoder_scales
+    extreme = plan_fit((10, 4000), (64, 64), "crop")
+    assert not extreme.decoder_scales and extreme.scaled[1] > 20_000
+    frame = np.zeros((10, 4000, 3), np.uint8)
+    frame[:, 1995:2005] = 255  # a bar in the middle: all that a centred crop keeps
+    fitted = fit_frames(frame, (64, 64), "crop")
+    assert fitted.shape == (64, 64, 3) and fitted.mean() > 200

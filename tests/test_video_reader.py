@@ -285,6 +285,7 @@ def smooth_frames(count: int, width: int, height: int) -> list[np.ndarray]:
         ((160, 90), (32, 32), "letterbox"),
         ((60, 100), (48, 40), "crop"),  # tall, to a non-square size
         ((40, 30), (64, 64), "letterbox"),  # enlarged
+        ((800, 16), (32, 32), "crop"),  # too wide to scale whole: cut first
     ],
 )
 def test_frames_fitted_while_decoding_match_fit_frames(

@@ -13,6 +13,7 @@ import pytest
 
 from explorer.errors import Cancelled, VideoError
 from explorer.video import ClipWriter, format_for_path
+from explorer.video import writer as writer_module
 
 WIDTH, HEIGHT = 32, 24
 
@@ -145,6 +146,24 @@ def test_an_exception_discards_the_clip(tmp_path: Path, name: str) -> None:
             writer.write(frame)
         raise Cancelled("stopped by the user")
     assert os.listdir(tmp_path) == []
+
+
+def test_an_unexpected_encoder_error_at_close_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Errors of the encoder thread surface at close, which still removes the clip."""
+
+    def broken(self: object, prepared: object) -> None:
+        raise RuntimeError("encoder bug")
+
+    monkeypatch.setattr(writer_module._EncoderSink, "consume", broken)
+    writer = ClipWriter(tmp_path / "clip.mp4", 25)
+    writer.write(frames(1)[0])  # handed over; the encoder thread fails on it
+    with pytest.raises(RuntimeError, match="encoder bug"):
+        writer.close()
+    assert os.listdir(tmp_path) == []
+    with pytest.raises(ValueError, match="closed"):
+        writer.write(frames(1)[0])
 
 
 def test_abort_keeps_the_existing_file(tmp_path: Path) -> None:

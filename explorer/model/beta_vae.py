@@ -85,7 +85,8 @@ class BetaVAE(nn.Module):
                 nn.SiLU(),
             ]
         self.decoder = nn.Sequential(*layers, nn.Conv2d(channels[0], 3, 3, padding=1))
-        self._folded: dict[int, tuple[tuple, torch.Tensor]] = {}
+        self._folded: dict[int, tuple[tuple[int, int], torch.Tensor]] = {}
+        """Folded kernels for inference, by decoder position (see ``_folded_weight``)."""
 
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance of q(z | x), each [N, latent_dim]."""
@@ -98,35 +99,45 @@ class BetaVAE(nn.Module):
         if x.device.type == "cpu":
             x = x.contiguous(memory_format=torch.channels_last)
         upsample_pending = False
-        for layer in self.decoder:
+        for position, layer in enumerate(self.decoder):
             if isinstance(layer, nn.Upsample):
                 upsample_pending = True
             elif upsample_pending:
-                weight = self._folded_weight(layer)
+                weight = self._folded_weight(position, layer)
                 x = F.conv_transpose2d(x, weight, layer.bias, stride=2, padding=1)
                 upsample_pending = False
             else:
                 x = layer(x)
         return torch.sigmoid(x)
 
-    def _folded_weight(self, conv: nn.Conv2d) -> torch.Tensor:
-        """``conv``'s kernel folded with the upsampling before it, cached while unchanged.
+    def _folded_weight(self, position: int, conv: nn.Conv2d) -> torch.Tensor:
+        """``conv``'s kernel folded with the upsampling before it.
 
-        Folding costs about as much as decoding a frame, so inference keeps the result
-        until the weights change (their version counter moves on every in-place update,
-        such as an optimiser step or loading a state dict). With gradients on, it is
-        folded afresh so that they flow back to the 3×3 kernel.
+        Folding costs about as much as decoding a frame, so a model in eval mode keeps
+        the result until its weights change: switching modes (``train()``/``eval()``) or
+        moving the model drops it, and loading weights or any other in-place update moves
+        the weights' version counter on. In training mode, and for weights that are
+        inference tensors or that need gradients, it is folded afresh on every call.
         """
         weight = conv.weight
-        if torch.is_grad_enabled() and weight.requires_grad:
+        needs_grad = torch.is_grad_enabled() and weight.requires_grad
+        if self.training or needs_grad or weight.is_inference():
             return fold_upsampling(weight)
-        key = (weight._version, weight.data_ptr(), weight.dtype, weight.device)
-        cached = self._folded.get(id(conv))
+        key = (weight._version, weight.data_ptr())
+        cached = self._folded.get(position)
         if cached is None or cached[0] != key:
             with torch.inference_mode(False), torch.no_grad():  # a tensor usable anywhere
                 cached = (key, fold_upsampling(weight).contiguous())
-            self._folded[id(conv)] = cached
+            self._folded[position] = cached
         return cached[1]
+
+    def train(self, mode: bool = True) -> BetaVAE:
+        self._folded.clear()
+        return super().train(mode)
+
+    def _apply(self, fn, recurse=True):  # every move or cast (to, cuda, half, ...)
+        self._folded.clear()
+        return super()._apply(fn, recurse)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mu, logvar = self.encode(images)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,7 +29,7 @@ def fit_frames(frames: np.ndarray, size: tuple[int, int], mode: FitMode = "crop"
         )
     if frames.shape[-3:-1] == tuple(size):
         return frames
-    plan = FitPlan.between(frames.shape[-3:-1], size, mode)
+    plan = plan_fit(tuple(frames.shape[-3:-1]), tuple(size), mode)
     if frames.ndim == 3:
         return plan.apply(frames)
     fitted = np.empty((len(frames), *size, 3), np.uint8)
@@ -47,42 +48,44 @@ def check_fit(size: tuple[int, int], mode: str) -> None:
 
 @dataclass(frozen=True)
 class FitPlan:
-    """How frames of one size fit another: scale them to ``scaled``, then :meth:`place`.
+    """How frames of one size fit another.
 
-    Scaling is left to the caller, so that a video decoder can scale while it converts
-    to RGB (one pass over the full-size frame instead of two; see the video reader).
+    :meth:`apply` does it all with OpenCV. A video decoder can do better: scale the
+    whole frame to ``scaled`` while it converts it to RGB (one pass over the full-size
+    frame instead of two), then :meth:`place` it; ``decoder_scales`` says when that is
+    worth it.
     """
 
+    frame: tuple[int, int]
+    """The source (h, w)."""
     size: tuple[int, int]
     """The target (H, W)."""
-    scaled: tuple[int, int]
-    """The (h, w) to scale a frame to first: covering ``size`` (crop) or inside it."""
     mode: FitMode
-    shrinking: bool
-    """Whether scaling makes frames smaller (area averaging fits) or larger."""
+    scale: float
+    scaled: tuple[int, int]
+    """The whole frame scaled: just covering ``size`` (crop) or just inside it."""
 
-    @classmethod
-    def between(cls, frame: tuple[int, int], size: tuple[int, int], mode: FitMode) -> FitPlan:
-        """The plan for frames of ``frame`` = (h, w) to fit ``size`` = (H, W)."""
-        (h, w), (height, width) = frame, size
-        if mode == "crop":
-            scale = max(height / h, width / w)
-            scaled = (max(height, round(h * scale)), max(width, round(w * scale)))
-        else:
-            scale = min(height / h, width / w)
-            scaled = (min(height, max(1, round(h * scale))), min(width, max(1, round(w * scale))))
-        return cls((height, width), scaled, mode, scale < 1)
+    @property
+    def shrinking(self) -> bool:
+        """Whether frames get smaller (area averaging fits) or larger (bilinear)."""
+        return self.scale < 1
+
+    @property
+    def decoder_scales(self) -> bool:
+        """Whether scaling the whole frame first costs little more than the target
+        itself; not so for crops of extreme aspect ratios, which :meth:`apply` cuts
+        before scaling."""
+        return self.scaled[0] * self.scaled[1] <= 4 * self.size[0] * self.size[1]
 
     def apply(self, frame: np.ndarray) -> np.ndarray:
-        """Fit one frame [h, w, 3]: scale it with OpenCV, then :meth:`place` it.
-
-        Area averaging when shrinking (no aliasing), bilinear when enlarging.
-        """
-        height, width = self.scaled
-        if frame.shape[:2] != (height, width):
-            interpolation = cv2.INTER_AREA if self.shrinking else cv2.INTER_LINEAR
-            frame = cv2.resize(frame, (width, height), interpolation=interpolation)
-        return self.place(frame)
+        """Fit one frame [h, w, 3] with OpenCV: crop then scale, or scale then pad."""
+        if self.mode == "crop":
+            (height, width), (h, w) = self.size, self.frame
+            window_h = max(1, min(h, round(height / self.scale)))
+            window_w = max(1, min(w, round(width / self.scale)))
+            top, left = (h - window_h) // 2, (w - window_w) // 2
+            return _resize(frame[top : top + window_h, left : left + window_w], self)
+        return self.place(_resize(frame, self))
 
     def place(self, scaled: np.ndarray) -> np.ndarray:
         """Cut the centred window (crop), or centre the frame on black (letterbox)."""
@@ -96,3 +99,25 @@ class FitPlan:
         top, left = (height - h) // 2, (width - w) // 2
         canvas[top : top + h, left : left + w] = scaled
         return canvas
+
+
+@functools.lru_cache(maxsize=64)
+def plan_fit(frame: tuple[int, int], size: tuple[int, int], mode: FitMode) -> FitPlan:
+    """The plan for frames of ``frame`` = (h, w) to fit ``size`` = (H, W)."""
+    (h, w), (height, width) = frame, size
+    if mode == "crop":
+        scale = max(height / h, width / w)
+        scaled = (max(height, round(h * scale)), max(width, round(w * scale)))
+    else:
+        scale = min(height / h, width / w)
+        scaled = (min(height, max(1, round(h * scale))), min(width, max(1, round(w * scale))))
+    return FitPlan((h, w), (height, width), mode, scale, scaled)
+
+
+def _resize(frame: np.ndarray, plan: FitPlan) -> np.ndarray:
+    """``frame`` at the size the plan scales it to, with the plan's kind of filter."""
+    height, width = plan.size if plan.mode == "crop" else plan.scaled
+    if frame.shape[:2] == (height, width):
+        return np.ascontiguousarray(frame)
+    interpolation = cv2.INTER_AREA if plan.shrinking else cv2.INTER_LINEAR
+    return cv2.resize(frame, (width, height), interpolation=interpolation)

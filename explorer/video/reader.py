@@ -35,9 +35,11 @@ from av.video.reformatter import VideoReformatter
 
 from explorer.errors import VideoError
 from explorer.fileio import require_file
-from explorer.video.fitting import FitMode, FitPlan, check_fit
+from explorer.video.fitting import FitMode, check_fit, plan_fit
 
 Backend = Literal["auto", "pyav", "opencv"]
+_Fit = tuple[tuple[int, int], FitMode]
+"""A target (H, W) and how frames fit it, for the frames of one ``frames()`` call."""
 _T = TypeVar("_T")
 
 FALLBACK_FPS = 25.0
@@ -163,7 +165,7 @@ class VideoReader:
         fit = None
         if size is not None:
             check_fit(size, fit_mode)
-            fit = FitPlan.between((self.info.height, self.info.width), size, fit_mode)
+            fit = (int(size[0]), int(size[1])), fit_mode
         cursor = self._new_cursor(fit)
         try:
             for index in selection:
@@ -219,7 +221,7 @@ class VideoReader:
         if self._closed:
             raise ValueError("the VideoReader is closed")
 
-    def _new_cursor(self, fit: FitPlan | None = None) -> _Cursor:
+    def _new_cursor(self, fit: _Fit | None = None) -> _Cursor:
         if self.info.backend == "pyav":
             return _PyAVCursor(self.info, self._index, self._warn, self._reached_end, fit)
         return _OpenCVCursor(self.info, self._reached_end, fit)
@@ -472,7 +474,7 @@ class _PyAVCursor:
         index: _FrameIndex,
         warn: Callable[[str], None],
         on_end: Callable[[int], None],
-        fit: FitPlan | None = None,
+        fit: _Fit | None = None,
     ) -> None:
         self.path = info.path
         self._size = (info.width, info.height)
@@ -581,13 +583,15 @@ class _PyAVCursor:
             self._warn("damaged packets were skipped: some frames may be missing")
 
     def _to_rgb(self, frame: av.VideoFrame, index: int) -> np.ndarray:
+        """The frame as RGB: at the video's size, or fitted (scaled while converting)."""
         width, height = self._size
-        if (frame.width, frame.height) != (width, height):
-            self._warn(f"the frame size changes mid-stream; frames are scaled to {width}x{height}")
-        interpolation = None
+        plan, interpolation = None, None
         if self._fit is not None:
-            height, width = self._fit.scaled
-            interpolation = "AREA" if self._fit.shrinking else "BILINEAR"
+            plan = plan_fit((frame.height, frame.width), *self._fit)
+            height, width = plan.scaled if plan.decoder_scales else (frame.height, frame.width)
+            interpolation = "AREA" if plan.shrinking else "BILINEAR"
+        elif (frame.width, frame.height) != (width, height):
+            self._warn(f"the frame size changes mid-stream; frames are scaled to {width}x{height}")
         try:
             rgb = self._reformatter.reformat(
                 frame, width, height, format="rgb24", interpolation=interpolation
@@ -597,14 +601,16 @@ class _PyAVCursor:
                 f"{self.path}: frame {index} is in pixel format {frame.format.name}, "
                 "which cannot be converted to RGB"
             ) from None
-        return np.ascontiguousarray(rgb) if self._fit is None else self._fit.place(rgb)
+        if plan is None:
+            return np.ascontiguousarray(rgb)
+        return plan.place(rgb) if plan.decoder_scales else plan.apply(rgb)
 
 
 class _OpenCVCursor:
     """An OpenCV decoder: sequential only, so going back means reopening the file."""
 
     def __init__(
-        self, info: VideoInfo, on_end: Callable[[int], None], fit: FitPlan | None = None
+        self, info: VideoInfo, on_end: Callable[[int], None], fit: _Fit | None = None
     ) -> None:
         self.path = info.path
         self._fit = fit
@@ -629,7 +635,7 @@ class _OpenCVCursor:
             return self._end()
         self._next += 1
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        return rgb if self._fit is None else self._fit.apply(rgb)
+        return rgb if self._fit is None else plan_fit(rgb.shape[:2], *self._fit).apply(rgb)
 
     def _end(self) -> None:
         self._on_end(self._next)

@@ -149,7 +149,8 @@ class ClipWriter:
             )
         if self._sink is None:
             self._sink = self._open_sink(*(self.size or frame.shape[1::-1]))
-            depth = min(_QUEUE_FRAMES, _QUEUE_BYTES // frame.nbytes)
+            height, width = self._sink.shape
+            depth = min(_QUEUE_FRAMES, _QUEUE_BYTES // (3 * width * height))
             self._encoder = BackgroundConsumer(self._sink.consume, depth, "clip-encoder")
         elif self.size is None and frame.shape[:2] != self._sink.shape:
             raise ValueError(
@@ -178,6 +179,9 @@ class ClipWriter:
         except _WRITE_ERRORS as exc:
             self.abort()
             raise VideoError(f"cannot write {self.path}: {_reason(exc)}") from None
+        except BaseException:  # a bug or Ctrl-C: still leave nothing behind
+            self.abort()
+            raise
         self._done = True
 
     def abort(self) -> None:
@@ -346,8 +350,8 @@ class _EncoderSink:
             options = {"crf": str(crf), "b": "0", "row-mt": "1", "cpu-used": "4"}
         self._container = av.open(str(temp), "w", format=fmt, options=container_options)
         self._stream = self._container.add_stream(codec, rate=fps, options=options)
-        self._stream.width = width + self._pad[1]
-        self._stream.height = height + self._pad[0]
+        self._coded_size = (width + self._pad[1], height + self._pad[0])
+        self._stream.width, self._stream.height = self._coded_size
         self._stream.pix_fmt = "yuv420p"
         codec_context = self._stream.codec_context
         codec_context.colorspace = codec_context.color_primaries = _BT709
@@ -361,8 +365,7 @@ class _EncoderSink:
             frame = np.pad(frame, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
         rgb = av.VideoFrame.from_ndarray(frame, format="rgb24")
         yuv = rgb.reformat(
-            self._stream.width,
-            self._stream.height,
+            *self._coded_size,
             "yuv420p",
             dst_colorspace=_BT709,
             interpolation=self._interpolation,
