@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import platform
-import sys
+import os
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -27,13 +25,13 @@ def reuse_freed_memory() -> bool:
     that allocates). Returns whether the setting took: glibc only; elsewhere (macOS,
     Windows, musl) nothing changes.
     """
-    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
-        return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        if not os.confstr("CS_GNU_LIBC_VERSION"):  # glibc names itself; others do not
+            return False
+        libc = ctypes.CDLL(None)  # the process's own symbols, glibc's among them
         return bool(
             libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
             and libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
         )
-    except (OSError, AttributeError):
+    except (AttributeError, OSError, ValueError):  # no confstr, name or mallopt here
         return False
