@@ -122,24 +122,24 @@ class TorchVAE:
 
     @torch.inference_mode()
     def _decode_batch(self, latents: np.ndarray) -> np.ndarray:
-        z = torch.from_numpy(np.ascontiguousarray(latents))
-        if self._device.type == "cuda":
-            z = z.pin_memory()
-        z = z.to(self._device, self.dtype, non_blocking=True)
+        z = to_device(latents, self._device).to(self.dtype)
         return tensor_to_frames(self.module.decode(z))
 
 
-def frames_to_tensor(frames: np.ndarray, device: torch.device) -> torch.Tensor:
-    """uint8 [N, H, W, 3] -> float32 [N, 3, H, W] in [0, 1] on ``device``.
+def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``array`` as a tensor on ``device``, as it is (conversions then run there).
 
-    For CUDA the uint8 frames go through pinned memory, so that the copy is asynchronous
-    and the conversion to float happens on the GPU.
+    For CUDA it goes through pinned memory, so that the copy is asynchronous.
     """
-    tensor = torch.from_numpy(np.ascontiguousarray(frames))
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
     if device.type == "cuda":
         tensor = tensor.pin_memory()
-    tensor = tensor.to(device, non_blocking=True)
-    return tensor.permute(0, 3, 1, 2).float().div_(255.0)
+    return tensor.to(device, non_blocking=True)
+
+
+def frames_to_tensor(frames: np.ndarray, device: torch.device) -> torch.Tensor:
+    """uint8 [N, H, W, 3] -> float32 [N, 3, H, W] in [0, 1] on ``device``."""
+    return to_device(frames, device).permute(0, 3, 1, 2).float().div_(255.0)
 
 
 def tensor_to_frames(images: torch.Tensor) -> np.ndarray:
