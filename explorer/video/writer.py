@@ -20,9 +20,11 @@ import av
 import av.filter
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from explorer.errors import VideoError
 from explorer.video.background import BackgroundConsumer
+from explorer.video.reader import SWSCALE_THREADS
 
 ClipFormat = Literal["mp4", "webm", "gif", "png"]
 ResizeFilter = Literal["nearest", "bilinear", "bicubic", "lanczos"]
@@ -341,6 +343,7 @@ class _EncoderSink:
         self._pad = (height % 2, width % 2) if fmt == "mp4" else (0, 0)
         self.scales = not any(self._pad)
         self._interpolation = _SWSCALE_FILTERS[resize_filter]
+        self._reformatter = VideoReformatter()  # VideoFrame.reformat sets one up per frame
         if fmt == "mp4":
             codec, container_options = "libx264", {"movflags": "+faststart"}
             options = {"crf": str(quality), "preset": "medium"}
@@ -364,12 +367,14 @@ class _EncoderSink:
         if any(self._pad):
             frame = np.pad(frame, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
         rgb = av.VideoFrame.from_ndarray(frame, format="rgb24")
-        yuv = rgb.reformat(
+        yuv = self._reformatter.reformat(
+            rgb,
             *self._coded_size,
             "yuv420p",
             dst_colorspace=_BT709,
             interpolation=self._interpolation,
             dst_color_range=_LIMITED_RANGE,
+            threads=SWSCALE_THREADS,
         )
         yuv.pts, yuv.time_base = self._pts, self._time_base
         self._pts += 1
