@@ -1,6 +1,5 @@
 import re
 import shutil
-import threading
 
 import numpy as np
 import pytest
@@ -11,7 +10,6 @@ from explorer.model.files import load_model
 from explorer.paths import demo_model_path
 from explorer.pipeline.cache import TrajectoryCache
 from explorer.pipeline.encode import Selection, encode_video, encode_with_cache
-from explorer.pipeline.prefetch import prefetch
 from explorer.video.reader import open_video
 from tests.conftest import MEDIA_FRAME_COUNTS
 from tests.factories import make_vae
@@ -52,30 +50,6 @@ def test_cancel_stops_between_batches(demo_clip, vae):
             should_stop=lambda: len(seen) >= 2,
         )
     assert len(seen) == 2
-
-
-def test_decoding_overlaps_with_the_consumer():
-    """The producer starts item 2 while the consumer still holds item 1."""
-    second_started = threading.Event()
-
-    def produce():
-        yield 1
-        second_started.set()
-        yield 2
-
-    items = prefetch(produce(), depth=1)
-    assert next(items) == 1
-    assert second_started.wait(timeout=10), "the next item was not prepared in the background"
-    assert list(items) == [2]
-
-
-def test_prefetch_passes_producer_errors_on():
-    def produce():
-        yield 1
-        raise ValueError("broken frame")
-
-    with pytest.raises(ValueError, match="broken frame"):
-        list(prefetch(produce()))
 
 
 def test_cache_hits_for_a_moved_video_and_misses_for_an_edited_one(tmp_path, demo_clip):

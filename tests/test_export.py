@@ -1,6 +1,10 @@
 """Exported clips decode everywhere: codec, frame count, fps, size and content checked."""
 
 import json
+import os
+import sys
+import threading
+import time
 from fractions import Fraction
 
 import av
@@ -99,6 +103,44 @@ def test_cancel_leaves_no_file_and_keeps_an_existing_one(tmp_path, vae, path):
         export_clip(path.latents, vae, fresh, ExportSettings(batch_size=4),
                     should_stop=lambda: True)
     assert not fresh.exists()
+
+
+class WatchedVAE:
+    """The demo model, noting where and when it decodes."""
+
+    def __init__(self, vae):
+        self._vae = vae
+        self.frame_size, self.latent_shape = vae.frame_size, vae.latent_shape
+        self.decoding = threading.Event()
+        self.decoders: list[tuple[threading.Thread, int]] = []
+
+    def decode(self, latents):
+        self.decoding.set()
+        try:
+            thread = threading.current_thread()
+            self.decoders.append((thread, os.getpriority(os.PRIO_PROCESS, thread.native_id)))
+            time.sleep(0.01)  # long enough for a preview to run into it
+            return self._vae.decode(latents)
+        finally:
+            self.decoding.clear()
+
+
+def test_decoding_runs_politely_beside_the_caller_and_never_during_previews(tmp_path, vae, path):
+    watched = WatchedVAE(vae)
+    clashes = []
+
+    def serve_previews():
+        clashes.append(watched.decoding.is_set())
+        time.sleep(0.005)
+        clashes.append(watched.decoding.is_set())
+
+    export_clip(path.latents, watched, tmp_path / "clip.mp4", ExportSettings(batch_size=4),
+                between_batches=serve_previews)
+    assert len(watched.decoders) == 5 and len(clashes) == 10
+    assert not any(clashes), "a preview ran while the export was decoding"
+    assert all(thread is not threading.current_thread() for thread, _ in watched.decoders)
+    if sys.platform.startswith("linux"):
+        assert {priority for _, priority in watched.decoders} == {19}
 
 
 def test_inner_keyframes_are_shown_exactly(vae):

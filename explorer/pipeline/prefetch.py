@@ -6,37 +6,87 @@ import os
 import queue
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
 _DONE = object()
+_LOWEST_PRIORITY = 19
+_HANDOVER = object()
+"""From a polite producer that was kept waiting for: carry on at normal priority."""
+PATIENCE_S = 0.25
+"""How long the consumer of a polite producer waits for an item before the rest is
+produced at normal priority. Far longer than a polite producer that keeps up is ever
+late by (the first batch of an export: 20 ms), far shorter than one starved by other
+busy programs takes (a second or more a batch)."""
 
 
-def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+def prefetch(
+    items: Iterable[T],
+    depth: int = 2,
+    *,
+    polite: bool = False,
+    thread_setup: Callable[[], None] | None = None,
+) -> Iterator[T]:
     """Yield ``items`` while a thread computes the next ``depth`` ones ahead.
 
     Video decoding (OpenCV, PyAV) and torch both release the GIL, so decoding batch k+1
     really runs while the model works on batch k. An exception in the producer is re-raised
-    in the consumer; closing the generator early stops the producer.
+    in the consumer; closing the generator early stops the producer. ``thread_setup``
+    runs first in every producer thread.
+
+    ``polite``: the producer runs at the lowest CPU priority while it keeps ahead, so it
+    only takes the moments that the consumer's own threads (a video encoder's) leave
+    idle, instead of taking turns with them and stalling their pipeline. As soon as the
+    consumer has waited :data:`PATIENCE_S` for an item, the producer is what holds
+    things up (or other programs are starving it), and a new thread at normal priority
+    produces the rest: a thread cannot raise its priority again without privileges.
+    Only where threads have priorities of their own (Linux); elsewhere it changes
+    nothing.
     """
+    iterator = iter(items)
     slots: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
+    hurry = threading.Event()
 
-    def produce() -> None:
+    def produce(lowered: bool) -> None:
         try:
-            for item in items:
+            if thread_setup is not None:
+                thread_setup()
+            for item in iterator:
                 if not _put(slots, item, stop):
+                    return
+                if lowered and hurry.is_set():
+                    _put(slots, _HANDOVER, stop)
                     return
             _put(slots, _DONE, stop)
         except BaseException as exc:  # handed to the consumer, which re-raises it
             _put(slots, exc, stop)
 
-    worker = threading.Thread(target=produce, name="prefetch", daemon=True)
-    worker.start()
+    def start(lowered: bool) -> threading.Thread:
+        def run() -> None:
+            produce(lowered and lower_thread_priority())
+
+        thread = threading.Thread(target=run, name="prefetch", daemon=True)
+        thread.start()
+        return thread
+
+    worker = start(polite)
     try:
-        while (item := slots.get()) is not _DONE:
+        while True:
+            patient = not polite or hurry.is_set()
+            try:
+                item = slots.get(timeout=None if patient else PATIENCE_S)
+            except queue.Empty:
+                hurry.set()
+                continue
+            if item is _DONE:
+                return
+            if item is _HANDOVER:
+                worker.join()
+                worker = start(False)
+                continue
             if isinstance(item, BaseException):
                 raise item
             yield item
@@ -55,6 +105,21 @@ def _put(slots: queue.Queue, item: object, stop: threading.Event) -> bool:
     return False
 
 
+def lower_thread_priority() -> bool:
+    """Give the calling thread the lowest CPU priority; whether that was possible.
+
+    Only on Linux, where each thread has a nice value of its own; elsewhere it is the
+    process's, and lowering it would slow the whole app.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _LOWEST_PRIORITY)
+    except OSError:
+        return False
+    return True
+
+
 @contextmanager
 def leave_cores(count: int = 1) -> Iterator[None]:
     """Run torch on all cores but ``count`` in this thread, while a producer uses them.
@@ -69,7 +134,7 @@ def leave_cores(count: int = 1) -> Iterator[None]:
     """
     torch = sys.modules.get("torch")
     threads = torch.get_num_threads() if torch is not None else 0
-    wanted = max(1, min(threads, _available_cores() - count))
+    wanted = _threads_leaving(count, threads)
     if torch is None or wanted == threads:
         yield
         return
@@ -78,6 +143,17 @@ def leave_cores(count: int = 1) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+def leave_cores_for_this_thread(count: int = 1) -> None:
+    """:func:`leave_cores` until the calling thread ends: for threads made for one job."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(_threads_leaving(count, torch.get_num_threads()))
+
+
+def _threads_leaving(count: int, threads: int) -> int:
+    return max(1, min(threads, _available_cores() - count))
 
 
 def _available_cores() -> int:

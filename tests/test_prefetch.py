@@ -1,0 +1,112 @@
+"""Producers in a background thread: overlap, errors, and polite (low-priority) producers."""
+
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+from explorer.pipeline import prefetch as prefetch_module
+from explorer.pipeline.prefetch import prefetch
+
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="threads have priorities of their own on Linux"
+)
+
+
+def thread_priority() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def test_decoding_overlaps_with_the_consumer():
+    """The producer starts item 2 while the consumer still holds item 1."""
+    second_started = threading.Event()
+
+    def produce():
+        yield 1
+        second_started.set()
+        yield 2
+
+    items = prefetch(produce(), depth=1)
+    assert next(items) == 1
+    assert second_started.wait(timeout=10), "the next item was not prepared in the background"
+    assert list(items) == [2]
+
+
+def test_prefetch_passes_producer_errors_on():
+    def produce():
+        yield 1
+        raise ValueError("broken frame")
+
+    with pytest.raises(ValueError, match="broken frame"):
+        list(prefetch(produce()))
+
+
+def test_closing_early_stops_the_producer():
+    produced = []
+
+    def produce():
+        for number in range(1000):
+            produced.append(number)
+            yield number
+
+    items = prefetch(produce(), depth=2)
+    assert next(items) == 0
+    items.close()
+    count = len(produced)
+    time.sleep(0.2)
+    assert len(produced) == count < 1000, "the producer went on after the consumer stopped"
+
+
+@linux_only
+def test_a_polite_producer_runs_at_the_lowest_priority_and_the_consumer_keeps_its_own():
+    before = thread_priority()
+
+    def produce():
+        for _ in range(5):
+            yield thread_priority()
+
+    assert list(prefetch(produce(), polite=True)) == [19] * 5
+    assert thread_priority() == before
+
+
+@linux_only
+def test_a_polite_producer_kept_waiting_for_hands_the_rest_to_a_normal_priority_thread(
+    monkeypatch,
+):
+    monkeypatch.setattr(prefetch_module, "PATIENCE_S", 0.05)
+    normal = thread_priority()
+    setups = []
+
+    def setup():
+        setups.append(threading.current_thread())
+
+    def produce():
+        yield "fast", thread_priority(), threading.current_thread()
+        time.sleep(0.5)  # the consumer runs out of patience meanwhile
+        for name in ("slow", "after", "last"):
+            yield name, thread_priority(), threading.current_thread()
+
+    got = list(prefetch(produce(), polite=True, thread_setup=setup))
+    assert [name for name, _, _ in got] == ["fast", "slow", "after", "last"]
+    # the item in progress is finished where it started, the rest go to a new thread
+    assert [priority for _, priority, _ in got] == [19, 19, normal, normal]
+    assert setups == [got[0][2], got[2][2]] and got[0][2] is not got[2][2]
+    assert got[1][2] is got[0][2] and got[3][2] is got[2][2]
+
+
+@linux_only
+def test_errors_after_a_handover_still_reach_the_consumer(monkeypatch):
+    monkeypatch.setattr(prefetch_module, "PATIENCE_S", 0.05)
+
+    def produce():
+        time.sleep(0.3)
+        yield 1
+        yield 2
+        raise ValueError("broken latent")
+
+    items = prefetch(produce(), polite=True)
+    assert [next(items), next(items)] == [1, 2]
+    with pytest.raises(ValueError, match="broken latent"):
+        next(items)
