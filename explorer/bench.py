@@ -232,20 +232,42 @@ def _load(model: Path) -> Any:
 # --- throughput -----------------------------------------------------------------------------
 
 
-def best_rates(stages: dict[str, Callable[[], Any]], count: int, rounds: int) -> dict[str, float]:
-    """Best items/s of each stage (``count`` items a call) over ``rounds`` interleaved rounds.
+@dataclass(frozen=True)
+class Rate:
+    """A stage's best round: items a second, and the CPU time it took an item."""
+
+    per_s: float
+    cpu_s: float
+    """CPU seconds an item, all of the process's threads together."""
+
+
+def best_rates(stages: dict[str, Callable[[], Any]], count: int, rounds: int) -> dict[str, Rate]:
+    """Best rate of each stage (``count`` items a call) over ``rounds`` interleaved rounds.
 
     One untimed round first warms every stage up. Interleaving gives each stage the same
     share of a noisy machine's quiet moments, and the best round is what the stage can do.
     """
-    best = dict.fromkeys(stages, 0.0)
+    best = dict.fromkeys(stages, Rate(0.0, 0.0))
     for round_number in range(rounds + 1):
         for name, stage in stages.items():
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             stage()
-            if round_number:
-                best[name] = max(best[name], count / (time.perf_counter() - started))
+            rate = count / (time.perf_counter() - started)
+            if round_number and rate > best[name].per_s:
+                best[name] = Rate(rate, (time.process_time() - cpu_started) / count)
     return best
+
+
+def overlap_limit(stages: list[Rate], cores: int) -> float:
+    """The best efficiency any overlap of ``stages`` could reach on ``cores`` cores.
+
+    A pipeline runs no faster than its slowest stage alone, nor faster than the cores can
+    do every stage's CPU work: where each stage alone keeps the cores busy, overlapping
+    them saves nothing, and the ratio to the slowest stage falls towards one half.
+    """
+    slowest = min(stage.per_s for stage in stages)
+    cpu_bound = cores / sum(stage.cpu_s for stage in stages)
+    return min(1.0, cpu_bound / slowest)
 
 
 def measure_encode(
@@ -261,7 +283,7 @@ def measure_encode(
     speed.
     """
     from explorer.pipeline.encode import Selection, encode_video
-    from explorer.pipeline.prefetch import leave_cores
+    from explorer.pipeline.prefetch import available_cores, leave_cores
 
     def read(limit: int) -> list[np.ndarray]:
         return _read_frames(video, limit, vae.frame_size, vae.fit_mode)
@@ -288,12 +310,13 @@ def measure_encode(
         "encode": lambda: encode_video(video, vae, Selection(max_frames=count), batch_size),
     }
     rates = best_rates(stages, count, sizes.rounds)
-    model_fps = max(rates["model"], rates["model_core_left"])
+    model = max(rates["model"], rates["model_core_left"], key=lambda rate: rate.per_s)
     return {
-        "encode_efficiency": rates["encode"] / min(rates["reader"], model_fps),
-        "reader_fps": rates["reader"],
-        "model_fps": model_fps,
-        "encode_fps": rates["encode"],
+        "encode_efficiency": rates["encode"].per_s / min(rates["reader"].per_s, model.per_s),
+        "encode_overlap_limit": overlap_limit([rates["reader"], model], available_cores()),
+        "reader_fps": rates["reader"].per_s,
+        "model_fps": model.per_s,
+        "encode_fps": rates["encode"].per_s,
         "encode_frames": count,
     }
 
@@ -325,7 +348,7 @@ def measure_export(vae: Any, folder: Path, sizes: Sizes) -> Metrics:
     Decoding alone counts at its better thread count, as in :func:`measure_encode`.
     """
     from explorer.pipeline.export import ExportSettings, clip_size, export_clip
-    from explorer.pipeline.prefetch import leave_cores
+    from explorer.pipeline.prefetch import available_cores, leave_cores
     from explorer.video.writer import ClipWriter, resize_frame
 
     count = sizes.export_frames
@@ -357,12 +380,13 @@ def measure_export(vae: Any, folder: Path, sizes: Sizes) -> Metrics:
         "export": lambda: export_clip(latents, vae, folder / "export.mp4", settings),
     }
     rates = best_rates(stages, count, sizes.rounds)
-    decode_fps = max(rates["decode"], rates["decode_core_left"])
+    decode = max(rates["decode"], rates["decode_core_left"], key=lambda rate: rate.per_s)
     return {
-        "export_efficiency": rates["export"] / min(decode_fps, rates["writer"]),
-        "decode_fps": decode_fps,
-        "writer_fps": rates["writer"],
-        "export_fps": rates["export"],
+        "export_efficiency": rates["export"].per_s / min(decode.per_s, rates["writer"].per_s),
+        "export_overlap_limit": overlap_limit([decode, rates["writer"]], available_cores()),
+        "decode_fps": decode.per_s,
+        "writer_fps": rates["writer"].per_s,
+        "export_fps": rates["export"].per_s,
         "export_frames": count,
     }
 

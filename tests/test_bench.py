@@ -4,11 +4,21 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
 
-from explorer.bench import TARGETS, BenchResult, Target, best_rates, trajectory_like
+from explorer.bench import (
+    TARGETS,
+    BenchResult,
+    Rate,
+    Target,
+    best_rates,
+    overlap_limit,
+    trajectory_like,
+)
 from explorer.commands.bench import format_table, format_value
 from explorer.pipeline.prefetch import leave_cores
 from tests.conftest import PROJECT_ROOT
@@ -21,10 +31,12 @@ FLOAT_METRICS = {
     "umap_inverse_ms",
     "inverse_speedup",
     "encode_efficiency",
+    "encode_overlap_limit",
     "reader_fps",
     "model_fps",
     "encode_fps",
     "export_efficiency",
+    "export_overlap_limit",
     "decode_fps",
     "writer_fps",
     "export_fps",
@@ -112,7 +124,34 @@ def test_best_rates_time_each_stage_after_a_warm_up_round():
 
     rates = best_rates({"a": stage("a"), "b": stage("b")}, count=10, rounds=3)
     assert calls == {"a": 4, "b": 4}
-    assert all(rate > 0 for rate in rates.values())
+    assert all(rate.per_s > 0 and rate.cpu_s >= 0 for rate in rates.values())
+
+
+def test_best_rates_count_the_cpu_time_of_every_thread():
+    def two_threads_busy():
+        def spin():
+            end = time.thread_time() + 0.05
+            while time.thread_time() < end:
+                pass
+
+        workers = [threading.Thread(target=spin) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+    rate = best_rates({"busy": two_threads_busy}, count=1, rounds=1)["busy"]
+    assert rate.cpu_s >= 0.09, "both threads' CPU time counts"
+
+
+def test_overlap_limit_is_the_slowest_stage_unless_the_cores_run_out():
+    # two stages that each keep 2 cores busy: no overlap can beat doing them in turn
+    balanced = [Rate(per_s=100.0, cpu_s=0.02), Rate(per_s=100.0, cpu_s=0.02)]
+    assert overlap_limit(balanced, cores=2) == pytest.approx(0.5)
+    # one cheap stage hides behind the other
+    lopsided = [Rate(per_s=100.0, cpu_s=0.01), Rate(per_s=1000.0, cpu_s=0.001)]
+    assert overlap_limit(lopsided, cores=2) == 1.0
+    assert overlap_limit(balanced, cores=8) == 1.0
 
 
 def test_trajectory_like_latents_are_a_smooth_curve():

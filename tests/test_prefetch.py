@@ -1,5 +1,6 @@
 """Producers in a background thread: overlap, errors, and polite (low-priority) producers."""
 
+import contextlib
 import os
 import sys
 import threading
@@ -60,15 +61,43 @@ def test_closing_early_stops_the_producer():
 
 
 @linux_only
-def test_a_polite_producer_runs_at_the_lowest_priority_and_the_consumer_keeps_its_own():
+def test_a_polite_producer_runs_at_the_lowest_priority_after_its_first_cheap_item():
     before = thread_priority()
 
     def produce():
         for _ in range(5):
             yield thread_priority()
 
-    assert list(prefetch(produce(), polite=True)) == [19] * 5
-    assert thread_priority() == before
+    assert list(prefetch(produce(), polite=True)) == [before] + [19] * 4
+    assert thread_priority() == before, "the consumer keeps its priority"
+
+
+@linux_only
+def test_a_producer_whose_items_cost_much_cpu_keeps_normal_priority(monkeypatch):
+    monkeypatch.setattr(prefetch_module, "POLITE_ITEM_CPU_S", 0.005)
+    normal = thread_priority()
+
+    def produce():
+        for _ in range(3):
+            end = time.thread_time() + 0.02
+            while time.thread_time() < end:
+                pass
+            yield thread_priority()
+
+    assert list(prefetch(produce(), polite=True)) == [normal] * 3
+
+
+class ContextPerThread:
+    """A thread context that notes the threads entering and leaving it."""
+
+    def __init__(self):
+        self.entered, self.left = [], []
+
+    @contextlib.contextmanager
+    def __call__(self):
+        self.entered.append(threading.current_thread())
+        yield
+        self.left.append(threading.current_thread())
 
 
 @linux_only
@@ -77,10 +106,7 @@ def test_a_polite_producer_kept_waiting_for_hands_the_rest_to_a_normal_priority_
 ):
     monkeypatch.setattr(prefetch_module, "PATIENCE_S", 0.05)
     normal = thread_priority()
-    setups = []
-
-    def setup():
-        setups.append(threading.current_thread())
+    context = ContextPerThread()
 
     def produce():
         yield "fast", thread_priority(), threading.current_thread()
@@ -88,25 +114,30 @@ def test_a_polite_producer_kept_waiting_for_hands_the_rest_to_a_normal_priority_
         for name in ("slow", "after", "last"):
             yield name, thread_priority(), threading.current_thread()
 
-    got = list(prefetch(produce(), polite=True, thread_setup=setup))
+    got = list(prefetch(produce(), polite=True, thread_context=context))
     assert [name for name, _, _ in got] == ["fast", "slow", "after", "last"]
     # the item in progress is finished where it started, the rest go to a new thread
-    assert [priority for _, priority, _ in got] == [19, 19, normal, normal]
-    assert setups == [got[0][2], got[2][2]] and got[0][2] is not got[2][2]
-    assert got[1][2] is got[0][2] and got[3][2] is got[2][2]
+    assert [priority for _, priority, _ in got] == [normal, 19, normal, normal]
+    first, second = got[0][2], got[2][2]
+    assert first is not second and got[1][2] is first and got[3][2] is second
+    assert context.entered == context.left == [first, second]
 
 
 @linux_only
 def test_errors_after_a_handover_still_reach_the_consumer(monkeypatch):
     monkeypatch.setattr(prefetch_module, "PATIENCE_S", 0.05)
+    normal = thread_priority()
+    raised_at = []
 
     def produce():
+        yield thread_priority()
         time.sleep(0.3)
-        yield 1
-        yield 2
+        yield thread_priority()
+        raised_at.append(thread_priority())
         raise ValueError("broken latent")
 
     items = prefetch(produce(), polite=True)
-    assert [next(items), next(items)] == [1, 2]
+    assert [next(items), next(items)] == [normal, 19]
     with pytest.raises(ValueError, match="broken latent"):
         next(items)
+    assert raised_at == [normal], "the rest ran on a normal-priority thread"

@@ -3,12 +3,14 @@
 Three stages overlap. A producer thread decodes the latents in batches, with torch
 leaving the video encoder a core (:func:`~explorer.pipeline.prefetch.leave_cores`); the
 calling thread (in the app, the inference worker, which serves previews between
-batches) composes the frames and hands them to the clip writer, whose own thread
-encodes them. Decoding is the cheap stage, and it runs politely (lowest priority, see
-:func:`~explorer.pipeline.prefetch.prefetch`) so that it fills the idle moments of the
-encoder's frame threads instead of stalling them: on 2 cores the export then runs at
-about 0.9 of the writer's own speed instead of 0.8. The clip is written to a temporary
-name and renamed into place when complete (see ``explorer.video.writer``).
+batches, never while the producer decodes) composes the frames and hands them to the
+clip writer, whose own thread encodes them. So the model decodes on a thread that is
+new for every export. Decoding is usually the cheap stage, and it runs politely (at the
+lowest priority while it keeps ahead, see :func:`~explorer.pipeline.prefetch.prefetch`)
+so that it fills the idle moments of the encoder's frame threads instead of stalling
+them: on 2 cores the export runs at about 0.9 of the writer's own speed instead of 0.8.
+The clip is written to a temporary name and renamed into place when complete (see
+``explorer.video.writer``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 from explorer.errors import Cancelled, ExplorerError
 from explorer.fileio import atomic_output
 from explorer.model.contract import VideoVAE
-from explorer.pipeline.prefetch import leave_cores_for_this_thread, prefetch
+from explorer.pipeline.prefetch import leave_cores, prefetch
 from explorer.video.fitting import fit_frames
 from explorer.video.writer import ClipWriter, ResizeFilter, format_for_path, resize_frame
 
@@ -102,7 +104,7 @@ def export_clip(
                 decoded = vae.decode(latents[rows])
             yield rows, decoded
 
-    batches = prefetch(decoded_batches(), polite=True, thread_setup=leave_cores_for_this_thread)
+    batches = prefetch(decoded_batches(), polite=True, thread_context=leave_cores)
     with writer, contextlib.closing(batches):
         for rows, decoded in batches:
             if should_stop and should_stop():

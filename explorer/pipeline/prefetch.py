@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -18,8 +20,13 @@ _HANDOVER = object()
 PATIENCE_S = 0.25
 """How long the consumer of a polite producer waits for an item before the rest is
 produced at normal priority. Far longer than a polite producer that keeps up is ever
-late by (the first batch of an export: 20 ms), far shorter than one starved by other
-busy programs takes (a second or more a batch)."""
+late by, far shorter than one starved by other busy programs takes."""
+POLITE_ITEM_CPU_S = 0.025
+"""A polite producer lowers its priority only after an item that cost it less CPU time
+than this. Politeness pays for a cheap producer beside a busy consumer; a costly one is
+likely the slow stage itself. It also bounds the wait for an item whose producer is
+starved by other programs: at the lowest priority a thread gets about 1.5% of a core
+that a busy thread wants, so 25 ms of work take under 2 s."""
 
 
 def prefetch(
@@ -27,48 +34,50 @@ def prefetch(
     depth: int = 2,
     *,
     polite: bool = False,
-    thread_setup: Callable[[], None] | None = None,
+    thread_context: Callable[[], AbstractContextManager[object]] | None = None,
 ) -> Iterator[T]:
     """Yield ``items`` while a thread computes the next ``depth`` ones ahead.
 
     Video decoding (OpenCV, PyAV) and torch both release the GIL, so decoding batch k+1
     really runs while the model works on batch k. An exception in the producer is re-raised
-    in the consumer; closing the generator early stops the producer. ``thread_setup``
-    runs first in every producer thread.
+    in the consumer; closing the generator early stops the producer (after the item in
+    progress). Every producer thread works inside ``thread_context()``, if given.
 
-    ``polite``: the producer runs at the lowest CPU priority while it keeps ahead, so it
-    only takes the moments that the consumer's own threads (a video encoder's) leave
-    idle, instead of taking turns with them and stalling their pipeline. As soon as the
-    consumer has waited :data:`PATIENCE_S` for an item, the producer is what holds
-    things up (or other programs are starving it), and a new thread at normal priority
-    produces the rest: a thread cannot raise its priority again without privileges.
-    Only where threads have priorities of their own (Linux); elsewhere it changes
-    nothing.
+    ``polite``: once the producer has made a cheap item (:data:`POLITE_ITEM_CPU_S`), it
+    runs at the lowest CPU priority, so that it only takes the moments the consumer's own
+    threads (a video encoder's) leave idle, instead of taking turns with them and stalling
+    their pipeline. As soon as the consumer has waited :data:`PATIENCE_S` for an item, the
+    producer is what holds things up (or other programs are starving it): it finishes its
+    item and a new thread produces the rest at normal priority, since a thread cannot
+    raise its priority again without privileges. Only where threads have priorities of
+    their own (Linux); elsewhere it changes nothing.
     """
     iterator = iter(items)
     slots: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
     hurry = threading.Event()
 
-    def produce(lowered: bool) -> None:
+    def produce(may_lower: bool) -> None:
+        lowered = False
         try:
-            if thread_setup is not None:
-                thread_setup()
-            for item in iterator:
-                if not _put(slots, item, stop):
-                    return
-                if lowered and hurry.is_set():
-                    _put(slots, _HANDOVER, stop)
-                    return
+            with thread_context() if thread_context else contextlib.nullcontext():
+                while True:
+                    started = time.thread_time()
+                    item = next(iterator, _DONE)
+                    cheap = time.thread_time() - started < POLITE_ITEM_CPU_S
+                    if item is _DONE or not _put(slots, item, stop):
+                        break
+                    if lowered and hurry.is_set():
+                        _put(slots, _HANDOVER, stop)
+                        return
+                    if may_lower and not lowered and cheap and not hurry.is_set():
+                        lowered = lower_thread_priority()
             _put(slots, _DONE, stop)
         except BaseException as exc:  # handed to the consumer, which re-raises it
             _put(slots, exc, stop)
 
-    def start(lowered: bool) -> threading.Thread:
-        def run() -> None:
-            produce(lowered and lower_thread_priority())
-
-        thread = threading.Thread(target=run, name="prefetch", daemon=True)
+    def start(may_lower: bool) -> threading.Thread:
+        thread = threading.Thread(target=produce, args=(may_lower,), name="prefetch", daemon=True)
         thread.start()
         return thread
 
@@ -128,9 +137,9 @@ def leave_cores(count: int = 1) -> Iterator[None]:
     video, its workers oversubscribe the machine: one that loses its core stalls the others
     at the next barrier, and on a small machine the overlapped pipeline ends up slower than
     the two stages one after the other. Leaving the producer its cores keeps both busy.
-    In torch's OpenMP builds (its wheels) the setting is per thread, so other threads keep
-    theirs. Nothing changes when torch is not in use (a model without it) or where there
-    are cores to spare.
+    In torch's OpenMP builds (its wheels) the setting is per thread: threads already
+    running keep theirs, while threads started meanwhile begin with it. Nothing changes
+    when torch is not in use (a model without it) or where there are cores to spare.
     """
     torch = sys.modules.get("torch")
     threads = torch.get_num_threads() if torch is not None else 0
@@ -145,18 +154,12 @@ def leave_cores(count: int = 1) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def leave_cores_for_this_thread(count: int = 1) -> None:
-    """:func:`leave_cores` until the calling thread ends: for threads made for one job."""
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(_threads_leaving(count, torch.get_num_threads()))
-
-
 def _threads_leaving(count: int, threads: int) -> int:
-    return max(1, min(threads, _available_cores() - count))
+    return max(1, min(threads, available_cores() - count))
 
 
-def _available_cores() -> int:
+def available_cores() -> int:
+    """The cores this process may run on."""
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
