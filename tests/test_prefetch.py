@@ -72,6 +72,36 @@ def test_a_polite_producer_runs_at_the_lowest_priority_after_its_first_cheap_ite
     assert thread_priority() == before, "the consumer keeps its priority"
 
 
+def threads_of_a_new_thread(torch) -> int:
+    counts = []
+    thread = threading.Thread(target=lambda: counts.append(torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    return counts[0]
+
+
+@linux_only
+def test_a_polite_producer_runs_torch_on_one_thread_until_its_context_ends():
+    torch = pytest.importorskip("torch")
+    default = threads_of_a_new_thread(torch)
+
+    @contextlib.contextmanager
+    def two_threads():
+        previous = torch.get_num_threads()
+        torch.set_num_threads(2)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(previous)
+
+    def produce():
+        for _ in range(3):
+            yield torch.get_num_threads()
+
+    assert list(prefetch(produce(), polite=True, thread_context=two_threads)) == [2, 1, 1]
+    assert threads_of_a_new_thread(torch) == default, "the context put the count back"
+
+
 @linux_only
 def test_a_producer_whose_items_cost_much_cpu_keeps_normal_priority(monkeypatch):
     monkeypatch.setattr(prefetch_module, "POLITE_ITEM_CPU_S", 0.005)

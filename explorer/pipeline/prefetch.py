@@ -44,13 +44,14 @@ def prefetch(
     progress). Every producer thread works inside ``thread_context()``, if given.
 
     ``polite``: once the producer has made a cheap item (:data:`POLITE_ITEM_CPU_S`), it
-    runs at the lowest CPU priority, so that it only takes the moments the consumer's own
-    threads (a video encoder's) leave idle, instead of taking turns with them and stalling
-    their pipeline. As soon as the consumer has waited :data:`PATIENCE_S` for an item, the
-    producer is what holds things up (or other programs are starving it): it finishes its
-    item and a new thread produces the rest at normal priority, since a thread cannot
-    raise its priority again without privileges. Only where threads have priorities of
-    their own (Linux); elsewhere it changes nothing.
+    runs at the lowest CPU priority (and torch on one thread in it), so that it only takes
+    the moments the consumer's own threads (a video encoder's) leave idle, instead of
+    taking turns with them and stalling their pipeline. As soon as the consumer has
+    waited :data:`PATIENCE_S` for an item, the producer is what holds things up (or other
+    programs are starving it): it finishes its item and a new thread produces the rest at
+    normal priority, since a thread cannot raise its priority again without privileges.
+    Only where threads have priorities of their own (Linux); elsewhere it changes
+    nothing.
     """
     iterator = iter(items)
     slots: queue.Queue = queue.Queue(maxsize=depth)
@@ -72,6 +73,8 @@ def prefetch(
                         return
                     if may_lower and not lowered and cheap and not hurry.is_set():
                         lowered = lower_thread_priority()
+                        if lowered:
+                            _torch_on_one_thread()
             _put(slots, _DONE, stop)
         except BaseException as exc:  # handed to the consumer, which re-raises it
             _put(slots, exc, stop)
@@ -127,6 +130,15 @@ def lower_thread_priority() -> bool:
     except OSError:
         return False
     return True
+
+
+def _torch_on_one_thread() -> None:
+    """For a polite producer: the threads of its torch pool keep normal priority, and
+    would spin at every barrier for a thread that now waits for the CPU. Its items are
+    cheap, and one thread does them. ``thread_context`` may restore the count at the end."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
 
 
 @contextmanager
