@@ -263,7 +263,8 @@ def overlap_limit(stages: list[Rate], cores: int) -> float:
 
     A pipeline runs no faster than its slowest stage alone, nor faster than the cores can
     do every stage's CPU work: where each stage alone keeps the cores busy, overlapping
-    them saves nothing, and the ratio to the slowest stage falls towards one half.
+    them saves nothing, and the ratio to the slowest stage falls towards one half. (A
+    stage that waits for a GPU counts its waiting as CPU time, so there it reads low.)
     """
     slowest = min(stage.per_s for stage in stages)
     cpu_bound = cores / sum(stage.cpu_s for stage in stages)
