@@ -271,6 +271,23 @@ def overlap_limit(stages: list[Rate], cores: int) -> float:
     return min(1.0, cpu_bound / slowest)
 
 
+def _at_both_thread_counts(name: str, run: Callable[[], None]) -> dict[str, Callable[[], None]]:
+    """``run`` as two stages: with torch's usual threads, and with a core left (as the
+    pipelines run it, beside the stage they overlap it with)."""
+    from explorer.pipeline.prefetch import leave_cores
+
+    def core_left() -> None:
+        with leave_cores():
+            run()
+
+    return {name: run, f"{name}_core_left": core_left}
+
+
+def _faster_thread_count(rates: dict[str, Rate], name: str) -> Rate:
+    """The better of the two stages :func:`_at_both_thread_counts` made of ``name``."""
+    return max(rates[name], rates[f"{name}_core_left"], key=lambda rate: rate.per_s)
+
+
 def measure_encode(
     video: Path, count: int, vae: Any, sizes: Sizes, batch_size: int = 32
 ) -> Metrics:
@@ -284,7 +301,7 @@ def measure_encode(
     speed.
     """
     from explorer.pipeline.encode import Selection, encode_video
-    from explorer.pipeline.prefetch import available_cores, leave_cores
+    from explorer.pipeline.prefetch import available_cores
 
     def read(limit: int) -> list[np.ndarray]:
         return _read_frames(video, limit, vae.frame_size, vae.fit_mode)
@@ -300,18 +317,13 @@ def measure_encode(
         for batch in batches:
             vae.encode(batch)
 
-    def model_beside_reader() -> None:
-        with leave_cores():
-            model_alone()
-
     stages = {
         "reader": lambda: read(count),
-        "model": model_alone,
-        "model_core_left": model_beside_reader,
+        **_at_both_thread_counts("model", model_alone),
         "encode": lambda: encode_video(video, vae, Selection(max_frames=count), batch_size),
     }
     rates = best_rates(stages, count, sizes.rounds)
-    model = max(rates["model"], rates["model_core_left"], key=lambda rate: rate.per_s)
+    model = _faster_thread_count(rates, "model")
     return {
         "encode_efficiency": rates["encode"].per_s / min(rates["reader"].per_s, model.per_s),
         "encode_overlap_limit": overlap_limit([rates["reader"], model], available_cores()),
@@ -349,7 +361,7 @@ def measure_export(vae: Any, folder: Path, sizes: Sizes) -> Metrics:
     Decoding alone counts at its better thread count, as in :func:`measure_encode`.
     """
     from explorer.pipeline.export import ExportSettings, clip_size, export_clip
-    from explorer.pipeline.prefetch import available_cores, leave_cores
+    from explorer.pipeline.prefetch import available_cores
     from explorer.video.writer import ClipWriter, resize_frame
 
     count = sizes.export_frames
@@ -364,10 +376,6 @@ def measure_export(vae: Any, folder: Path, sizes: Sizes) -> Metrics:
         for batch in batches:
             vae.decode(batch)
 
-    def decode_beside_writer() -> None:
-        with leave_cores():
-            decode_alone()
-
     def write_alone() -> None:
         target = folder / "writer.mp4"
         with ClipWriter(target, settings.fps, quality=settings.quality, overwrite=True) as out:
@@ -375,13 +383,12 @@ def measure_export(vae: Any, folder: Path, sizes: Sizes) -> Metrics:
                 out.write(frame)
 
     stages = {
-        "decode": decode_alone,
-        "decode_core_left": decode_beside_writer,
+        **_at_both_thread_counts("decode", decode_alone),
         "writer": write_alone,
         "export": lambda: export_clip(latents, vae, folder / "export.mp4", settings),
     }
     rates = best_rates(stages, count, sizes.rounds)
-    decode = max(rates["decode"], rates["decode_core_left"], key=lambda rate: rate.per_s)
+    decode = _faster_thread_count(rates, "decode")
     return {
         "export_efficiency": rates["export"].per_s / min(decode.per_s, rates["writer"].per_s),
         "export_overlap_limit": overlap_limit([decode, rates["writer"]], available_cores()),

@@ -17,11 +17,11 @@ from explorer.errors import ExplorerError, describe_error
 from explorer.memory import reuse_freed_memory
 
 EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
 MODEL_HELP = (
     "a .safetensors model, a TorchScript file, a diffusers AutoencoderKL folder or "
     "package.module:factory (see docs/models.md)"
 )
-EXIT_INTERRUPTED = 130
 
 _COMMAND_HELP = """commands:
   explorer [VIDEO] [--model MODEL]   open the app (the bundled demo when no video is given)

@@ -137,7 +137,7 @@ def psnr_db(originals: np.ndarray, reconstructions: np.ndarray) -> np.ndarray:
 
 
 def _fitted_batches(
-    reader: VideoReader, selection: Selection, size: int, vae: VideoVAE
+    reader: VideoReader, selection: Selection, batch_size: int, vae: VideoVAE
 ) -> Iterator[tuple[list[int], np.ndarray]]:
     """Batches of frame numbers and frames fitted to the model's input size.
 
@@ -157,7 +157,7 @@ def _fitted_batches(
     for index, frame in stream:
         indices.append(index)
         frames.append(frame)
-        if len(frames) == size:
+        if len(frames) == batch_size:
             yield indices, np.stack(frames)
             indices, frames = [], []
     if frames:
