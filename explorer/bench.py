@@ -8,9 +8,10 @@ throughputs are the best of several interleaved rounds (what a stage can do, not
 of the moment) and latencies are percentiles of many samples. ``docs/performance.md``
 explains each number and its target.
 
-Only the standard library and numpy are imported here at module level: ``python -m
-explorer.bench window`` is the start-up measurement's child, and the app's own imports
-are what it times.
+Only the standard library, numpy and the model guard (which needs nothing more) are
+imported here at module level: ``python -m explorer.bench window`` is the start-up
+measurement's child, and the app's own imports are what it times. Every model call goes
+through the guard, so a model that misbehaves stops the bench with one line.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 
 from explorer.errors import ExplorerError
+from explorer.model import guard
 
 Value = float | int | bool | str
 Metrics = dict[str, Value]
@@ -123,12 +125,15 @@ _TIMEOUT_S = 300
 
 @dataclass(frozen=True)
 class BenchSettings:
-    model: Path
-    """A model file; the bench uses the device the app would (CUDA, then MPS, then CPU)."""
+    model: str
+    """A model spec, as ``explorer --model`` takes it (a file, a folder, ``module:factory``);
+    the bench uses the device the app would (CUDA, then MPS, then CPU)."""
     video: Path | None = None
     """The video to encode and to open in the app; None: a synthetic clip to encode, and
     the bundled demo clip to open."""
     quick: bool = False
+    trust_code: bool = False
+    """Allow models that run code (TorchScript, plugins), as ``--trust-code`` does."""
 
 
 @dataclass
@@ -152,18 +157,21 @@ def run_bench(settings: BenchSettings, log: Callable[[str], None] = lambda _: No
     sizes = QUICK if settings.quick else FULL
     app_video = settings.video or _demo_video()
     result = BenchResult({"quick": settings.quick})
+    model = ModelSpec(settings.model, settings.trust_code)
+    log("opening the model")
+    vae = model.open()  # first: a model that fails does so at once, not minutes in
+    check_model(vae)
     with tempfile.TemporaryDirectory(prefix="explorer-bench-") as folder:
         work = Path(folder)
         log("preparing the clip")
         clip = settings.video or write_synthetic_clip(work / "synthetic.mp4", sizes)
         count = _count_frames(clip, sizes.clip_frames)
-        vae = _load(settings.model)
         result.metrics["device"] = vae.device
         steps: list[tuple[str, Callable[[], Metrics]]] = [
-            ("preview latency", lambda: measure_preview(app_video, settings.model, vae, sizes)),
-            ("start-up", lambda: measure_startup(app_video, settings.model, sizes)),
+            ("preview latency", lambda: measure_preview(app_video, model, vae, sizes)),
+            ("start-up", lambda: measure_startup(app_video, model, sizes)),
             ("encode throughput", lambda: measure_encode(clip, count, vae, sizes)),
-            ("encode memory", lambda: measure_encode_memory(clip, count, settings.model)),
+            ("encode memory", lambda: measure_encode_memory(clip, count, model)),
             ("export throughput", lambda: measure_export(vae, work, sizes)),
             ("UI stalls during a UMAP fit", lambda: measure_ui_stall(sizes)),
             ("inverse", lambda: measure_inverse(sizes)),
@@ -217,16 +225,38 @@ def trajectory_like(count: int, dim: int = 16, seed: int = 0) -> np.ndarray:
     return (curve + 0.05 * rng.standard_normal((count, dim))).astype(np.float32)
 
 
+def check_model(vae: Any) -> None:
+    """Encode two frames and decode their latents through the model guard: a model that
+    raises or returns something unusable stops the bench with the guard's one line."""
+    from explorer.demo import demo_frames
+
+    mu, _ = guard.encode(vae, np.stack(list(demo_frames(2, SYNTHETIC_SIZE))))
+    guard.decode(vae, mu)
+
+
 def _demo_video() -> Path:
     from explorer.paths import demo_video_path
 
     return demo_video_path()
 
 
-def _load(model: Path) -> Any:
-    from explorer.model.open import open_model
+@dataclass(frozen=True)
+class ModelSpec:
+    """The model as the user named it, and whether its code may run: enough to open it here
+    or in a child process."""
 
-    return open_model(model, device="auto")
+    spec: str
+    trust_code: bool = False
+
+    def open(self) -> Any:
+        from explorer.model.open import open_model
+
+        return open_model(self.spec, device="auto", trust_code=self.trust_code)
+
+    @property
+    def arguments(self) -> list[str]:
+        """The model's options on the ``explorer`` command line."""
+        return ["--model", self.spec, *(["--trust-code"] if self.trust_code else [])]
 
 
 # --- throughput -----------------------------------------------------------------------------
@@ -315,7 +345,7 @@ def measure_encode(
 
     def model_alone() -> None:
         for batch in batches:
-            vae.encode(batch)
+            guard.encode(vae, batch)
 
     stages = {
         "reader": lambda: read(count),
@@ -370,11 +400,12 @@ def measure_export(vae: Any, folder: Path, sizes: Sizes) -> Metrics:
     latents = rng.standard_normal((count, *vae.latent_shape)).astype(np.float32)
     batches = [latents[s : s + settings.batch_size] for s in range(0, count, settings.batch_size)]
     size = clip_size(vae.frame_size, settings)
-    finished = [resize_frame(image, size, settings.resize_filter) for image in vae.decode(latents)]
+    decoded = guard.decode(vae, latents)
+    finished = [resize_frame(image, size, settings.resize_filter) for image in decoded]
 
     def decode_alone() -> None:
         for batch in batches:
-            vae.decode(batch)
+            guard.decode(vae, batch)
 
     def write_alone() -> None:
         target = folder / "writer.mp4"
@@ -402,15 +433,15 @@ def measure_export(vae: Any, folder: Path, sizes: Sizes) -> Metrics:
 # --- memory ---------------------------------------------------------------------------------
 
 
-def measure_encode_memory(video: Path, count: int, model: Path) -> Metrics:
+def measure_encode_memory(video: Path, count: int, model: ModelSpec) -> Metrics:
     """Peak memory encoding the first ``count`` frames of a video against a quarter of them,
     each in a new process.
 
     Both include the interpreter, torch and the model; a pipeline that kept frames would
     grow with the video, one that streams stays flat.
     """
-    short = _child_json("encode-peak", str(video), str(model), str(count // 4))
-    long = _child_json("encode-peak", str(video), str(model), str(count))
+    short = _child_json("encode-peak", str(video), str(count // 4), *model.arguments)
+    long = _child_json("encode-peak", str(video), str(count), *model.arguments)
     return {
         "encode_peak_rss_growth": long["peak_rss_mb"] / short["peak_rss_mb"],
         "encode_rss_short_mb": short["peak_rss_mb"],
@@ -458,7 +489,7 @@ def _windows_peak_rss_mb() -> float:
 # --- start-up -------------------------------------------------------------------------------
 
 
-def measure_startup(video: Path, model: Path, sizes: Sizes) -> Metrics:
+def measure_startup(video: Path, model: ModelSpec, sizes: Sizes) -> Metrics:
     """Seconds from starting ``explorer VIDEO --model MODEL`` to its first paint and to ready.
 
     Each start is a new process, offscreen; the first one only warms the caches (the
@@ -472,9 +503,9 @@ def measure_startup(video: Path, model: Path, sizes: Sizes) -> Metrics:
     }
 
 
-def _startup_times(video: Path, model: Path) -> dict[str, float]:
+def _startup_times(video: Path, model: ModelSpec) -> dict[str, float]:
     started = time.time()
-    output = _run_child("window", str(video), str(model))
+    output = _run_child("window", str(video), *model.arguments)
     markers = {}
     for line in output.splitlines():
         tag, _, rest = line.partition(" ")
@@ -495,25 +526,26 @@ def single_decode_ms(vae: Any, latents: np.ndarray, calls: int = 200) -> float:
     for index in range(calls):
         row = latents[index % len(latents)][None]
         started = time.perf_counter()
-        vae.decode(row)
+        guard.decode(vae, row)
         times.append(time.perf_counter() - started)
     return float(np.median(times) * 1e3)
 
 
-def measure_preview(video: Path, model: Path, vae: Any, sizes: Sizes) -> Metrics:
+def measure_preview(video: Path, model: ModelSpec, vae: Any, sizes: Sizes) -> Metrics:
     """Latency of drag previews through the app's inference worker, at 60 drag events/s.
 
-    The worker opens ``video`` with ``model`` as the app does; then a timer moves a probe
-    across the PCA map every :data:`DRAG_INTERVAL_MS` and asks for the image under it. The
+    The worker opens ``video`` with ``model`` as the app does, but is handed ``vae`` rather
+    than loading it again; then a timer moves a probe across the PCA map every
+    :data:`DRAG_INTERVAL_MS` and asks for the image under it. The
     time from each request to its image arriving on the GUI thread, less the model's own
     decode time, is the overhead of the worker's plumbing.
     """
     from explorer.ui.worker import WorkerThread
 
     _qt_app()
-    thread = WorkerThread()
+    thread = WorkerThread(model_loader=lambda _spec, _device: vae)
     try:
-        trajectory, projection = _open_in_worker(thread.worker, video, model)
+        trajectory, projection = _open_in_worker(thread.worker, video, Path(model.spec))
         decode_ms = single_decode_ms(vae, trajectory.latents(slice(None)))
         drag = _drag(thread.worker, projection.embedding, projection.inverse, sizes.drag_seconds)
     finally:
@@ -752,16 +784,19 @@ def _child_json(*args: str) -> dict[str, Any]:
     return json.loads(_run_child(*args).strip().splitlines()[-1])
 
 
-def _encode_peak_child(video: str, model: str, frames: str) -> None:
-    """Encode the first ``frames`` frames of ``video``; print the peak memory as JSON."""
+def _encode_peak_child(video: str, frames: str, *model: str) -> None:
+    """Encode the first ``frames`` frames of ``video`` with the model that ``model`` (its
+    command-line options) names; print the peak memory as JSON."""
     from explorer.pipeline.encode import Selection, encode_video
 
-    encode_video(video, _load(Path(model)), Selection(max_frames=int(frames)))
+    spec = ModelSpec(model[model.index("--model") + 1], "--trust-code" in model)
+    encode_video(video, spec.open(), Selection(max_frames=int(frames)))
     print(json.dumps({"peak_rss_mb": peak_rss_mb()}))
 
 
-def _window_child(video: str, model: str) -> None:
-    """Start the app as ``explorer VIDEO --model MODEL`` does; mark its first paint and ready.
+def _window_child(video: str, *model: str) -> None:
+    """Start the app as ``explorer VIDEO --model MODEL`` (``model``: the model's options)
+    does; mark its first paint and ready.
 
     An application-wide event filter sees the first paint of the main window (or of any
     widget in it) and then waits for the window's ``ready`` signal; the window is then
@@ -793,7 +828,7 @@ def _window_child(video: str, model: str) -> None:
     app = QApplication(sys.argv[:1])
     watch = StartupWatch()
     app.installEventFilter(watch)
-    main([video, "--model", model])
+    main([video, *model])
 
 
 def _mark(name: str) -> None:

@@ -8,6 +8,7 @@ exit 2; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,7 +18,6 @@ from explorer.errors import ExplorerError, describe_error
 from explorer.memory import reuse_freed_memory
 
 EXIT_ERROR = 1
-EXIT_INTERRUPTED = 130
 MODEL_HELP = (
     "a .safetensors model, a TorchScript file, a diffusers AutoencoderKL folder or "
     "package.module:factory (see docs/models.md)"
@@ -38,7 +38,11 @@ Run 'explorer COMMAND --help' for a command's options."""
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``explorer`` console script."""
+    from explorer import interrupts
+
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] in (["train"], ["encode"], ["export"]):
+        interrupts.install()  # their progress callbacks stop at interrupts.check()
     parser = build_parser()
     if args_list and args_list[0] in _COMMANDS:
         args = parser.parse_args(args_list)
@@ -58,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.debug:
             raise
         print("explorer: interrupted", file=sys.stderr)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(interrupts.exit_code())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,27 +86,26 @@ def build_parser() -> argparse.ArgumentParser:
         choices=(64, 128, 256),
         help="square frame size in pixels (default 64)",
     )
-    train.add_argument(
-        "--latent-dim", type=_positive_int, default=16, help="latent size (default 16)"
-    )
-    train.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (default 1)")
-    train.add_argument("--epochs", type=_positive_int, default=30, help="passes over the frames")
-    train.add_argument("--batch-size", type=_positive_int, default=32)
-    train.add_argument("--learning-rate", type=float, default=1e-3)
-    train.add_argument(
-        "--max-frames",
-        type=_positive_int,
-        default=None,
-        help="use at most this many frames from the start",
-    )
+    train.add_argument("--latent-dim", type=LATENT_DIM, default=16,
+                       help=f"latent size, {LATENT_DIM.range} (default 16)")
+    train.add_argument("--beta", type=BETA, default=1.0,
+                       help=f"weight of the KL term, {BETA.range} (default 1)")
+    train.add_argument("--epochs", type=EPOCHS, default=30,
+                       help=f"passes over the frames, {EPOCHS.range} (default 30)")
+    _batch_size_option(train)
+    train.add_argument("--learning-rate", type=LEARNING_RATE, default=1e-3,
+                       help=f"Adam's step size, {LEARNING_RATE.range} (default 0.001)")
+    train.add_argument("--max-frames", type=FRAME_COUNT, default=None,
+                       help=f"use at most this many frames from the start, {FRAME_COUNT.range}")
     train.add_argument(
         "--fit",
         choices=("crop", "letterbox"),
         default="crop",
         help="how non-square frames fit the model (default crop)",
     )
-    train.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
-    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _device_option(train)
+    train.add_argument("--seed", type=SEED, default=0,
+                       help=f"random seed, {SEED.range} (default 0)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing model file")
 
     encode = commands.add_parser(
@@ -113,15 +116,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     encode.add_argument("video", type=Path, help="video file to encode")
     encode.add_argument("--model", required=True, help=MODEL_HELP)
+    _add_trust_option(encode)
     encode.add_argument("-o", "--output", type=Path, required=True, help="trajectory to write")
     encode.add_argument("--projection", choices=("pca", "umap"), default="pca",
                         help="2-D layout stored with the latents (default pca; umap is slower)")
-    encode.add_argument("--start", type=_non_negative_int, default=0, help="first frame")
-    encode.add_argument("--end", type=_positive_int, default=None, help="stop before this frame")
-    encode.add_argument("--stride", type=_positive_int, default=1, help="take every Nth frame")
-    encode.add_argument("--max-frames", type=_positive_int, default=None)
-    encode.add_argument("--batch-size", type=_positive_int, default=32)
-    encode.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    encode.add_argument("--start", type=FRAME_NUMBER, default=0,
+                        help=f"first frame, {FRAME_NUMBER.range} (default 0)")
+    encode.add_argument("--end", type=FRAME_COUNT, default=None,
+                        help=f"stop before this frame, {FRAME_COUNT.range}")
+    encode.add_argument("--stride", type=FRAME_COUNT, default=1,
+                        help=f"take every Nth frame, {FRAME_COUNT.range} (default 1)")
+    encode.add_argument("--max-frames", type=FRAME_COUNT, default=None,
+                        help=f"encode at most this many frames, {FRAME_COUNT.range}")
+    _batch_size_option(encode)
+    _device_option(encode)
     encode.add_argument("--no-cache", action="store_true", help="encode even if cached")
     encode.add_argument("--float16", action="store_true",
                         help="store latents as float16 (half the size, for image latents)")
@@ -135,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         "an MP4 (H.264), WebM (VP9), GIF or a folder of PNGs; the format follows -o.",
     )
     export.add_argument("--model", required=True, help=MODEL_HELP)
+    _add_trust_option(export)
     source = export.add_mutually_exclusive_group(required=True)
     source.add_argument("--video", type=Path, help="video to take keyframes from")
     source.add_argument("--trajectory", type=Path, help="trajectory (.npz) to take them from")
@@ -150,17 +159,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--easing", choices=("linear", "ease-in", "ease-out", "ease-in-out"), default="linear"
     )
     length = export.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=_positive_int, help="frames in the clip")
-    length.add_argument("--seconds", type=float, default=2.0, help="clip length (default 2)")
-    export.add_argument("--fps", type=float, default=24.0, help="frame rate (default 24)")
-    export.add_argument("--size", type=_positive_int, help="longest side of the output, pixels")
+    length.add_argument("--steps", type=CLIP_FRAMES,
+                        help=f"frames in the clip, {CLIP_FRAMES.range}")
+    length.add_argument("--seconds", type=SECONDS, default=2.0,
+                        help=f"clip length, {SECONDS.range} (default 2)")
+    export.add_argument("--fps", type=FPS, default=24.0,
+                        help=f"frame rate, {FPS.range} (default 24)")
+    export.add_argument("--size", type=CLIP_SIZE,
+                        help=f"longest side of the output in pixels, {CLIP_SIZE.range}")
     export.add_argument(
         "--filter",
         choices=("nearest", "bilinear", "bicubic", "lanczos"),
         default="lanczos",
         help="upscaling filter (default lanczos)",
     )
-    export.add_argument("--quality", type=int, default=23, help="0 best … 51 worst (default 23)")
+    export.add_argument("--quality", type=QUALITY, default=23,
+                        help=f"{QUALITY.range}: 0 best … 51 worst (default 23)")
     export.add_argument(
         "--side-by-side",
         action="store_true",
@@ -168,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--counter", action="store_true", help="draw a frame counter")
     export.add_argument("--ping-pong", action="store_true", help="play forward, then back")
-    export.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    _device_option(export)
     export.add_argument("--overwrite", action="store_true", help="replace an existing output")
     export.add_argument(
         "-o",
@@ -187,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--model", help="model to measure (default: the demo model)")
+    _add_trust_option(bench)
     bench.add_argument("--video", type=Path, help="clip to measure (default: synthetic)")
     bench.add_argument("--quick", action="store_true", help="smaller sizes, under a minute")
 
@@ -212,6 +227,7 @@ def build_gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("video", nargs="?", type=Path, help="video to open (default: the demo)")
     parser.add_argument("--model", help="model (default: the demo model); " + MODEL_HELP)
     parser.add_argument("--session", type=Path, help="open a saved session (.lxsession)")
+    _add_trust_option(parser)
     parser.add_argument(
         "--screenshot",
         type=Path,
@@ -224,18 +240,88 @@ def build_gui_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_trust_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="allow a model that is code (TorchScript, a plugin, an installed loader) to run; "
+        "safetensors files and diffusers folders never need it (docs/security.md)",
+    )
+
+
 def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     return common
 
 
-def _positive_int(text: str) -> int:
-    return _int_at_least(text, 1)
+class Bounded:
+    """An argparse ``type``: a number of ``kind`` from ``low`` to ``high``, both included.
+
+    Anything else (words, NaN, infinities, numbers out of range) is a usage error that
+    names the range; ``range`` is the same range for the option's help.
+    """
+
+    def __init__(self, kind: type[int] | type[float], low: float, high: float) -> None:
+        self.kind, self.low, self.high = kind, low, high
+        self.range = f"{_number(low)} to {_number(high)}"
+        self.noun = "whole number" if kind is int else "number"
+
+    def __call__(self, text: str) -> int | float:
+        try:
+            value = self.kind(text)
+        except ValueError:
+            message = f"expected a {self.noun} from {self.range}, not {text!r}"
+            raise argparse.ArgumentTypeError(message) from None
+        if not self.low <= value <= self.high:  # NaN fails every comparison
+            raise argparse.ArgumentTypeError(f"must be from {self.range}, not {text}")
+        return value
 
 
-def _non_negative_int(text: str) -> int:
-    return _int_at_least(text, 0)
+def _number(value: float) -> str:
+    """``10,000,000`` for whole numbers, ``0.001`` or ``1e-08`` for the rest."""
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+# Upper bounds are far beyond any real use, but low enough that no value allocates
+# gigabytes or runs for days before failing: a larger latent or batch would fill memory (a
+# 256 px batch of 1,024 frames is already 800 MB of float32 input), and a clip is at most
+# 100,000 frames or 10 minutes (over an hour at 24 fps; every frame's latent is held).
+MAX_FRAME = 10_000_000
+"""Frame numbers and counts: over 40 hours of 60 fps video."""
+FRAME_NUMBER = Bounded(int, 0, MAX_FRAME)
+FRAME_COUNT = Bounded(int, 1, MAX_FRAME)
+BATCH_SIZE = Bounded(int, 1, 1024)
+LATENT_DIM = Bounded(int, 1, 4096)
+EPOCHS = Bounded(int, 1, 100_000)
+BETA = Bounded(float, 0.0, 1000.0)
+LEARNING_RATE = Bounded(float, 1e-8, 1.0)
+"""Adam beyond a step of 1 only diverges; below 1e-8 it does not move."""
+SEED = Bounded(int, 0, 2**32 - 1)
+"""What numpy and torch both accept as a seed."""
+CLIP_FRAMES = Bounded(int, 1, 100_000)
+SECONDS = Bounded(float, 0.1, 600.0)
+FPS = Bounded(float, 1.0, 240.0)
+CLIP_SIZE = Bounded(int, 16, 8192)
+QUALITY = Bounded(int, 0, 51)
+"""The x264 CRF scale (the writer maps it onto VP9's for WebM)."""
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,2})?")
+
+
+def _device(text: str) -> str:
+    if not _DEVICE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda, cuda:N or mps, not {text!r}")
+    return text
+
+
+def _device_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", type=_device, default="auto",
+                        help="auto, cpu, cuda, cuda:N or mps (default auto)")
+
+
+def _batch_size_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch-size", type=BATCH_SIZE, default=32,
+                        help=f"frames the model takes at once, {BATCH_SIZE.range} (default 32)")
 
 
 def _frame_list(text: str) -> list[int]:
@@ -250,16 +336,6 @@ def _frame_list(text: str) -> list[int]:
     return frames
 
 
-def _int_at_least(text: str, minimum: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
-    return value
-
-
 def _run_gui(args: argparse.Namespace) -> int:
     if args.self_test:
         from explorer.selftest import run_self_test
@@ -268,7 +344,7 @@ def _run_gui(args: argparse.Namespace) -> int:
     from explorer.ui.app import run_app
 
     return run_app(video=args.video, model=args.model, screenshot=args.screenshot,
-                   session=args.session)
+                   session=args.session, trust_code=args.trust_code)
 
 
 def _run_train(args: argparse.Namespace) -> int:

@@ -6,20 +6,27 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from explorer.errors import ExplorerError
 
+TEMP_NAME_EXTRA = 32
+"""How many bytes longer than its target's name a temporary name can be: one written by
+:func:`atomic_output` is ``.NAME.`` + 8 random characters + ``.partial`` (16 more), and a
+model or trajectory saved into such a file by its own ``atomic_output`` nests a second."""
+_NAME_MAX = 255
+
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_output(path: str | os.PathLike[str], overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success move it into place atomically.
 
-    The temporary file lives in the same folder so the final ``os.replace`` is a rename
-    on one file system: a crash or kill at any moment leaves either the old file or the
-    new one, never a torn one. On an exception the temporary file is removed and any
-    existing file at ``path`` is left untouched.
+    The temporary file lives in the same folder so the final move is a rename on one
+    file system: a crash or kill at any moment leaves either the old file or the new
+    one, never a torn one. On an exception the temporary file is removed and any
+    existing file at ``path`` is left untouched. Without ``overwrite`` the file is
+    created only if ``path`` still does not exist (see :func:`commit_output`).
     """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
@@ -33,24 +40,106 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise ExplorerError(f"cannot write {target}: folder {folder} is not writable") from exc
     os.close(handle)
     temp = Path(temp_name)
-    os.chmod(temp, _mode_for(target))
+    mode = _mode_for(target)
     try:
         yield temp
+        # Again after writing: writers such as safetensors' save_file replace the file
+        # with a new one of their own, readable by the owner only.
+        os.chmod(temp, mode)
         _fsync(temp)
-        os.replace(temp, target)
+        commit_output(temp, target, overwrite)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
 
 
-def check_output_path(path: str | os.PathLike[str], overwrite: bool) -> None:
-    """Fail before any long work if a file cannot, or may not, be written at ``path``."""
+def commit_output(temp: Path, target: Path, overwrite: bool) -> None:
+    """Move the finished file ``temp`` to ``target``.
+
+    With ``overwrite`` an existing target is replaced. Without it the target is created
+    only if it does not exist, atomically (a hard link, then ``temp`` is removed), so two
+    runs writing the same new name never silently replace each other's file; ``temp`` is
+    left for the caller to remove when the name is taken.
+    """
+    if overwrite:
+        os.replace(temp, target)
+        return
+    try:
+        os.link(temp, target)
+    except FileExistsError:
+        raise _appeared(target) from None
+    except OSError:  # no hard links here (FAT, some network shares): reserve the name
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            raise _appeared(target) from None
+        os.replace(temp, target)
+    else:
+        temp.unlink()
+
+
+def _appeared(target: Path) -> ExplorerError:
+    return ExplorerError(
+        f"{target} was created by something else while this ran; pass --overwrite to replace it"
+    )
+
+
+def check_output_path(
+    path: str | os.PathLike[str],
+    overwrite: bool,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+) -> None:
+    """Fail before any long work if a file cannot, or may not, be written at ``path``.
+
+    ``inputs`` are the files the command reads: an output that is one of them (by any
+    spelling, link or hard link) is refused even with ``overwrite``.
+    """
     path = Path(path)
+    check_not_an_input(path, inputs)
     if path.is_dir():
         raise ExplorerError(f"{path} is a folder; give a file name")
     if path.exists() and not overwrite:
         raise ExplorerError(f"{path} already exists; pass --overwrite to replace it")
+    check_name_length(path)
     check_writable_folder(path.parent if str(path.parent) else Path("."), path)
+
+
+def check_not_an_input(
+    output: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None]
+) -> None:
+    """Refuse an ``output`` that is the same file as one of ``inputs`` (None is skipped)."""
+    for source in inputs:
+        if source is not None and _same_file(output, source):
+            raise ExplorerError(
+                f"{output} is the input {source}; writing there would destroy it, so choose "
+                "another output name (--overwrite does not change this)"
+            )
+
+
+def check_name_length(path: str | os.PathLike[str]) -> None:
+    """Refuse a name too long for its folder once the temporary name's extra bytes are
+    added, before any work is done rather than when the result is saved."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        name_max = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # no such folder (reported later), Windows
+        name_max = _NAME_MAX
+    length = len(os.fsencode(path.name))
+    if length + TEMP_NAME_EXTRA > name_max:
+        raise ExplorerError(
+            f"the file name {path.name[:24]}… is too long ({length} bytes): this folder takes "
+            f"names of up to {name_max} bytes, and the temporary name written first is up "
+            f"to {TEMP_NAME_EXTRA} longer; choose a name of at most {name_max - TEMP_NAME_EXTRA}"
+        )
+
+
+def _same_file(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
+    """Whether both paths exist and are one file (symlinks, ``..``, hard links)."""
+    try:
+        return os.path.samefile(first, second)
+    except (OSError, ValueError):
+        return False
 
 
 def check_writable_folder(folder: Path, target: str | os.PathLike[str]) -> None:

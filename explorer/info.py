@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 from explorer.fileio import require_file
+from explorer.model.kinds import MODEL_SUFFIXES, model_kind
 
 Row = tuple[str, str]
-
-
-MODEL_SUFFIXES = {".safetensors", ".pt", ".pth", ".ts", ".jit"}
 
 
 def describe_file(path: str | os.PathLike[str]) -> list[Row]:
@@ -29,6 +28,10 @@ def describe_file(path: str | os.PathLike[str]) -> list[Row]:
 
 
 def describe_model(path: Path) -> list[Row]:
+    """A model that is data is opened (nothing in it runs); one that is code is only read."""
+    kind = model_kind(path)
+    if kind.runs_code:
+        return describe_code_model(path, kind.label)
     from explorer.model.open import open_model
 
     facts = open_model(path, device="cpu").describe()
@@ -54,6 +57,28 @@ def describe_model(path: Path) -> list[Row]:
             ("Source video", str(training.get("source_video", "?"))),
             ("Trained", str(training.get("trained_at", "?"))),
         ]
+    return rows
+
+
+def describe_code_model(path: Path, label: str) -> list[Row]:
+    """What a TorchScript archive says without running it: its size, its code files and
+    the settings beside it; what only its code can tell is named, not guessed."""
+    from explorer.model.kinds import settings_beside
+    from explorer.model.open import TorchScriptSettings, read_settings
+
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    code = [name for name in names if "/code/" in name and name.endswith(".py")]
+    rows: list[Row] = [
+        ("File", str(path)),
+        ("Kind", f"{label} (code: not run)"),
+        ("Size", f"{path.stat().st_size:,} bytes, {len(names)} archive members"),
+        ("Code files", str(len(code))),
+    ]
+    settings = read_settings(settings_beside(path), TorchScriptSettings)
+    rows += [(f"Setting {name}", str(value)) for name, value in sorted(settings.items())]
+    rows.append(("Not read", "frame size and latent shape unless set above: only the model's "
+                 "code can tell (open it with --trust-code to run it)"))
     return rows
 
 
@@ -93,6 +118,8 @@ def describe_video(path: Path) -> list[Row]:
         ("File", str(path)),
         ("Codec", info.codec),
         ("Frame size", f"{info.width} × {info.height}"),
+        *([("Rotation", f"{info.rotation}° clockwise (frames are shown upright)")]
+          if info.rotation else []),
         ("Frame rate", f"{info.fps:.3f} fps"),
         ("Frames", f"{decoded} decoded (container says {declared})"),
         ("Duration", f"{duration:.2f} s"),

@@ -31,6 +31,7 @@ import numpy as np
 
 from explorer import __version__, paths
 from explorer.errors import ExplorerError
+from explorer.model import guard  # numpy only: every model call in the steps goes through it
 
 FRAME_COUNT = 24
 """Frames taken from the demo clip, evenly over its loop (enough for a UMAP layout)."""
@@ -130,10 +131,8 @@ def _read_video(context: _Context) -> str:
 def _encode(context: _Context) -> str:
     vae, frames = context.values["vae"], context.values["frames"]
     started = time.perf_counter()
-    mu, logvar = vae.encode(frames)
+    mu, _ = guard.encode(vae, frames)  # checks the latents' type, shape and values
     elapsed = time.perf_counter() - started
-    _check(mu.shape == (len(frames), *vae.latent_shape), f"latents have shape {mu.shape}")
-    _check(bool(np.isfinite(mu).all() and np.isfinite(logvar).all()), "latents are not finite")
     context.values["latents"] = mu
     return f"{len(frames)} frames in {elapsed * 1000:.0f} ms"
 
@@ -142,9 +141,7 @@ def _decode(context: _Context) -> str:
     from explorer.video.fitting import fit_frames
 
     vae, frames, latents = (context.values[k] for k in ("vae", "frames", "latents"))
-    decoded = vae.decode(latents)
-    expected = (len(latents), *vae.frame_size, 3)
-    _check(decoded.shape == expected, f"decoded shape {decoded.shape}, expected {expected}")
+    decoded = guard.decode(vae, latents)  # checks the frames' type, shape and dtype
     reference = fit_frames(frames, vae.frame_size, vae.fit_mode).astype(np.float64)
     mse = float(np.mean((decoded.astype(np.float64) - reference) ** 2))
     psnr = 10 * np.log10(255.0**2 / max(mse, 1e-12))
@@ -163,7 +160,7 @@ def _interpolate(context: _Context) -> str:
         bool(np.array_equal(path[0], ends[0]) and np.array_equal(path[-1], ends[1])),
         "the path does not start and end at its keyframes",
     )
-    context.values["clip"] = vae.decode(path)
+    context.values["clip"] = guard.decode(vae, path)
     return f"{INTERPOLATION_STEPS} slerp steps decoded"
 
 

@@ -49,13 +49,17 @@ _ROWS = (
 
 def bench_command(args: argparse.Namespace) -> int:
     """Run the bench with ``args.model``, ``args.video``, ``args.quick``; print ``args.json``."""
-    model = args.model or demo_model_path()
-    for path, what in ((model, "model"), (args.video, "video")):
-        if path is not None and not path.exists():
-            raise ExplorerError(f"{what} not found: {path}")
+    if args.video is not None and not args.video.exists():
+        raise ExplorerError(f"video not found: {args.video}")
     started = time.monotonic()
+    settings = BenchSettings(
+        model=args.model or str(demo_model_path()),
+        video=args.video,
+        quick=args.quick,
+        trust_code=args.trust_code,
+    )
     result = run_bench(
-        BenchSettings(model=model, video=args.video, quick=args.quick),
+        settings,
         log=lambda step: print(f"bench: {step}…", file=sys.stderr, flush=True),
     )
     print(f"bench: done in {time.monotonic() - started:.0f} s", file=sys.stderr)

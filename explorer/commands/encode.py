@@ -8,8 +8,9 @@ import time
 
 import numpy as np
 
+from explorer import interrupts
 from explorer.commands.progress import ProgressBar
-from explorer.fileio import check_output_path
+from explorer.fileio import atomic_output, check_output_path
 from explorer.latent.projection import PCAProjection, UMAPProjection
 from explorer.model.open import open_model
 from explorer.pipeline.cache import TrajectoryCache
@@ -18,15 +19,16 @@ from explorer.video.reader import probe_video
 
 
 def encode_command(args: argparse.Namespace) -> int:
-    check_output_path(args.output, args.overwrite)
+    check_output_path(args.output, args.overwrite, inputs=(args.video, args.model))
     probe_video(args.video)
-    vae = open_model(args.model, device=args.device)
+    vae = open_model(args.model, device=args.device, trust_code=args.trust_code)
     selection = Selection(args.start, args.end, args.stride, args.max_frames)
     started = time.monotonic()
     with ProgressBar(desc="encoding", unit=" frames") as bar:
 
         def progress(update: EncodeProgress) -> None:
             bar.update_to(update.done, update.expected)
+            interrupts.check()
 
         trajectory, cached = encode_with_cache(
             args.video,
@@ -41,7 +43,8 @@ def encode_command(args: argparse.Namespace) -> int:
     for warning in trajectory.meta["video"].get("warnings", []):
         print(f"explorer: warning: {warning}", file=sys.stderr)
     trajectory.embedding, trajectory.meta["projection"] = _project(trajectory, args.projection)
-    trajectory.save(args.output, float16=args.float16)
+    with atomic_output(args.output, overwrite=args.overwrite) as temp:
+        trajectory.save(temp, float16=args.float16)
     source = "from the cache" if cached else f"in {seconds:.1f} s"
     print(
         f"wrote {args.output}: {len(trajectory)} frames, latent shape "
@@ -55,5 +58,10 @@ def _project(trajectory, kind: str) -> tuple[np.ndarray, dict]:
     if kind == "pca":
         return PCAProjection.fit(trajectory.mu).embedding, {"kind": "pca"}
     with ProgressBar(desc="UMAP layout", unit=" epochs") as bar:
-        umap = UMAPProjection.fit(trajectory.mu, seed=0, on_progress=bar.update_to)
+
+        def progress(done: int, total: int | None = None) -> None:
+            bar.update_to(done, total)
+            interrupts.check()
+
+        umap = UMAPProjection.fit(trajectory.mu, seed=0, on_progress=progress)
     return umap.embedding, {"kind": "umap", **umap.params}

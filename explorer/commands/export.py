@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from explorer import interrupts
+from explorer.arrays import load_latents
 from explorer.commands.progress import ProgressBar
 from explorer.errors import ExplorerError
-from explorer.fileio import check_output_path, check_writable_folder
+from explorer.fileio import check_not_an_input, check_output_path, check_writable_folder
 from explorer.latent.interpolate import steps_for
 from explorer.latent.keyframes import clip_path, keyframes_at_frames
 from explorer.latent.trajectory import Trajectory
@@ -23,17 +25,18 @@ from explorer.pipeline.export import (
     ExportProgress,
     ExportSettings,
     export_clip,
+    recipe_paths,
     save_recipe,
 )
 from explorer.video.reader import open_video, probe_video
-from explorer.video.writer import format_for_path
+from explorer.video.writer import check_clip_target, format_for_path
 
 
 def export_command(args: argparse.Namespace) -> int:
-    _check_target(args.output, args.overwrite)
+    _check_targets(args)
     if args.video is not None:
         probe_video(args.video)
-    vae = open_model(args.model, device=args.device)
+    vae = open_model(args.model, device=args.device, trust_code=args.trust_code)
     settings = ExportSettings(
         fps=args.fps,
         size=args.size,
@@ -45,7 +48,7 @@ def export_command(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
     )
     if args.latents is not None:
-        latents = _load_latents(args.latents, vae.latent_shape)
+        latents = load_latents(args.latents, vae.latent_shape)
         frames: list[int | None] = [None] * len(latents)
         keyframes: list[dict] = []
         video = None
@@ -58,12 +61,6 @@ def export_command(args: argparse.Namespace) -> int:
         keyframes = [k.record() for k in chosen]
     originals = _originals(video, frames) if settings.side_by_side else None
     shaped = latents.reshape(len(latents), *vae.latent_shape)
-    with ProgressBar(desc="exporting", unit=" frames") as bar:
-
-        def progress(update: ExportProgress) -> None:
-            bar.update_to(update.done, update.total)
-
-        written = export_clip(shaped, vae, args.output, settings, originals, progress)
     recipe = ClipRecipe(
         latents,
         keyframes,
@@ -75,20 +72,36 @@ def export_command(args: argparse.Namespace) -> int:
             "model_identity": model_identity(args.model),
         },
     )
-    latents_file, _ = save_recipe(recipe, written)
+    with ProgressBar(desc="exporting", unit=" frames") as bar:
+
+        def progress(update: ExportProgress) -> None:
+            bar.update_to(update.done, update.total)
+            interrupts.check()
+
+        written = export_clip(shaped, vae, args.output, settings, originals, progress)
+    latents_file, _ = save_recipe(recipe, written, overwrite=args.overwrite)
     print(
         f"wrote {written} ({bar.done} frames at {args.fps:g} fps; latents in {latents_file.name})"
     )
     return 0
 
 
-def _check_target(output: str, overwrite: bool) -> None:
-    """Fail before any long work when the clip could not be written at the end."""
-    if format_for_path(output) == "png":
-        folder = Path(output.rstrip("/\\"))
-        check_writable_folder(folder if folder.is_dir() else folder.parent, output)
+def _check_targets(args: argparse.Namespace) -> None:
+    """Fail before any long work when the clip or its recipe files could not, or may not,
+    be written at the end (see :func:`~explorer.pipeline.export.save_recipe`)."""
+    output, overwrite = args.output, args.overwrite
+    inputs = (args.model, args.video, args.trajectory, args.latents)
+    png = format_for_path(output) == "png"
+    clip = Path(output.rstrip("/\\")) if png else Path(output)
+    recipes = recipe_paths(output)
+    for target in (clip, *recipes):
+        check_not_an_input(target, inputs)
+    check_clip_target(output, overwrite)
+    if png:  # its recipe goes into the new folder, which replaces the old one whole
+        check_writable_folder(clip if clip.is_dir() else clip.parent, output)
     else:
-        check_output_path(output, overwrite)
+        for recipe in recipes:
+            check_output_path(recipe, overwrite)
 
 
 def _trajectory(args: argparse.Namespace, vae) -> tuple[Trajectory, Path | None]:
@@ -102,23 +115,14 @@ def _trajectory(args: argparse.Namespace, vae) -> tuple[Trajectory, Path | None]
             )
         video = trajectory.meta.get("video", {}).get("path")
         return trajectory, Path(video) if video else None
-    trajectory, _ = encode_with_cache(args.video, args.model, vae, cache=TrajectoryCache())
+    trajectory, _ = encode_with_cache(
+        args.video,
+        args.model,
+        vae,
+        cache=TrajectoryCache(),
+        on_progress=lambda _update: interrupts.check(),
+    )
     return trajectory, args.video
-
-
-def _load_latents(path: Path, latent_shape: tuple[int, ...]) -> np.ndarray:
-    try:
-        latents = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise ExplorerError(f"{path} is not a readable .npy array ({exc})") from exc
-    width = int(np.prod(latent_shape))
-    if latents.ndim < 2 or int(np.prod(latents.shape[1:])) != width:
-        raise ExplorerError(
-            f"{path} has shape {latents.shape}; expected [N, {' × '.join(map(str, latent_shape))}]"
-        )
-    if not np.isfinite(latents).all():
-        raise ExplorerError(f"{path} contains NaN or infinite values")
-    return latents.reshape(len(latents), width).astype(np.float32)
 
 
 def _originals(video: Path | None, frames: list[int | None]) -> list[np.ndarray | None]:

@@ -7,8 +7,9 @@ import sys
 
 from tqdm import tqdm
 
+from explorer import interrupts
 from explorer.commands.progress import ProgressBar
-from explorer.fileio import check_output_path
+from explorer.fileio import atomic_output, check_output_path
 from explorer.model.files import save_model
 from explorer.model.training import (
     EpochDone,
@@ -20,11 +21,9 @@ from explorer.model.training import (
 )
 from explorer.video.reader import probe_video
 
-EXIT_INTERRUPTED = 130
-
 
 def train_command(args: argparse.Namespace) -> int:
-    check_output_path(args.output, args.overwrite)
+    check_output_path(args.output, args.overwrite, inputs=(args.video,))
     probe_video(args.video)
     settings = TrainSettings(
         image_size=args.size,
@@ -46,8 +45,9 @@ def train_command(args: argparse.Namespace) -> int:
 
     if result.epochs_completed == 0:
         print("explorer: interrupted before the first epoch ended; no model saved", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    save_model(result.vae, args.output, result.record)
+        return interrupts.exit_code()
+    with atomic_output(args.output, overwrite=args.overwrite) as temp:
+        save_model(result.vae, temp, result.record)
     last = result.history[-1]
     summary = (
         f"{settings.image_size} px, {settings.latent_dim} latents, "
@@ -59,7 +59,7 @@ def train_command(args: argparse.Namespace) -> int:
             f"of {settings.epochs} to {args.output} ({summary})",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return interrupts.exit_code()
     print(f"saved {args.output} ({summary})")
     return 0
 
@@ -73,6 +73,7 @@ class _ProgressBars:
         self._psnr = float("nan")
 
     def __call__(self, event: TrainEvent) -> None:
+        interrupts.check()  # training stops at the last completed epoch, reading at once
         if isinstance(event, FramesRead):
             self._reading.update_to(event.count)
         elif isinstance(event, StepDone):

@@ -10,18 +10,68 @@ PSNR, when it was measured.
 from __future__ import annotations
 
 import json
+import math
 import os
-import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field
 
+from explorer.arrays import Spec, open_npz, open_regular
 from explorer.errors import ExplorerError
-from explorer.fileio import atomic_output, require_file
+from explorer.fileio import atomic_output
+from explorer.schema import FiniteFloat, Name, Open, Settings, Text, parse_json, validate
 
-_ARRAYS = ("mu", "logvar", "frame_index", "time_s", "embedding")
+ARRAY_SPECS = {
+    "mu": Spec("f", ("N", "D")),
+    "logvar": Spec("f", ("N", "D")),
+    "frame_index": Spec("iu", ("N",)),
+    "time_s": Spec("f", ("N",)),
+    "psnr_db": Spec("f", ("N",), required=False),
+}
+"""The arrays of a trajectory, in a trajectory file and in a session."""
+
+_FILE_SPECS = {**ARRAY_SPECS, "embedding": Spec("f", ("N", 2)), "meta": Spec("U", ())}
+
+Size = Annotated[int, Field(ge=1, le=1 << 20)]
+
+
+class VideoMeta(Open):
+    path: Text | None = None
+    fps: Annotated[FiniteFloat, Field(gt=0, le=10_000)] | None = None
+    fingerprint: Text | None = None
+    warnings: Annotated[list[Text], Field(max_length=256)] | None = None
+
+
+class ModelMeta(Open):
+    path: Text | None = None
+    sha256: Text | None = None
+
+
+class TrajectoryMeta(Open):
+    """The JSON ``meta`` of a trajectory: what code reads from it is typed and bounded."""
+
+    video: VideoMeta | None = None
+    model: ModelMeta | None = None
+    selection: Settings | None = None
+    fit_mode: Name | None = None
+    latent_shape: Annotated[list[Size], Field(min_length=1, max_length=8)] | None = None
+    frame_size: Annotated[list[Size], Field(min_length=2, max_length=2)] | None = None
+    projection: Settings | None = None
+
+
+def check_meta(meta: Any, width: int, source: str, error: type[ExplorerError],
+               what: str = "meta") -> dict[str, Any]:
+    """``meta`` as a dict, once it is a valid :class:`TrajectoryMeta` whose latent shape
+    holds the ``width`` numbers of each row of ``mu``."""
+    latent_shape = validate(TrajectoryMeta, meta, source, error, what).latent_shape
+    if latent_shape is not None and math.prod(latent_shape) != width:
+        raise error(f"{source}: {what}.latent_shape: {latent_shape} does not hold the {width} "
+                    "numbers of each row of mu")
+    return meta
 
 
 @dataclass
@@ -73,17 +123,48 @@ class Trajectory:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Trajectory:
-        file = require_file(path, "trajectory")
-        try:
-            with np.load(file, allow_pickle=False) as data:
-                arrays = {name: data[name] for name in _ARRAYS}
-                meta = json.loads(str(data["meta"]))
-                psnr_db = data["psnr_db"] if "psnr_db" in data.files else None
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-            raise ExplorerError(f"{file} is not a readable trajectory file ({exc})") from exc
-        for name in ("mu", "logvar"):
-            arrays[name] = arrays[name].astype(np.float32, copy=False)
+        """Read a trajectory file, checking every size before reading any array."""
+        file, stream = open_regular(path, "trajectory")
+        with stream, open_npz(stream, os.fstat(stream.fileno()).st_size, str(file),
+                              "trajectory file") as npz:
+            width = npz.check(_FILE_SPECS)["D"]
+            meta = parse_json(npz.read_text("meta"), f"{file}: meta")
+            meta = check_meta(meta, width, str(file), ExplorerError)
+            arrays = {name: npz.read(name) for name in (*ARRAY_SPECS, "embedding")
+                      if name in npz.headers}
         embedding = arrays.pop("embedding")
-        if np.isnan(embedding).all():
-            embedding = None
-        return cls(**arrays, embedding=embedding, meta=meta, psnr_db=psnr_db)
+        trajectory = cls.checked(arrays, meta, str(file), ExplorerError)
+        if not np.isnan(embedding).all():
+            _require_finite(embedding, f"{file}: embedding", ExplorerError)
+            trajectory.embedding = embedding.astype(np.float32, copy=False)
+        return trajectory
+
+    @classmethod
+    def checked(cls, arrays: Mapping[str, np.ndarray], meta: dict[str, Any], source: str,
+                error: type[ExplorerError]) -> Trajectory:
+        """A trajectory from arrays whose shapes met :data:`ARRAY_SPECS`, once their values
+        make sense: at least one frame, finite numbers, frame numbers increasing."""
+        if not len(arrays["mu"]) or not arrays["mu"].shape[1]:
+            raise error(f"{source}: mu: has shape {arrays['mu'].shape}; expected at least "
+                        "one frame of at least one number")
+        for name in ("mu", "logvar", "time_s", "psnr_db"):
+            if name in arrays:
+                _require_finite(arrays[name], f"{source}: {name}", error)
+        frames = arrays["frame_index"]
+        if frames[0] < 0 or frames[-1] > 2**53 or (np.diff(frames) <= 0).any():
+            raise error(f"{source}: frame_index: frame numbers must be increasing, from 0 "
+                        "up")
+        return cls(
+            mu=arrays["mu"].astype(np.float32, copy=False),
+            logvar=arrays["logvar"].astype(np.float32, copy=False),
+            frame_index=frames.astype(np.int64, copy=False),
+            time_s=arrays["time_s"].astype(np.float64, copy=False),
+            meta=meta,
+            psnr_db=None if "psnr_db" not in arrays else
+            arrays["psnr_db"].astype(np.float32, copy=False),
+        )
+
+
+def _require_finite(array: np.ndarray, where: str, error: type[ExplorerError]) -> None:
+    if not np.isfinite(array).all():
+        raise error(f"{where}: holds NaN or infinite values")

@@ -15,7 +15,6 @@ ever downloaded, and pickled ``.bin`` weights are refused.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Sequence
@@ -26,7 +25,9 @@ import torch
 from torch import nn
 
 from explorer.errors import ModelFileError
+from explorer.fileio import require_file
 from explorer.model.torch_vae import TorchVAE
+from explorer.schema import MAX_JSON_BYTES, parse_json
 
 KIND = "diffusers AutoencoderKL"
 CLASS_NAME = "AutoencoderKL"
@@ -37,6 +38,7 @@ _DEFAULT_SIZE = 256
 # Frames per batch are chosen to keep about this many pixels in flight: the decoder's
 # full-resolution activations (128 channels at 512 px for Stable Diffusion) dominate memory.
 _PIXELS_PER_BATCH = 1 << 19
+_SMALLEST_DTYPE_BYTES = 2  # float16 or bfloat16 weights
 
 
 def load_diffusers_vae(
@@ -56,6 +58,7 @@ def load_diffusers_vae(
     """
     root = Path(folder).expanduser()
     config = _read_config(root)
+    _check_size_against_weights(root, config)
     module = ScaledAutoencoderKL(_from_pretrained(root))
     loaded = module.autoencoder.config  # the folder's config completed with the defaults
     factor = 2 ** (len(loaded.block_out_channels) - 1)
@@ -94,10 +97,10 @@ def _read_config(folder: Path) -> dict[str, Any]:
             else ", so it is not a diffusers model folder (save_pretrained writes one)"
         )
         raise ModelFileError(f"{folder} has no config.json{hint}")
-    try:
-        config = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{file} is not readable JSON ({exc})") from exc
+    require_file(file, "config", ModelFileError)
+    if file.stat().st_size > MAX_JSON_BYTES:
+        raise ModelFileError(f"{file} is too large for a model config")
+    config = parse_json(file.read_bytes(), str(file), ModelFileError)
     class_name = config.get("_class_name") if isinstance(config, dict) else None
     if class_name != CLASS_NAME:
         raise ModelFileError(
@@ -124,6 +127,32 @@ class ScaledAutoencoderKL(nn.Module):
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         images = self.autoencoder.decode(latents / self.scale + self.shift).sample
         return (images + 1.0) / 2.0
+
+
+def _check_size_against_weights(folder: Path, config: dict[str, Any]) -> None:
+    """Refuse a config that describes a larger network than its weights can fill.
+
+    The network is built on the meta device (shapes only, no memory), so a hostile
+    ``config.json`` asking for billions of parameters costs nothing before it is refused.
+    """
+    autoencoder_class, _ = _import_diffusers()
+    try:
+        with torch.device("meta"):
+            skeleton = autoencoder_class.from_config(config)
+    except Exception as exc:  # diffusers raises many kinds for a malformed config
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelFileError(
+            f"{folder}/config.json does not describe an {CLASS_NAME}: {reason}"
+        ) from None
+    parameters = sum(p.numel() for p in skeleton.parameters())
+    # require_file also refuses FIFOs and devices, which diffusers would read forever.
+    files = [require_file(f, "weights", ModelFileError) for f in folder.glob("*.safetensors")]
+    weights = sum(f.stat().st_size for f in files)
+    if weights and parameters * _SMALLEST_DTYPE_BYTES > weights:
+        raise ModelFileError(
+            f"{folder}/config.json describes {parameters:,} parameters, more than its "
+            f"weights ({weights:,} bytes) can hold: the config and weights do not belong together"
+        )
 
 
 def _from_pretrained(folder: Path) -> nn.Module:

@@ -13,23 +13,39 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
+from pydantic import Field
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from explorer.errors import ModelFileError
 from explorer.fileio import atomic_output, require_file
-from explorer.model.beta_vae import BetaVAE, BetaVAEConfig
+from explorer.model.beta_vae import SUPPORTED_SIZES, BetaVAE, BetaVAEConfig
+from explorer.model.kinds import check_safetensors
 from explorer.model.torch_vae import TorchVAE
+from explorer.schema import Open, Strict, parse_json, validate
 
 FORMAT = "latent-explorer/vae"
 FORMAT_VERSION = 1
 BETA_VAE_KIND = "beta_vae"
 
-_ZIP_MAGIC = b"PK\x03\x04"
-_PICKLE_PROTOCOL_OPCODE = 0x80
+
+
+class Architecture(Strict):
+    """The ``architecture`` metadata: a :class:`BetaVAEConfig` plus ``kind``, with bounds
+    that keep a hostile file from asking for gigabytes of weights."""
+
+    kind: str
+    image_size: Literal[SUPPORTED_SIZES]  # type: ignore[valid-type]
+    latent_dim: int = Field(ge=1, le=4096)
+    base_channels: int = Field(ge=1, le=1024)
+    max_channels: int = Field(ge=1, le=4096)
+
+
+class TrainingRecord(Open):
+    """The ``training`` metadata: free-form, but a table (other tools may add fields)."""
 
 
 def save_model(vae: TorchVAE, path: str | os.PathLike[str], training: dict[str, Any]) -> Path:
@@ -54,14 +70,19 @@ def save_model(vae: TorchVAE, path: str | os.PathLike[str], training: dict[str, 
 def load_model(path: str | os.PathLike[str], device: str = "cpu") -> TorchVAE:
     """Load a model file written by :func:`save_model` without unpickling anything."""
     file = require_file(path, "model", ModelFileError)
-    reject_pickles(file)
-    metadata, tensors = _read_safetensors(file)
-    architecture = _parse_metadata(file, metadata)
+    check_safetensors(file)
+    metadata, shapes = _read_header(file)
+    architecture, training = _parse_metadata(file, metadata)
     config = _config_from(file, architecture)
+    with torch.device("meta"):  # shapes only: nothing is allocated before they match the file
+        expected = {name: tuple(t.shape) for name, t in BetaVAE(config).state_dict().items()}
+    _check_shapes(file, expected, shapes, config)
+    tensors = _read_tensors(file)
+    integral = next((name for name, t in tensors.items() if not t.is_floating_point()), None)
+    if integral is not None:
+        raise ModelFileError(f"{file}: tensor {integral} is not floating point")
     module = BetaVAE(config)
-    _check_tensors(file, module, tensors, config)
     module.load_state_dict(tensors, strict=True)
-    training = json.loads(metadata.get("training", "{}"))
     return TorchVAE(
         module,
         (config.image_size, config.image_size),
@@ -75,40 +96,30 @@ def load_model(path: str | os.PathLike[str], device: str = "cpu") -> TorchVAE:
 def read_model_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The parsed metadata of a model file (architecture, training) without building it."""
     file = require_file(path, "model", ModelFileError)
-    reject_pickles(file)
+    check_safetensors(file)
+    metadata, shapes = _read_header(file)
+    architecture, training = _parse_metadata(file, metadata)
+    return {"architecture": architecture, "training": training, "tensor_count": len(shapes)}
+
+
+def _read_header(file: Path) -> tuple[dict[str, str], dict[str, tuple[int, ...]]]:
+    """The metadata and each tensor's shape; the safetensors library checks that every
+    tensor's declared extent lies inside the file before it answers."""
     try:
         with safe_open(str(file), framework="pt") as handle:
             metadata = handle.metadata() or {}
-            tensor_names = list(handle.keys())
-    except (SafetensorError, OSError) as exc:
+            shapes = {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
         raise _corrupt(file, exc) from exc
-    architecture = _parse_metadata(file, metadata)
-    return {
-        "architecture": architecture,
-        "training": json.loads(metadata.get("training", "{}")),
-        "tensor_count": len(tensor_names),
-    }
+    return metadata, shapes
 
 
-def reject_pickles(file: Path) -> None:
-    """Refuse PyTorch pickles before any library gets a chance to unpickle them."""
-    with open(file, "rb") as handle:
-        head = handle.read(4)
-    if head.startswith(_ZIP_MAGIC) or (head and head[0] == _PICKLE_PROTOCOL_OPCODE):
-        raise ModelFileError(
-            f"{file} is a PyTorch pickle checkpoint; Latent Explorer never loads pickles "
-            "because they can run code: save the weights with safetensors instead"
-        )
-
-
-def _read_safetensors(file: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+def _read_tensors(file: Path) -> dict[str, torch.Tensor]:
     try:
         with safe_open(str(file), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
-    except (SafetensorError, OSError, RuntimeError) as exc:
+            return {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
         raise _corrupt(file, exc) from exc
-    return metadata, tensors
 
 
 def _corrupt(file: Path, exc: Exception) -> ModelFileError:
@@ -118,7 +129,10 @@ def _corrupt(file: Path, exc: Exception) -> ModelFileError:
     )
 
 
-def _parse_metadata(file: Path, metadata: dict[str, str]) -> dict[str, Any]:
+def _parse_metadata(
+    file: Path, metadata: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The architecture and training tables, validated (see :class:`Architecture`)."""
     if metadata.get("format") != FORMAT:
         raise ModelFileError(
             f"{file} is a safetensors file but not a Latent Explorer model (no '{FORMAT}' metadata)"
@@ -129,20 +143,20 @@ def _parse_metadata(file: Path, metadata: dict[str, str]) -> dict[str, Any]:
             f"{file} uses model format version {version or '?'}, newer than this app "
             f"understands ({FORMAT_VERSION}); update Latent Explorer"
         )
-    try:
-        architecture = json.loads(metadata["architecture"])
-        json.loads(metadata.get("training", "{}"))
-    except (KeyError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{file} has damaged model metadata ({exc})") from exc
-    if not isinstance(architecture, dict):
-        raise ModelFileError(f"{file} has damaged model metadata (architecture is not a table)")
-    return architecture
+    if "architecture" not in metadata:
+        raise ModelFileError(f"{file} has damaged model metadata (no architecture)")
+    parsed = {}
+    for field, schema in (("architecture", Architecture), ("training", TrainingRecord)):
+        document = parse_json(metadata.get(field, "{}"), f"{file}: {field}", ModelFileError)
+        if field == "architecture" and isinstance(document, dict):
+            kind = document.get("kind")
+            if kind != BETA_VAE_KIND:
+                raise ModelFileError(f"{file} holds an unknown model kind {kind!r}")
+        parsed[field] = validate(schema, document, file, ModelFileError, field).model_dump()
+    return parsed["architecture"], parsed["training"]
 
 
 def _config_from(file: Path, architecture: dict[str, Any]) -> BetaVAEConfig:
-    kind = architecture.get("kind")
-    if kind != BETA_VAE_KIND:
-        raise ModelFileError(f"{file} holds an unknown model kind {kind!r}")
     fields = {k: v for k, v in architecture.items() if k != "kind"}
     try:
         return BetaVAEConfig(**fields)
@@ -150,11 +164,12 @@ def _config_from(file: Path, architecture: dict[str, Any]) -> BetaVAEConfig:
         raise ModelFileError(f"{file} has an invalid architecture: {exc}") from exc
 
 
-def _check_tensors(
-    file: Path, module: BetaVAE, tensors: dict[str, torch.Tensor], config: BetaVAEConfig
+def _check_shapes(
+    file: Path,
+    expected: dict[str, tuple[int, ...]],
+    found: dict[str, tuple[int, ...]],
+    config: BetaVAEConfig,
 ) -> None:
-    expected = {name: tuple(t.shape) for name, t in module.state_dict().items()}
-    found = {name: tuple(t.shape) for name, t in tensors.items()}
     described = f"a {config.image_size}px β-VAE with {config.latent_dim} latents"
     missing = sorted(expected.keys() - found.keys())
     unexpected = sorted(found.keys() - expected.keys())
@@ -171,9 +186,6 @@ def _check_tensors(
         raise ModelFileError(
             f"{file} does not hold the tensors of {described}: {'; '.join(problems)}"
         )
-    bad_dtype = next((n for n, t in tensors.items() if not t.is_floating_point()), None)
-    if bad_dtype is not None:
-        raise ModelFileError(f"{file}: tensor {bad_dtype} is not floating point")
 
 
 def _names(names: list[str]) -> str:

@@ -2,16 +2,37 @@
 
 Models can come from anywhere (plugins, TorchScript, diffusers), so every call site that
 runs one goes through :func:`encode` and :func:`decode` here: an exception names what the
-model was doing and why (out of GPU memory gets advice), and outputs of the wrong type,
-shape or with NaNs are refused instead of being painted or written into a clip.
+model was doing and why (out of GPU memory gets advice), and outputs that are not numpy
+arrays, or have the wrong shape, dtype or non-finite values, are refused before anything
+paints them, caches them or writes them into a file.
+
+User code may also raise what is not an ``Exception``: a plugin's ``sys.exit()`` raises
+``SystemExit``, which would close the app (or, in a worker thread, end that thread
+silently and leave the app waiting for ever). It becomes a :class:`ModelRuntimeError`
+like any other failure. Only ``KeyboardInterrupt`` passes through: that is the user's own
+Ctrl-C, not the model's doing.
+
+A model that handles only one frame at a time breaks the contract (``encode`` and
+``decode`` take whole batches). It is recognised rather than worked around: by a batch of
+N giving one result, or by a batch failing where its first item alone succeeds (one more
+call, made only after a failure). The message then says so. Retrying every batch frame by
+frame instead would hide the broken contract behind a model N times slower, and would run
+a model that has just failed again and again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from explorer.errors import ExplorerError
-from explorer.model.contract import VideoVAE
+
+if TYPE_CHECKING:  # the contract's module imports the video stack; the bench's child must not
+    from explorer.model.contract import VideoVAE
+
+_CONTRACT = "see explorer.model.contract.VideoVAE"
 
 
 class ModelRuntimeError(ExplorerError):
@@ -19,48 +40,99 @@ class ModelRuntimeError(ExplorerError):
 
 
 def encode(vae: VideoVAE, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        mu, logvar = vae.encode(frames)
-    except ExplorerError:
-        raise
-    except Exception as exc:
-        raise ModelRuntimeError(describe_failure("encoding", exc)) from exc
+    """``vae.encode(frames)``, checked: float32 ``(mu, logvar)``, each ``[N, *latent_shape]``."""
+    output = _call(vae.encode, frames, "encoding")
+    if not (isinstance(output, (tuple, list)) and len(output) == 2):
+        raise ModelRuntimeError(
+            f"the model's encode returned {_a(output)}; expected a pair of numpy arrays "
+            f"(mean, log-variance) ({_CONTRACT})"
+        )
     expected = (len(frames), *vae.latent_shape)
+    mu, logvar = output
     for name, array in (("mean", mu), ("log-variance", logvar)):
-        _check_array(array, expected, f"latent {name}")
+        _check_array(array, expected, f"latent {name}s", "encode")
+        if array.dtype != np.float32:
+            raise ModelRuntimeError(
+                f"the model encoded {array.dtype} latent {name}s; expected float32"
+            )
         if not np.isfinite(array).all():
             raise ModelRuntimeError(f"the model's encoder returned NaN or infinite {name}s")
     return mu, logvar
 
 
 def decode(vae: VideoVAE, latents: np.ndarray) -> np.ndarray:
-    try:
-        frames = vae.decode(latents)
-    except ExplorerError:
-        raise
-    except Exception as exc:
-        raise ModelRuntimeError(describe_failure("decoding", exc)) from exc
-    _check_array(frames, (len(latents), *vae.frame_size, 3), "decoded frames")
+    """``vae.decode(latents)``, checked: uint8 RGB frames ``[N, *frame_size, 3]``."""
+    frames = _call(vae.decode, latents, "decoding")
+    _check_array(frames, (len(latents), *vae.frame_size, 3), "decoded frames", "decode")
     if frames.dtype != np.uint8:
         if np.issubdtype(frames.dtype, np.floating) and not np.isfinite(frames).all():
             raise ModelRuntimeError("the model's decoder returned NaN or infinite values")
-        raise ModelRuntimeError(f"the model decoded {frames.dtype} frames; expected uint8")
+        raise ModelRuntimeError(
+            f"the model decoded {frames.dtype} frames; expected uint8 (0–255) RGB frames"
+        )
     return frames
 
 
 def describe_failure(action: str, exc: BaseException) -> str:
     """One line: what the model was doing and why it failed, with advice where there is one."""
     text = str(exc).splitlines()[0] if str(exc) else ""
-    if type(exc).__name__ == "OutOfMemoryError" or "out of memory" in text.lower():
+    if _out_of_memory(exc):
         return (f"out of GPU memory while {action}: choose the CPU in the Device menu (or "
                 "--device cpu), or use smaller batches")
+    if isinstance(exc, SystemExit):
+        return f"the model tried to exit the program while {action} (SystemExit: {exc.code})"
     return f"the model failed while {action}: {type(exc).__name__}: {text}".rstrip(": ")
 
 
-def _check_array(array: object, shape: tuple[int, ...], what: str) -> None:
+def _call(method: Callable[[np.ndarray], Any], inputs: np.ndarray, action: str) -> Any:
+    """``method(inputs)``; anything it raises but Ctrl-C becomes a ModelRuntimeError.
+
+    After a failure on a batch of several, the first item alone is tried once: if that
+    works, the message says the model handles only batch 1.
+    """
+    try:
+        return method(inputs)
+    except (ExplorerError, KeyboardInterrupt):
+        raise
+    except BaseException as exc:  # SystemExit and GeneratorExit too: see the module docstring
+        message = describe_failure(action, exc)
+        if len(inputs) > 1 and not _out_of_memory(exc) and _works_on_one(method, inputs):
+            message = (f"the model failed on a batch of {len(inputs)} but works on one at a "
+                       f"time: it must handle whole batches ({_CONTRACT}); {message}")
+        raise ModelRuntimeError(message) from exc
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
+
+
+def _works_on_one(method: Callable[[np.ndarray], Any], inputs: np.ndarray) -> bool:
+    try:
+        method(inputs[:1])
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # the model fails either way: the original message stands
+        return False
+    return True
+
+
+def _check_array(array: object, shape: tuple[int, ...], what: str, method: str) -> None:
     if not isinstance(array, np.ndarray):
-        raise ModelRuntimeError(f"the model returned {type(array).__name__} {what}; "
+        raise ModelRuntimeError(f"the model returned {_a(array)} as {what}; "
                                 "expected a numpy array")
-    if array.shape != shape:
-        raise ModelRuntimeError(f"the model returned {what} of shape {array.shape}; "
-                                f"expected {shape}")
+    if array.shape == shape:
+        return
+    if array.shape[1:] == shape[1:]:  # one result per item is all that is wrong
+        one_at_a_time = (
+            ": it seems to handle only one at a time, but its "
+            f"{method} must handle whole batches ({_CONTRACT})" if len(array) == 1 else ""
+        )
+        raise ModelRuntimeError(
+            f"the model returned {what} for a batch of {len(array)}, not {shape[0]}{one_at_a_time}"
+        )
+    raise ModelRuntimeError(f"the model returned {what} of shape {array.shape}; "
+                            f"expected {shape}")
+
+
+def _a(value: object) -> str:
+    return "None" if value is None else f"a {type(value).__name__}"

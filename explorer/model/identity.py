@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from explorer.fileio import file_fingerprint, sha256_file
+from explorer.model.kinds import TORCHSCRIPT_SUFFIXES, settings_beside
 
 # Files of a model folder (diffusers) whose contents define the model.
 _FOLDER_PATTERNS = ("*.json", "*.safetensors")
@@ -15,11 +16,18 @@ _FOLDER_PATTERNS = ("*.json", "*.safetensors")
 def model_identity(spec: str | os.PathLike[str]) -> str | None:
     """A content hash of the model ``spec`` names, or None when it names code (a plugin).
 
-    A file is hashed whole (SHA-256). A folder hashes its configuration and weight files'
-    content fingerprints, which is fast even for large weights and changes with any edit.
+    A file is hashed whole (SHA-256), together with a TorchScript model's settings file. A
+    folder hashes its configuration and weight files' content fingerprints (``explorer.json``
+    and ``config.json`` included), which is fast even for large weights and changes with
+    any edit.
     """
     path = Path(spec).expanduser()
     if path.is_file():
+        settings = settings_beside(path)
+        if path.suffix.lower() in TORCHSCRIPT_SUFFIXES and settings.is_file():
+            # The settings change what the model computes (frame size, input range).
+            both = f"{sha256_file(path)}+{sha256_file(settings)}"
+            return hashlib.sha256(both.encode()).hexdigest()
         return sha256_file(path)
     if path.is_dir():
         digest = hashlib.sha256()

@@ -2,118 +2,132 @@
 
 A spec names, in this order of precedence:
 
-1. an existing file or folder, told apart by its content:
-   a Latent Explorer ``.safetensors`` file, a TorchScript archive (settings in a JSON file
-   of the same name beside it, ``model.pt`` + ``model.json``) or a diffusers
-   ``AutoencoderKL`` folder (settings in ``explorer.json`` inside it);
-2. ``name`` or ``name:argument``, where ``name`` is registered by an installed package under
+1. an existing folder: a diffusers ``AutoencoderKL`` (settings in ``explorer.json`` inside);
+2. an existing file, whose kind its name says and its content must confirm: a Latent
+   Explorer ``.safetensors`` file, or a TorchScript archive (``.pt``, ``.pth``, ``.jit``,
+   ``.torchscript``; settings in a JSON file of the same name beside it);
+3. ``name`` or ``name:argument``, where ``name`` is registered by an installed package under
    the ``explorer.models`` entry-point group;
-3. ``package.module:factory``, a Python plugin.
+4. ``package.module:factory``, a Python plugin.
 
-Pickled checkpoints are refused before anything reads them, and nothing is downloaded.
-``docs/models.md`` describes each kind for users.
+Safetensors files and diffusers folders are data and open freely. TorchScript archives,
+plugins and registered loaders are code: they open only with ``trust_code=True``, which
+the user gives on one command (``--trust-code``) or in a dialog naming the model, never a
+session, a recent-files entry or a drop (``docs/security.md``). Pickled checkpoints are
+refused before anything reads them, and nothing is downloaded.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import zipfile
-from collections.abc import Callable
-from inspect import signature
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
 
 from explorer.errors import ModelFileError
+from explorer.fileio import require_file
 from explorer.model.contract import VideoVAE
 from explorer.model.diffusers_vae import load_diffusers_vae
-from explorer.model.files import load_model, reject_pickles
-from explorer.model.plugins import is_plugin_spec, load_plugin, load_registered, registered_loaders
-from explorer.model.torchscript import is_torchscript_archive, load_torchscript
+from explorer.model.files import load_model
+from explorer.model.kinds import (
+    DIFFUSERS,
+    REGISTERED,
+    SAFETENSORS,
+    TORCHSCRIPT,
+    UntrustedCodeError,
+    model_kind,
+    registered_loaders,
+    settings_beside,
+    untrusted_message,
+)
+from explorer.model.plugins import load_plugin, load_registered
+from explorer.model.torchscript import load_torchscript
+from explorer.schema import Strict, parse_json, validate
 
 SETTINGS_FILE = "explorer.json"
 """Settings of a diffusers folder, inside it; a TorchScript file's sit beside it."""
 
-ACCEPTED = (
-    "a model is a Latent Explorer .safetensors file, a TorchScript file, a diffusers "
-    "AutoencoderKL folder, package.module:factory, or the name of an installed model loader"
-)
+SETTINGS_LIMIT = 1 << 16
+"""A settings file is a few lines; anything larger is not one."""
 
-# owner/name, as a model hub writes it; a missing relative path such as models/vae.pt is not one.
-_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
-_FILE_SUFFIXES = {".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".json", ".jit", ".ts"}
-_ZIP_MAGIC = b"PK\x03\x04"
+Pixels = Annotated[int, Field(ge=1, le=8192)]
 
 
-def open_model(spec: str | os.PathLike[str], device: str = "auto") -> VideoVAE:
+def _square(value: Any) -> Any:
+    """One size means a square frame."""
+    if isinstance(value, bool) or not isinstance(value, (int, list)):
+        raise ValueError("must be [height, width] in pixels, or one number for a square")
+    return [value, value] if isinstance(value, int) else value
+
+
+FrameSize = Annotated[list[Pixels], BeforeValidator(_square), Field(min_length=2, max_length=2)]
+"""``[height, width]`` in pixels, or one number for a square."""
+
+
+class TorchScriptSettings(Strict):
+    """``model.json`` beside a TorchScript file: overrides of the module's attributes."""
+
+    frame_size: FrameSize | None = None
+    latent_shape: list[Annotated[int, Field(ge=1, le=1 << 16)]] | None = Field(
+        default=None, min_length=1, max_length=4
+    )
+    input_range: list[Annotated[float, Field(allow_inf_nan=False)]] | None = Field(
+        default=None, min_length=2, max_length=2
+    )
+    half_precision: bool = False
+    batch_size: int = Field(default=32, ge=1, le=4096)
+
+
+class DiffusersSettings(Strict):
+    """``explorer.json`` inside a diffusers folder."""
+
+    frame_size: FrameSize | None = None
+    half_precision: bool | None = None
+    batch_size: int | None = Field(default=None, ge=1, le=4096)
+
+
+def open_model(
+    spec: str | os.PathLike[str], device: str = "auto", *, trust_code: bool = False
+) -> VideoVAE:
     """Open the model ``spec`` names (see the module docstring) on ``device``.
 
-    Every failure the user can fix is a one-line :class:`~explorer.errors.ModelFileError`.
+    A model that is code (TorchScript, plugins, registered loaders) opens only with
+    ``trust_code``; otherwise :class:`UntrustedCodeError` says how to trust it. Every
+    failure the user can fix is a one-line :class:`~explorer.errors.ModelFileError`.
     """
+    kind = model_kind(spec)
     text = os.fspath(spec).strip()
-    if not text:
-        raise ModelFileError(f"no model given: {ACCEPTED}")
+    if kind.runs_code and not trust_code:
+        raise UntrustedCodeError(untrusted_message(text, kind))
     path = Path(text).expanduser()
-    if path.is_dir():
-        settings = _settings(path / SETTINGS_FILE, load_diffusers_vae)
+    if kind is DIFFUSERS:
+        settings = read_settings(path / SETTINGS_FILE, DiffusersSettings)
         return load_diffusers_vae(path, device, **settings)
-    if path.exists():
-        return _open_file(path, device)
-    name, _, argument = text.partition(":")
-    loaders = registered_loaders()
-    if name in loaders:
-        return load_registered(loaders[name], argument or None, device)
-    if is_plugin_spec(text):
-        return load_plugin(text, device)
-    if _HUB_ID.fullmatch(text) and path.suffix.lower() not in _FILE_SUFFIXES:
-        raise ModelFileError(
-            f"{text} is not a local file or folder, and Latent Explorer never downloads models: "
-            f"download it first (hf download {text} --local-dir {path.name}) and pass the folder"
-        )
-    installed = f"; installed loaders: {', '.join(sorted(loaders))}" if loaders else ""
-    raise ModelFileError(f"model not found: {text} ({ACCEPTED}{installed})")
+    if kind is SAFETENSORS:
+        return load_model(path, device)
+    if kind is TORCHSCRIPT:
+        settings = read_settings(settings_beside(path), TorchScriptSettings)
+        return load_torchscript(path, device, **settings)
+    if kind is REGISTERED:
+        name, _, argument = text.partition(":")
+        return load_registered(registered_loaders()[name], argument or None, device)
+    return load_plugin(text, device)
 
 
-def _open_file(file: Path, device: str) -> VideoVAE:
-    if is_torchscript_archive(file):
-        settings = _settings(file.with_suffix(".json"), load_torchscript)
-        return load_torchscript(file, device, **settings)
-    if file.suffix.lower() == ".safetensors":
-        return load_model(file, device)
-    with open(file, "rb") as handle:
-        zipped = handle.read(4) == _ZIP_MAGIC
-    if zipped and not zipfile.is_zipfile(file):
-        raise ModelFileError(f"{file} is a damaged zip archive (truncated?), not a model")
-    reject_pickles(file)
-    raise ModelFileError(f"{file} is not a model this app can open: {ACCEPTED}")
-
-
-def _settings(file: Path, loader: Callable[..., VideoVAE]) -> dict[str, Any]:
+def read_settings(file: Path, schema: type[Strict]) -> dict[str, Any]:
     """The settings in a model's JSON file (none without one): the loader's keyword arguments."""
-    known = [p.name for p in signature(loader).parameters.values() if p.kind is p.KEYWORD_ONLY]
-    if not file.is_file():
+    if not file.exists():
         return {}
-    try:
-        settings = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{file} is not readable JSON ({exc})") from exc
-    if not isinstance(settings, dict):
-        raise ModelFileError(f'{file} must hold a JSON object such as {{"frame_size": [256, 256]}}')
-    unknown = sorted(set(settings) - set(known))
-    if unknown:
+    require_file(file, "settings", ModelFileError)
+    if file.stat().st_size > SETTINGS_LIMIT:
         raise ModelFileError(
-            f"{file}: unknown setting {unknown[0]!r}; the settings are {', '.join(known)}"
+            f"{file} is too large for a settings file ({SETTINGS_LIMIT:,} bytes at most)"
         )
-    _check_types(file, settings)
-    return settings
-
-
-def _check_types(file: Path, settings: dict[str, Any]) -> None:
-    """The two settings every loader passes through as they are; the loaders check the rest."""
-    half = settings.get("half_precision", False)
-    if not isinstance(half, bool):
-        raise ModelFileError(f"{file}: half_precision must be true or false, not {half!r}")
-    batch = settings.get("batch_size", 1)
-    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
-        raise ModelFileError(f"{file}: batch_size must be a positive whole number, not {batch!r}")
+    try:
+        text = file.read_bytes()
+    except OSError as exc:
+        raise ModelFileError(f"{file} is not readable ({exc.strerror})") from exc
+    document = parse_json(text, str(file), ModelFileError)
+    settings = validate(schema, document, file, ModelFileError)
+    return {name: getattr(settings, name) for name in settings.model_fields_set}

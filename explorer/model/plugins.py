@@ -1,7 +1,9 @@
 """Models built by Python code: an explicit ``module:factory``, or a loader that an installed
 package registers under the ``explorer.models`` entry-point group.
 
-Both run the user's code, which is why a plugin is only ever named explicitly. What they
+Both run the user's code, so :func:`~explorer.model.open.open_model` calls them only when
+the user trusts code on that command (``--trust-code``) or in the window's confirmation;
+a session, a recent-files entry or a drop never does without it. What they
 return must meet :class:`~explorer.model.contract.VideoVAE` (a
 :class:`~explorer.model.torch_vae.TorchVAE` does); anything they raise comes back as a
 one-line :class:`~explorer.errors.ModelFileError`.
@@ -22,33 +24,24 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
-import re
 import sys
 from collections.abc import Callable
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from typing import Any
 
 from explorer.errors import ExplorerError, ModelFileError
 from explorer.model.contract import VideoVAE
 from explorer.model.devices import resolve_device
+from explorer.model.kinds import PLUGIN_SPEC
 
-ENTRY_POINT_GROUP = "explorer.models"
-
-_DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
-_PLUGIN_SPEC = re.compile(rf"({_DOTTED}):({_DOTTED})")
 # Every member of the contract; the ones that must be callable are its methods.
 _MEMBERS = (*VideoVAE.__annotations__, *(n for n in vars(VideoVAE) if not n.startswith("_")))
 _METHODS = tuple(n for n in _MEMBERS if inspect.isfunction(vars(VideoVAE).get(n)))
 
 
-def is_plugin_spec(spec: str) -> bool:
-    """Whether ``spec`` has the form ``package.module:factory``."""
-    return _PLUGIN_SPEC.fullmatch(spec) is not None
-
-
 def load_plugin(spec: str, device: str = "auto") -> VideoVAE:
     """Import ``module``, call ``factory`` and check that it returned a video VAE."""
-    match = _PLUGIN_SPEC.fullmatch(spec)
+    match = PLUGIN_SPEC.fullmatch(spec)
     if match is None:
         raise ModelFileError(f"{spec!r} is not a plugin: write it as package.module:factory")
     module_name, attribute = match.groups()
@@ -61,11 +54,6 @@ def load_plugin(spec: str, device: str = "auto") -> VideoVAE:
     if not takes_device:
         _call(f"{origin}: moving its model to {target}", lambda: vae.to(target))
     return vae
-
-
-def registered_loaders() -> dict[str, EntryPoint]:
-    """The model loaders installed packages register, by name."""
-    return {point.name: point for point in entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def load_registered(

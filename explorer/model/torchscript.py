@@ -15,17 +15,17 @@ Settings are module attributes, or keyword arguments (which :func:`open_model
 them: ``frame_size`` (required), ``latent_shape`` (optional: learnt from one encode of a
 black frame, and checked against it when given) and ``input_range``.
 
-``torch.jit.load`` runs no Python from the archive: it compiles the archive's TorchScript
-source and rebuilds tensors and TorchScript objects with TorchScript's own unpickler,
-which cannot import Python classes or call Python functions. The model's methods then
-run that TorchScript code, which may call any operator torch provides: less than Python
-can do, but not a sandbox.
+Opening one runs code. ``torch.jit.load`` compiles the archive's TorchScript source and
+rebuilds its objects, running any scripted ``__setstate__``; the loader then encodes and
+decodes a black frame. TorchScript cannot import Python, but it can call any torch
+operator, including ones that read and write files. So a TorchScript model opens only
+when the user trusts it (``--trust-code`` or the window's confirmation, see
+``docs/security.md``), and ``explorer info`` describes it without loading it.
 """
 
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,26 +36,11 @@ from torch import nn
 from explorer.errors import ModelFileError
 from explorer.fileio import require_file
 from explorer.model.devices import resolve_device
+from explorer.model.kinds import is_torchscript_archive
 from explorer.model.torch_vae import TorchVAE
 
 KIND = "TorchScript"
 _INTERPRETER_TRACE = "The following operation failed in the TorchScript interpreter"
-
-
-def is_torchscript_archive(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is a ``torch.jit.save`` archive, told from its zip member names alone.
-
-    ``torch.save`` checkpoints are zip archives too, and both hold a ``data.pkl``; only a
-    TorchScript archive also holds its compiled code (``<name>/code/``) beside a
-    ``<name>/constants.pkl``. Only the zip's table of contents is read; nothing is unpickled.
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-    except (zipfile.BadZipFile, OSError):
-        return False
-    roots = {name[: -len("constants.pkl")] for name in names if name.endswith("/constants.pkl")}
-    return any(name.startswith(f"{root}code/") for root in roots for name in names)
 
 
 def load_torchscript(

@@ -9,6 +9,10 @@ Progress is reported through ``on_event`` (the CLI draws a tqdm bar from it, the
 live loss curve) and ``should_stop`` is polled between steps. Ctrl-C (KeyboardInterrupt)
 is treated like a stop request: training ends and the weights of the last completed epoch
 are returned, so the caller can still save a good checkpoint.
+
+A loss, weights or reconstructions that stop being finite (too large a learning rate or β)
+end training with a one-line :class:`~explorer.errors.ExplorerError` instead: nothing is
+returned, so no model full of NaNs can be saved.
 """
 
 from __future__ import annotations
@@ -133,14 +137,16 @@ def train_beta_vae(
                     optimizer.step()
                     values = (terms.total.item(), terms.reconstruction.item(), terms.kl.item())
                     if not math.isfinite(values[0]):
-                        raise ExplorerError(
-                            f"training diverged at epoch {epoch} (loss is not finite); "
-                            "try a smaller --beta or learning rate"
-                        )
+                        raise _diverged(f"epoch {epoch}, step {step}: the loss is {values[0]}",
+                                        settings)
                     totals += np.array(values) * len(batch)
                     emit(StepDone(epoch, settings.epochs, step, steps_per_epoch, *values))
                 means = totals / len(train_index)
                 psnr = holdout_psnr(module, frames, holdout_index, device)
+                if not (math.isfinite(psnr) and _finite(module)):
+                    # the last step can break the weights after its loss was measured
+                    raise _diverged(f"epoch {epoch}: the weights or reconstructions are NaN "
+                                    "or infinite", settings)
                 history.append(EpochDone(epoch, settings.epochs, *means, psnr))
                 best_state = _snapshot(module)
                 emit(history[-1])
@@ -223,6 +229,21 @@ def _read_fitted_frames(
 def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def _diverged(where: str, settings: TrainSettings) -> ExplorerError:
+    """The one-line error for a loss or weights that stopped being finite; nothing is kept.
+
+    Plain Adam on this model diverges from too large a step or KL weight, so both are named.
+    """
+    return ExplorerError(
+        f"training diverged at {where} (learning rate {settings.learning_rate:g}, "
+        f"β {settings.beta:g}); try a smaller --learning-rate (default 0.001) or --beta"
+    )
+
+
+def _finite(module: torch.nn.Module) -> bool:
+    return all(bool(torch.isfinite(tensor).all()) for tensor in module.state_dict().values())
 
 
 def _snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:

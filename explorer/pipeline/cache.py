@@ -15,9 +15,10 @@ from explorer.errors import ExplorerError
 from explorer.latent.trajectory import Trajectory
 from explorer.paths import user_cache_dir
 
-ENCODING_VERSION = 2
+ENCODING_VERSION = 3
 """Part of every key; raised whenever encoding changes its results, so that trajectories
-encoded the old way are not served again. 2: frames are fitted while decoding."""
+encoded the old way are not served again. 2: frames are fitted while decoding; 3: rotated
+(phone) videos are turned upright."""
 
 
 class TrajectoryCache:

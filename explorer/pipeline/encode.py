@@ -20,6 +20,7 @@ import numpy as np
 from explorer.errors import Cancelled, ExplorerError
 from explorer.fileio import file_fingerprint
 from explorer.latent.trajectory import Trajectory
+from explorer.model import guard
 from explorer.model.contract import VideoVAE
 from explorer.model.identity import model_identity, model_location
 from explorer.pipeline.cache import TrajectoryCache
@@ -67,7 +68,14 @@ def encode_with_cache(
     fingerprint = file_fingerprint(video)
     if identity is None:
         cache = None
-    settings = {**asdict(selection), "fit_mode": vae.fit_mode}
+    # Everything besides the two files that changes the latents: how frames are chosen
+    # and fitted, and the shapes the model was asked for (settings files can change them).
+    settings = {
+        **asdict(selection),
+        "fit_mode": vae.fit_mode,
+        "frame_size": list(vae.frame_size),
+        "latent_shape": list(vae.latent_shape),
+    }
     key = TrajectoryCache.key(fingerprint, identity or "", settings)
     cached = cache.get(key) if cache else None
     if cached is not None:
@@ -98,9 +106,9 @@ def encode_video(
         for batch_indices, frames in prefetch(batches):
             if should_stop and should_stop():
                 raise Cancelled("encoding cancelled")
-            mu, logvar = vae.encode(frames)
+            mu, logvar = guard.encode(vae, frames)
             if selection.measure_error:
-                psnrs.append(psnr_db(frames, vae.decode(mu)))
+                psnrs.append(psnr_db(frames, guard.decode(vae, mu)))
             flat_mu = mu.reshape(len(mu), -1)
             mus.append(flat_mu)
             logvars.append(logvar.reshape(len(logvar), -1))

@@ -29,10 +29,17 @@ import numpy as np
 
 from explorer.errors import Cancelled, ExplorerError
 from explorer.fileio import atomic_output
+from explorer.model import guard
 from explorer.model.contract import VideoVAE
 from explorer.pipeline.prefetch import leave_cores, prefetch
 from explorer.video.fitting import fit_frames
-from explorer.video.writer import ClipWriter, ResizeFilter, format_for_path, resize_frame
+from explorer.video.writer import (
+    PNG_RECIPE_NAMES,
+    ClipWriter,
+    ResizeFilter,
+    format_for_path,
+    resize_frame,
+)
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,7 @@ def export_clip(
         for start in range(0, len(latents), settings.batch_size):
             rows = np.arange(start, min(start + settings.batch_size, len(latents)))
             with model_in_use:
-                decoded = vae.decode(latents[rows])
+                decoded = guard.decode(vae, latents[rows])
             yield rows, decoded
 
     batches = prefetch(decoded_batches(), polite=True, thread_context=leave_cores)
@@ -181,15 +188,25 @@ def draw_counter(image: np.ndarray, text: str) -> np.ndarray:
     return image
 
 
-def save_recipe(recipe: ClipRecipe, clip: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """Write ``.latents.npy`` and ``.clip.json`` beside a clip (inside a PNG folder)."""
+def recipe_paths(clip: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Where :func:`save_recipe` writes the latents and the JSON of ``clip``."""
+    png = format_for_path(clip) == "png"  # before Path() drops a trailing "/"
     clip = Path(clip)
-    if format_for_path(clip) == "png":
-        latents_path, json_path = clip / "latents.npy", clip / "clip.json"
-    else:
-        latents_path = clip.with_name(f"{clip.name}.latents.npy")
-        json_path = clip.with_name(f"{clip.name}.clip.json")
-    with atomic_output(latents_path) as temp, open(temp, "wb") as handle:
+    if png:
+        return clip / PNG_RECIPE_NAMES[0], clip / PNG_RECIPE_NAMES[1]
+    return clip.with_name(f"{clip.name}.latents.npy"), clip.with_name(f"{clip.name}.clip.json")
+
+
+def save_recipe(
+    recipe: ClipRecipe, clip: str | os.PathLike[str], overwrite: bool = True
+) -> tuple[Path, Path]:
+    """Write ``.latents.npy`` and ``.clip.json`` beside a clip (inside a PNG folder).
+
+    Without ``overwrite``, existing recipe files are never replaced (an error instead).
+    """
+    latents_path, json_path = recipe_paths(clip)
+    clip = Path(clip)
+    with atomic_output(latents_path, overwrite) as temp, open(temp, "wb") as handle:
         np.save(handle, recipe.latents.astype(np.float32), allow_pickle=False)
     document = {
         "clip": clip.name,
@@ -198,7 +215,7 @@ def save_recipe(recipe: ClipRecipe, clip: str | os.PathLike[str]) -> tuple[Path,
         "keyframes": recipe.keyframes,
         "settings": recipe.settings,
     }
-    with atomic_output(json_path) as temp:
+    with atomic_output(json_path, overwrite) as temp:
         temp.write_text(json.dumps(document, indent=2) + "\n")
     return latents_path, json_path
 

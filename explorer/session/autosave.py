@@ -33,12 +33,13 @@ class AutosaveStore:
         self.path.unlink(missing_ok=True)
 
     def orphans(self) -> list[Path]:
-        """Autosaves left by processes that no longer run, newest first."""
+        """Autosaves left by processes that no longer run, newest first (regular files
+        only: a FIFO or device under that name is never offered)."""
         if not self.folder.is_dir():
             return []
         found = [
             path for path in self.folder.glob(f"session-*{SUFFIX}")
-            if not _running(_pid_of(path)) and _pid_of(path) != self.pid
+            if path.is_file() and not _running(_pid_of(path)) and _pid_of(path) != self.pid
         ]
         return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 

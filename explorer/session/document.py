@@ -17,15 +17,28 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from explorer import __version__
-from explorer.errors import ExplorerError
-from explorer.fileio import atomic_output, require_file
+from explorer.arrays import READ_ERRORS, Npz, Spec, check_members, open_npz, open_regular
+from explorer.errors import ExplorerError, describe_error
+from explorer.fileio import atomic_output
 from explorer.latent.keyframes import Keyframe
-from explorer.latent.trajectory import Trajectory
+from explorer.latent.trajectory import ARRAY_SPECS, Trajectory, check_meta
+from explorer.schema import (
+    MAX_JSON_BYTES,
+    BoundedInt,
+    FiniteFloat,
+    Open,
+    Settings,
+    Strict,
+    Text,
+    parse_json,
+    validate,
+)
 
 FORMAT = "latent-explorer/session"
 VERSION = 1
@@ -35,6 +48,76 @@ SUFFIX = ".lxsession"
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 _TRAJECTORY_ARRAYS = ("mu", "logvar", "frame_index", "time_s")
+
+Frame = Annotated[int, Field(ge=0, le=2**53)]
+Pair = Annotated[list[FiniteFloat], Field(min_length=2, max_length=2)]
+
+
+class _Header(Open):
+    """What every version of ``session.json`` starts with."""
+
+    format: Literal["latent-explorer/session"]
+    version: Annotated[int, Field(ge=1, le=1 << 31)]
+
+
+class _VideoRef(Strict):
+    path: Text
+    fingerprint: Text
+
+
+class _ModelRef(Strict):
+    path: Text
+    sha256: Text
+
+
+class _PCAState(Strict):
+    kind: Literal["pca"]
+
+
+class _UMAPState(Strict):
+    kind: Literal["umap"]
+    seed: BoundedInt
+    n_neighbors: Annotated[int, Field(ge=1, le=1 << 20)]
+    min_dist: Annotated[FiniteFloat, Field(ge=0, le=1000)]
+
+
+class _Projections(Strict):
+    """Each fitted projection's scalars; its arrays are ``projection.KIND.NAME``."""
+
+    pca: _PCAState | None = None
+    umap: _UMAPState | None = None
+
+
+class _View(Strict):
+    frame: Frame
+    """The row of the trajectory on screen."""
+    range: Annotated[list[Pair], Field(min_length=2, max_length=2)] | None
+
+
+class SessionDocument(Strict):
+    """``session.json`` of the current :data:`VERSION` (see ``docs/sessions.md``)."""
+
+    format: Literal["latent-explorer/session"]
+    version: Literal[1]
+    app_version: Text
+    saved_at: Text
+    video: _VideoRef
+    model: _ModelRef
+    trajectory_meta: dict[str, Any]
+    """Checked by :func:`~explorer.latent.trajectory.check_meta` once mu's width is known."""
+    projections: _Projections
+    projection_kind: Literal["pca", "umap"]
+    keyframe_frames: Annotated[list[Frame | None], Field(max_length=100_000)]
+    interpolation: Settings
+    export: Settings
+    view: _View
+
+
+_PROJECTION_SPECS = {
+    "pca": {"mean": Spec("f", ("D",)), "components": Spec("f", (2, "D"))},
+    "umap": {"embedding": Spec("f", ("N", 2)), "mean": Spec("f", ("D",)),
+             "axes": Spec("f", ("R", "D"))},
+}
 
 
 class SessionError(ExplorerError):
@@ -73,37 +156,78 @@ def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
 
 
 def load_session(path: str | os.PathLike[str]) -> Session:
-    """Read a session file; raises :class:`SessionError` with one clear line."""
-    file = require_file(path, "session", SessionError)
-    try:
-        with zipfile.ZipFile(file) as archive:
-            document = _migrated(file, json.loads(_member(file, archive, "session.json")))
+    """Read a session file; raises :class:`SessionError` with one clear line.
+
+    ``session.json`` is checked against :class:`SessionDocument` and every array's size
+    against it and the others before any array is read.
+    """
+    file, stream = open_regular(path, "session", SessionError)
+    with stream:
+        try:
+            archive = zipfile.ZipFile(stream)
+        except READ_ERRORS:
+            raise SessionError(
+                f"{file} is not a Latent Explorer session (not a zip archive)"
+            ) from None
+        with archive:
+            check_members(archive, os.fstat(stream.fileno()).st_size, str(file),
+                          "Latent Explorer session", SessionError)
+            text = _member(file, archive, "session.json", MAX_JSON_BYTES)
+            json_source = f"{file} is damaged: session.json"
+            document = _migrated(file, parse_json(text, json_source, SessionError))
+            parsed = validate(SessionDocument, document, json_source, SessionError)
             arrays_bytes = _member(file, archive, "arrays.npz")
-    except zipfile.BadZipFile as exc:
-        raise SessionError(f"{file} is not a Latent Explorer session (not a zip archive)") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError, OSError, zipfile.LargeZipFile) as exc:
-        raise SessionError(f"{file} is damaged ({exc})") from exc
-    try:
-        with np.load(io.BytesIO(arrays_bytes), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-        return _join(document, arrays)
-    except (KeyError, ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise SessionError(f"{file} is damaged: {exc}") from exc
+    with open_npz(io.BytesIO(arrays_bytes), len(arrays_bytes), f"{file} is damaged: arrays.npz",
+                  "zip of arrays", SessionError) as npz:
+        _check_arrays(npz, parsed, json_source)
+        arrays = {name: npz.read(name) for name in npz.headers}
+    del arrays_bytes
+    return _join(parsed, arrays, npz.source, json_source)
 
 
-def _member(file: Path, archive: zipfile.ZipFile, name: str) -> bytes:
+def _member(file: Path, archive: zipfile.ZipFile, name: str, limit: int | None = None) -> bytes:
+    """A member's bytes; its size was checked by :func:`check_members` (or ``limit``)."""
     try:
-        return archive.read(name)
+        info = archive.getinfo(name)
     except KeyError:
         raise SessionError(f"{file} is not a Latent Explorer session (no {name})") from None
+    if limit is not None and info.file_size > limit:
+        raise SessionError(f"{file} is damaged: {name} is larger than {limit:,} bytes")
+    try:
+        return archive.read(info)
+    except READ_ERRORS as exc:
+        raise SessionError(f"{file} is damaged: {name} ({describe_error(exc)})") from None
+
+
+def _check_arrays(npz: Npz, document: SessionDocument, json_source: str) -> None:
+    """Every array's shape against ``document`` and the others; nothing is read."""
+    frames = document.keyframe_frames
+    specs = {
+        **ARRAY_SPECS,
+        "keyframes": Spec("f", ("K", "D"), required=bool(frames)),
+        "probe": Spec("f", ("D",), required=False),
+        "drawn_path": Spec("f", ("M", "D"), required=False),
+    }
+    for kind, state in document.projections:
+        if state is not None:
+            specs.update({f"projection.{kind}.{name}": spec
+                          for name, spec in _PROJECTION_SPECS[kind].items()})
+    unknown = sorted(set(npz.headers) - set(specs))
+    if unknown:
+        raise SessionError(f"{npz.source}: {unknown[0]}: not an array of this session version")
+    sizes = npz.check(specs, {"K": len(frames)})
+    if not 1 <= sizes.get("R", 1) <= sizes["D"]:
+        raise SessionError(f"{npz.source}: projection.umap.axes: has {sizes['R']} axes for "
+                           f"latents of {sizes['D']} numbers")
+    if document.view.frame >= sizes["N"]:
+        raise SessionError(f"{json_source}: view.frame: frame {document.view.frame} is past "
+                           f"the trajectory's {sizes['N']} frames")
 
 
 def _migrated(file: Path, document: Any) -> dict[str, Any]:
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise SessionError(f"{file} is not a Latent Explorer session")
-    version = document.get("version")
-    if not isinstance(version, int) or version < 1:
-        raise SessionError(f"{file} has an unknown session version {version!r}")
+    header = validate(_Header, document, f"{file} is not a Latent Explorer session: "
+                      "session.json", SessionError)
+    version = header.version
     if version > VERSION:
         raise SessionError(
             f"{file} was saved by a newer Latent Explorer (session version {version}; this "
@@ -153,39 +277,47 @@ def _split(session: Session) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return document, arrays
 
 
-def _join(document: dict[str, Any], arrays: dict[str, np.ndarray]) -> Session:
-    trajectory = Trajectory(
-        **{name: arrays[name] for name in _TRAJECTORY_ARRAYS},
-        meta=document["trajectory_meta"],
-        psnr_db=arrays.get("psnr_db"),
+def _join(document: SessionDocument, arrays: dict[str, np.ndarray], source: str,
+          json_source: str) -> Session:
+    """The session, once the values of ``arrays`` (from ``source``) make sense with
+    ``document`` (from ``json_source``)."""
+    meta = check_meta(document.trajectory_meta, arrays["mu"].shape[1], json_source,
+                      SessionError, "trajectory_meta")
+    trajectory = Trajectory.checked(
+        {name: arrays[name] for name in ARRAY_SPECS if name in arrays}, meta, source,
+        SessionError,
     )
-    lengths = {len(arrays[name]) for name in _TRAJECTORY_ARRAYS}
-    if len(lengths) != 1 or not len(trajectory):
-        raise ValueError("the trajectory arrays do not agree in length")
-    projections = {kind: dict(scalars) for kind, scalars in document["projections"].items()}
-    for name, value in arrays.items():
+    extras = {name: value for name, value in arrays.items() if name not in ARRAY_SPECS}
+    for name, value in extras.items():
+        if not np.isfinite(value).all():
+            raise SessionError(f"{source}: {name}: holds NaN or infinite values")
+    projections = document.projections.model_dump(exclude_none=True)
+    for name, value in extras.items():
         if name.startswith("projection."):
             _, kind, key = name.split(".", 2)
-            projections.setdefault(kind, {})[key] = value
-    frames = document["keyframe_frames"]
-    latents = arrays.get("keyframes", np.zeros((0, trajectory.mu.shape[1]), np.float32))
-    if len(frames) != len(latents):
-        raise ValueError("keyframe list and keyframe latents disagree")
-    view = document["view"]
+            projections[kind][key] = value
+    rows = set(trajectory.frame_index.tolist())
+    frames = document.keyframe_frames
+    outside = [frame for frame in frames if frame is not None and frame not in rows]
+    if outside:
+        raise SessionError(f"{json_source}: keyframe_frames: frame {outside[0]} is not in "
+                           "the trajectory")
+    latents = extras.get("keyframes", np.zeros((0, trajectory.mu.shape[1]), np.float32))
     return Session(
-        video_path=document["video"]["path"],
-        video_fingerprint=document["video"]["fingerprint"],
-        model_path=document["model"]["path"],
-        model_sha256=document["model"]["sha256"],
+        video_path=document.video.path,
+        video_fingerprint=document.video.fingerprint,
+        model_path=document.model.path,
+        model_sha256=document.model.sha256,
         trajectory=trajectory,
         projections=projections,
-        projection_kind=document["projection_kind"],
-        keyframes=[Keyframe(latent, None if frame is None else int(frame))
+        projection_kind=document.projection_kind,
+        keyframes=[Keyframe(latent.astype(np.float32, copy=False), frame)
                    for frame, latent in zip(frames, latents, strict=True)],
-        probe=arrays.get("probe"),
-        drawn_path=arrays.get("drawn_path"),
-        interpolation=document["interpolation"],
-        export=document["export"],
-        current_frame=int(view["frame"]),
-        view_range=view["range"],
+        probe=extras.get("probe"),
+        drawn_path=extras.get("drawn_path"),
+        interpolation=dict(document.interpolation),
+        export=dict(document.export),
+        current_frame=document.view.frame,
+        view_range=None if document.view.range is None else
+        [list(pair) for pair in document.view.range],
     )

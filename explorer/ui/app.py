@@ -23,9 +23,11 @@ def run_app(
     model: str | Path | None = None,
     screenshot: Path | None = None,
     session: Path | None = None,
+    trust_code: bool = False,
 ) -> int:
     """Open the main window on ``video`` and ``model`` (the bundled demo by default), or on
-    a saved ``session``. ``model`` is any spec ``explorer.model.open.open_model`` takes."""
+    a saved ``session``. ``model`` is any spec ``explorer.model.open.open_model`` takes.
+    ``trust_code`` lets the model named here, or the session's, run if it is code."""
     video = video or demo_video_path()
     model = Path(model or demo_model_path())
     if not video.exists():
@@ -34,10 +36,13 @@ def run_app(
     if looks_like_a_path and not model.exists():  # plugin specs are resolved on the worker
         raise ExplorerError(f"model not found: {model}")
     _choose_platform(headless_ok=screenshot is not None)
+    trusted = [model] if trust_code else []
     if session is not None:
         from explorer.session.document import load_session
 
-        load_session(session)  # a bad file is a one-line error before any window opens
+        saved = load_session(session)  # a bad file is a one-line error before any window opens
+        if trust_code:
+            trusted.append(saved.model_path)
 
     from explorer.ui.main_window import MainWindow
 
@@ -50,7 +55,7 @@ def run_app(
     app.setDesktopFileName(DESKTOP_ID)  # Wayland's app id: finds the .desktop entry
     follow_palette(app)
     window = MainWindow(video, model, interactive=screenshot is None, session=session,
-                        recover=screenshot is None and session is None)
+                        recover=screenshot is None and session is None, trusted_code=trusted)
     window.show()
     outcome = {"code": 0}
     if screenshot is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +32,14 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.model.identity import model_identity, model_location
+from explorer.model.kinds import MODEL_SUFFIXES
 from explorer.ui.frame_view import FrameView
 from explorer.ui.interpolation_panel import InterpolationPanel, PanelState
 from explorer.ui.latent_map import LatentMap
 from explorer.ui.projection_bar import ProjectionBar
 from explorer.ui.session_controller import SessionController
 from explorer.ui.timeline import Timeline
+from explorer.ui.trust import CodeGate
 from explorer.ui.worker import (
     CursorPreview,
     FramePreview,
@@ -45,9 +48,8 @@ from explorer.ui.worker import (
     WorkerThread,
 )
 
-MODEL_SUFFIXES = {".safetensors", ".pt", ".pth", ".ts", ".jit"}
-VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.webm *.mkv *.avi *.gif);;All files (*)"
-MODEL_FILTER = "Models (*.safetensors *.pt *.pth *.ts *.jit);;All files (*)"
+VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.webm *.mkv *.avi *.ts *.gif);;All files (*)"
+MODEL_FILTER = "Models (*.safetensors *.pt *.pth *.jit *.torchscript);;All files (*)"
 RECENT_LIMIT = 10
 BUSY_AFTER_MS = 250  # a preview slower than this shows "decoding…"
 GROWTH_REDRAW_MS = 200  # the growing trajectory is redrawn at most this often
@@ -73,17 +75,21 @@ class MainWindow(QMainWindow):
         model_loader: ModelLoader | None = None,
         session: Path | None = None,
         recover: bool = False,
+        trusted_code: Iterable[str | Path] = (),
     ) -> None:
         """``session`` opens a saved session instead of ``video``/``model``; ``recover``
         offers to restore an autosave left by a crash. A window that is not ``interactive``
         (tests, screenshots, benchmarks) opens no dialogs: errors go to the status bar and
-        unsaved changes are dropped on close."""
+        unsaved changes are dropped on close. ``trusted_code`` names the code models (see
+        :mod:`explorer.ui.trust`) the user trusted on the command line; others are asked
+        about, and refused without asking when not interactive."""
         super().__init__()
         self.setWindowTitle("Latent Explorer")
         self.setAcceptDrops(True)
         self.resize(1360, 860)
         self.video, self.model = video, model
         self.interactive = interactive
+        self.code_gate = CodeGate(trusted_code)
         self._frame_stamp = self._cursor_stamp = self._thumbnail_stamp = 0
         self._frame_shown = self._cursor_shown = 0  # the stamps of the images on screen
         self._busy_timer = QTimer(self, singleShot=True, interval=BUSY_AFTER_MS)
@@ -318,11 +324,16 @@ class MainWindow(QMainWindow):
     # --- opening files ----------------------------------------------------------------
 
     def open_files(self, video: Path, model: Path, trajectory=None,
-                   pca_state: dict | None = None) -> None:
+                   pca_state: dict | None = None) -> bool:
         """Load ``model`` and encode ``video`` on the worker, replacing what is open.
 
         A restored session passes its ``trajectory`` (and PCA state): nothing is encoded.
+        Returns False, with nothing changed, when the user declines to run a code model.
         """
+        trusted = self.code_gate.permits(model, self, ask=self.interactive)
+        if not trusted and self.interactive:
+            self.statusBar().showMessage(f"Did not open {Path(model).name}: its code was not run")
+            return False
         self.video, self.model = Path(video), Path(model)
         if trajectory is None and self.sessions.pending is None:
             self.sessions.path = None  # a new document
@@ -340,7 +351,8 @@ class MainWindow(QMainWindow):
         self._cancel.setVisible(True)
         self._remember(self.video, "video")
         self._remember(self.model, "model")
-        self.worker.open(self.video, self.model, trajectory, pca_state)
+        self.worker.open(self.video, self.model, trajectory, pca_state, trust_code=trusted)
+        return True
 
     def open_dropped(self, path: Path) -> None:
         """A dropped file: a session opens, a model replaces the model, else the video."""

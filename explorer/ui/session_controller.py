@@ -110,11 +110,12 @@ class SessionController(QObject):
         except ExplorerError as exc:
             self.window.show_error(str(exc))
             return False
-        self.pending = session
-        self.path = path
+        previous, self.pending, self.path = self.path, session, path
         trajectory = session.trajectory if reuse else None
         pca_state = session.projections.get("pca") if reuse else None
-        self.window.open_files(video, model, trajectory=trajectory, pca_state=pca_state)
+        if not self.window.open_files(video, model, trajectory=trajectory, pca_state=pca_state):
+            self.pending, self.path = None, previous  # the user declined to run its model
+            return False
         return True
 
     def _resolve_files(self, session: Session) -> tuple[Path, Path, bool]:

@@ -85,13 +85,15 @@ class OpenVideo:
     """Job: load ``model`` and encode ``video``, replacing whatever was open.
 
     A restored session brings its ``trajectory`` (and the state of its PCA projection):
-    then nothing is encoded.
+    then nothing is encoded. ``trust_code`` lets a model that is code run (the window has
+    asked the user).
     """
 
     video: Path
     model: Path
     trajectory: Any = None
     pca_state: dict | None = None
+    trust_code: bool = False
 
 
 @dataclass
@@ -157,8 +159,8 @@ class InferenceWorker(QObject):
     # --- called from the GUI thread -------------------------------------------------
 
     def open(self, video: Path, model: Path, trajectory: Any = None,
-             pca_state: dict | None = None) -> None:
-        self._submit(OpenVideo(Path(video), Path(model), trajectory, pca_state))
+             pca_state: dict | None = None, trust_code: bool = False) -> None:
+        self._submit(OpenVideo(Path(video), Path(model), trajectory, pca_state, trust_code))
 
     def export(self, job: ExportClip) -> None:
         self._submit(job)
@@ -282,7 +284,7 @@ class InferenceWorker(QObject):
         from explorer.video.reader import open_video
 
         self.status.emit(f"Loading model {job.model.name}…")
-        vae = self._load_model(job.model)
+        vae = self._load_model(job.model, job.trust_code)
         reader = open_video(job.video)
         self._release_files()
         self._vae, self._reader = vae, reader
@@ -347,7 +349,8 @@ class InferenceWorker(QObject):
             self._cancel.is_set,
             self.serve_previews,
         )
-        save_recipe(ClipRecipe(job.latents, job.recipe.get("keyframes", []), job.recipe), written)
+        settings = {name: value for name, value in job.recipe.items() if name != "keyframes"}
+        save_recipe(ClipRecipe(job.latents, job.recipe.get("keyframes", []), settings), written)
         self.status.emit(f"Exported {written.name}")
         self.clipExported.emit(str(written))
 
@@ -368,12 +371,12 @@ class InferenceWorker(QObject):
         self.status.emit(f"Saved {job.output.name} after {result.epochs_completed} epochs")
         self.modelSaved.emit(str(job.output))
 
-    def _load_model(self, path: Path) -> Any:
+    def _load_model(self, path: Path, trust_code: bool) -> Any:
         if self._model_loader is not None:
             return self._model_loader(path, self._device)
         from explorer.model.open import open_model
 
-        return open_model(path, device=self._device)
+        return open_model(path, device=self._device, trust_code=trust_code)
 
     def _change_device(self, device: str) -> None:
         self._device = device

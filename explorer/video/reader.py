@@ -11,12 +11,18 @@ Each decoding position is a *cursor* with its own open container. What cursors l
 while decoding (every frame's timestamp, which frames are keyframes, where the stream
 ends) goes into a shared :class:`_FrameIndex`, which later seeks use to jump to the
 keyframe before a frame and decode forward from there.
+
+Frames come upright, as a player shows them: phones record portrait video as
+landscape frames plus a display matrix saying how to turn them, and both backends
+apply it (PyAV through :attr:`VideoFrame.rotation`, OpenCV through
+``CAP_PROP_ORIENTATION_AUTO``); :class:`VideoInfo` gives the turned size.
 """
 
 from __future__ import annotations
 
 import bisect
 import contextlib
+import itertools
 import math
 import os
 import sys
@@ -60,6 +66,8 @@ this size, while the codec's own threads and the model beside it keep the cores 
 anyway. With one thread (same pixels), reading the bench's 256 px clip for a 64 px model
 takes 0.14 instead of 0.17 ms of CPU a frame and 720p or 1080p reading is no slower; a
 lone 1080p frame converts in 0.53 instead of 0.38 ms."""
+# The display matrix is read from the first frame these packets decode to.
+_ROTATION_PACKETS = 64
 # Everything PyAV raises for bad input: its errors subclass these built-ins.
 _AV_ERRORS = (av.FFmpegError, OSError, ValueError)
 
@@ -78,6 +86,7 @@ class VideoInfo:
 
     path: Path
     width: int
+    """The width of frames as shown, after :attr:`rotation` (as are all frames read)."""
     height: int
     fps: float
     """Best estimate of the frame rate; :data:`FALLBACK_FPS` (with a note) if unknown."""
@@ -89,10 +98,14 @@ class VideoInfo:
     backend: str
     notes: tuple[str, ...] = ()
     """Caveats found while probing, e.g. an unknown frame rate."""
+    rotation: int = 0
+    """Degrees (0, 90, 180 or 270) the stored frames are turned clockwise to be shown
+    upright, from the file's display matrix: 90 for a phone's usual portrait video."""
 
 
 def probe_video(path: str | os.PathLike[str], backend: Backend = "auto") -> VideoInfo:
-    """Read a video's metadata without decoding it.
+    """Read a video's metadata, decoding no more than its first frame (whose display
+    matrix gives the rotation).
 
     Raises :class:`VideoError` when the file is missing, empty, unreadable or has
     no video stream.
@@ -107,7 +120,7 @@ def open_video(path: str | os.PathLike[str], backend: Backend = "auto") -> Video
 
 
 class VideoReader:
-    """Frames of one video file as RGB ``uint8`` arrays of shape ``[H, W, 3]``.
+    """Frames of one video file as RGB ``uint8`` arrays of shape ``[H, W, 3]``, upright.
 
     :meth:`frames` streams a selection of frames; :meth:`frame` fetches single frames
     in any order for a viewer, cheaply when they are requested in sequence. Every
@@ -310,21 +323,26 @@ def _probe_pyav(file: Path) -> VideoInfo:
         duration = _duration_s(container, stream)
         rate = _first_sane_rate(stream.average_rate, stream.guessed_rate, stream.base_rate)
         fps, notes = _fps_or_fallback(rate)
+        width, height = stream.codec_context.width, stream.codec_context.height
+        rotation = _display_rotation(container, stream)
+        if rotation % 180:
+            width, height = height, width
         return VideoInfo(
             path=file,
-            width=stream.codec_context.width,
-            height=stream.codec_context.height,
+            width=width,
+            height=height,
             fps=fps,
             codec=stream.codec_context.codec.canonical_name,
             declared_frames=stream.frames or _frames_from_duration(duration, rate),
             duration_s=duration,
             backend="pyav",
             notes=notes,
+            rotation=rotation,
         )
 
 
 def _probe_opencv(file: Path) -> VideoInfo:
-    capture = cv2.VideoCapture(str(file))
+    capture = _open_capture(file)
     try:
         if not capture.isOpened():
             raise VideoError(f"{file} is not a video any decoder here can read")
@@ -344,9 +362,43 @@ def _probe_opencv(file: Path) -> VideoInfo:
             duration_s=declared / rate if declared and rate else None,
             backend="opencv",
             notes=notes,
+            rotation=_quarter_turn(capture.get(cv2.CAP_PROP_ORIENTATION_META)),
         )
     finally:
         capture.release()
+
+
+def _open_capture(file: Path) -> cv2.VideoCapture:
+    """Open ``file`` with OpenCV, which then turns frames upright and reports their
+    turned size (the default of its FFmpeg backend, asked for so as not to rely on it)."""
+    capture = cv2.VideoCapture(str(file))
+    capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    return capture
+
+
+def _display_rotation(container: av.container.InputContainer, stream: av.VideoStream) -> int:
+    """The clockwise turn, in degrees, that shows ``stream``'s frames upright.
+
+    PyAV reads the display matrix only from decoded frames (FFmpeg copies it from the
+    stream to each frame), so this decodes the first frame; 0 when no frame decodes
+    from the first packets (opening such a file then fails in the cursor anyway).
+    """
+    with contextlib.suppress(*_AV_ERRORS):
+        for packet in itertools.islice(container.demux(stream), _ROTATION_PACKETS):
+            try:
+                frames = packet.decode()
+            except _AV_ERRORS:
+                continue
+            if frames:
+                # VideoFrame.rotation is counter-clockwise, in [-180, 180].
+                return _quarter_turn(-frames[0].rotation)
+    return 0
+
+
+def _quarter_turn(degrees: float) -> int:
+    """``degrees`` as 0, 90, 180 or 270: the nearest quarter turn (phones write only
+    quarter turns; players draw other angles tilted, which frames here cannot be)."""
+    return round(degrees / 90) % 4 * 90
 
 
 def _fps_or_fallback(rate: float | None) -> tuple[float, tuple[str, ...]]:
@@ -485,6 +537,7 @@ class _PyAVCursor:
     ) -> None:
         self.path = info.path
         self._size = (info.width, info.height)
+        self._turns = info.rotation // 90  # clockwise quarter turns
         self._fit = fit
         self._index = index
         self._warn = warn
@@ -590,15 +643,26 @@ class _PyAVCursor:
             self._warn("damaged packets were skipped: some frames may be missing")
 
     def _to_rgb(self, frame: av.VideoFrame, index: int) -> np.ndarray:
-        """The frame as RGB: at the video's size, or fitted (scaled while converting)."""
+        """The frame as RGB, upright: at the video's size, or fitted (scaled while
+        converting).
+
+        A rotated frame is converted at the size that becomes the wanted one once
+        turned, then turned as a view that the last step copies into place: a
+        whole frame costs one extra copy, a fitted one at most a copy of the fitted
+        size, and an unrotated one nothing.
+        """
         width, height = self._size
+        sideways = self._turns % 2 == 1
+        shown = (frame.width, frame.height) if sideways else (frame.height, frame.width)
         plan, interpolation = None, None
         if self._fit is not None:
-            plan = plan_fit((frame.height, frame.width), *self._fit)
-            height, width = plan.scaled if plan.decoder_scales else (frame.height, frame.width)
+            plan = plan_fit(shown, *self._fit)
+            height, width = plan.scaled if plan.decoder_scales else shown
             interpolation = "AREA" if plan.shrinking else "BILINEAR"
-        elif (frame.width, frame.height) != (width, height):
+        elif shown != (height, width):
             self._warn(f"the frame size changes mid-stream; frames are scaled to {width}x{height}")
+        if sideways:
+            width, height = height, width
         try:
             rgb = self._reformatter.reformat(
                 frame, width, height, format="rgb24", interpolation=interpolation,
@@ -609,6 +673,8 @@ class _PyAVCursor:
                 f"{self.path}: frame {index} is in pixel format {frame.format.name}, "
                 "which cannot be converted to RGB"
             ) from None
+        if self._turns:
+            rgb = np.rot90(rgb, -self._turns)
         if plan is None:
             return np.ascontiguousarray(rgb)
         return plan.place(rgb) if plan.decoder_scales else plan.apply(rgb)
@@ -623,7 +689,7 @@ class _OpenCVCursor:
         self.path = info.path
         self._fit = fit
         self._on_end = on_end
-        self._capture = cv2.VideoCapture(str(info.path))
+        self._capture = _open_capture(info.path)
         self._next = 0
 
     def close(self) -> None:
@@ -632,7 +698,7 @@ class _OpenCVCursor:
     def get(self, index: int) -> np.ndarray | None:
         if index < self._next:
             self._capture.release()
-            self._capture = cv2.VideoCapture(str(self.path))
+            self._capture = _open_capture(self.path)
             self._next = 0
         while self._next < index:
             if not self._capture.grab():

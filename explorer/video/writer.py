@@ -8,6 +8,7 @@ broken file under the chosen name, and an existing file is only ever replaced wh
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import secrets
@@ -22,7 +23,9 @@ import cv2
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
+from explorer import interrupts
 from explorer.errors import VideoError
+from explorer.fileio import check_name_length, commit_output
 from explorer.video.background import BackgroundConsumer
 from explorer.video.reader import SWSCALE_THREADS
 
@@ -32,6 +35,8 @@ ResizeFilter = Literal["nearest", "bilinear", "bicubic", "lanczos"]
 _EXTENSIONS: dict[str, ClipFormat] = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
 _FORMATS: tuple[ClipFormat, ...] = ("mp4", "webm", "gif", "png")
 _PNG_NAME = "{:06d}.png"
+PNG_RECIPE_NAMES = ("latents.npy", "clip.json")
+"""What an export saves beside its PNG frames: a folder of frames and these is one of ours."""
 _MAX_QUALITY = 51  # the x264 CRF scale: 0 is (near) lossless, 51 the worst
 _VP9_MAX_CRF = 63
 # FFmpeg's AVCOL_SPC_BT709, AVCOL_PRI_BT709 and AVCOL_TRC_BT709 all have the value 1,
@@ -126,7 +131,8 @@ class ClipWriter:
         self.size = size
         self.resize_filter: ResizeFilter = resize_filter
         self.frames_written = 0
-        _check_target(self.path, self.format, overwrite)
+        self._overwrite = overwrite
+        check_clip_target(self.path, overwrite, self.format)
         self._temp = _reserve_temp(self.path, folder=self.format == "png")
         self._sink: _Sink | None = None
         self._encoder: BackgroundConsumer | None = None
@@ -177,7 +183,8 @@ class ClipWriter:
         try:
             self._encoder.finish()
             self._sink.close()
-            _install(self._temp, self.path)
+            interrupts.check()  # the last moment to stop before the target is replaced
+            _install(self._temp, self.path, self._overwrite)
         except _WRITE_ERRORS as exc:
             self.abort()
             raise VideoError(f"cannot write {self.path}: {_reason(exc)}") from None
@@ -231,8 +238,16 @@ def _reason(exc: BaseException) -> str:
     return reason[0].lower() + reason[1:]
 
 
-def _check_target(path: Path, fmt: ClipFormat, overwrite: bool) -> None:
-    """Refuse targets that cannot or may not be replaced."""
+def check_clip_target(
+    path: str | os.PathLike[str], overwrite: bool, fmt: ClipFormat | None = None
+) -> None:
+    """Refuse targets that cannot or may not be replaced, or whose names are too long.
+
+    ``fmt`` defaults to :func:`format_for_path`.
+    """
+    fmt = fmt or format_for_path(path)
+    path = Path(os.fspath(path).rstrip("/" + os.sep)).expanduser().absolute()
+    check_name_length(path)
     if fmt == "png":
         if path.is_file():
             raise VideoError(f"{path} is a file; PNG frames need a folder path")
@@ -251,9 +266,10 @@ def _check_target(path: Path, fmt: ClipFormat, overwrite: bool) -> None:
 
 
 def _only_frames(folder: Path) -> bool:
-    """Whether ``folder`` holds nothing but numbered PNG frames like ours."""
+    """Whether ``folder`` holds nothing but numbered PNG frames (and their recipe) like ours."""
     return all(
-        entry.is_file() and entry.suffix == ".png" and entry.stem.isdigit()
+        entry.is_file()
+        and ((entry.suffix == ".png" and entry.stem.isdigit()) or entry.name in PNG_RECIPE_NAMES)
         for entry in folder.iterdir()
     )
 
@@ -281,10 +297,22 @@ def _reserve_temp(path: Path, folder: bool) -> Path:
         raise VideoError(f"cannot write to {parent}: {_reason(exc)}") from None
 
 
-def _install(temp: Path, path: Path) -> None:
-    """Move the finished ``temp`` to ``path``, replacing what is there."""
-    if not temp.is_dir() or not path.is_dir():
-        os.replace(temp, path)
+def _install(temp: Path, path: Path, overwrite: bool) -> None:
+    """Move the finished ``temp`` to ``path``; without ``overwrite`` only to a new name
+    (or, for PNG frames, an empty folder)."""
+    if not temp.is_dir():
+        commit_output(temp, path, overwrite)
+        return
+    if not (overwrite and path.is_dir()):
+        try:
+            os.rename(temp, path)  # replaces only an empty folder
+        except OSError as exc:
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                raise VideoError(
+                    f"{path} was filled by something else while this ran; pass --overwrite "
+                    "to replace it"
+                ) from None
+            raise
         return
     # A folder cannot be swapped atomically: move the old one aside first.
     old = temp.with_name(temp.name + "-old")
