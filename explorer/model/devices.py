@@ -9,6 +9,11 @@ from explorer.errors import ExplorerError
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
+def torch_version() -> str:
+    """The installed torch's version (the window shows it without importing torch itself)."""
+    return torch.__version__
+
+
 def _mps_available() -> bool:
     backend = getattr(torch.backends, "mps", None)
     return bool(backend and backend.is_available())

@@ -36,16 +36,15 @@ def version_facts() -> list[tuple[str, str]]:
     window never waits for them; when the app runs they are already loaded.
     """
     import av
-    import torch
 
-    from explorer.model.devices import describe_device, resolve_device
+    from explorer.model.devices import describe_device, resolve_device, torch_version
 
     build = "frozen bundle" if getattr(sys, "frozen", False) else platform.python_implementation()
     return [
         (APP_NAME, __version__),
         ("Python", f"{platform.python_version()} ({build})"),
         ("System", f"{platform.system()} {platform.release()} {platform.machine()}"),
-        ("torch", torch.__version__),
+        ("torch", torch_version()),
         ("Qt", f"{qVersion()} (PySide6 {PySide6.__version__})"),
         ("pyqtgraph", pyqtgraph.__version__),
         ("numpy", np.__version__),
