@@ -158,9 +158,9 @@ def run_bench(settings: BenchSettings, log: Callable[[str], None] = lambda _: No
     app_video = settings.video or _demo_video()
     result = BenchResult({"quick": settings.quick})
     model = ModelSpec(settings.model, settings.trust_code)
-    log("opening the model")
     vae = model.open()  # first: a model that fails does so at once, not minutes in
     check_model(vae)
+    log("opened the model")
     with tempfile.TemporaryDirectory(prefix="explorer-bench-") as folder:
         work = Path(folder)
         log("preparing the clip")

@@ -98,7 +98,7 @@ def check_output_path(
     check_not_an_input(path, inputs)
     if path.is_dir():
         raise ExplorerError(f"{path} is a folder; give a file name")
-    if path.exists() and not overwrite:
+    if os.path.lexists(path) and not overwrite:  # a dangling symlink is there too
         raise ExplorerError(f"{path} already exists; pass --overwrite to replace it")
     check_name_length(path)
     check_writable_folder(path.parent if str(path.parent) else Path("."), path)

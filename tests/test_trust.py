@@ -379,3 +379,21 @@ def test_fuzzed_torchscript_settings_open_or_give_one_line(hostile_torchscript, 
     assert_one_line(
         lambda: read_settings(hostile_torchscript.with_suffix(".json"), TorchScriptSettings)
     )
+
+
+EXITING_PLUGIN = """
+import sys
+
+def factory():
+    sys.exit(0)
+"""
+
+
+def test_a_trusted_plugin_that_exits_is_one_line_not_the_end(tmp_path, monkeypatch):
+    """sys.exit() in a plugin must not end `explorer encode` silently with exit 0."""
+    name = f"exiting_{secrets.token_hex(4)}"
+    (tmp_path / f"{name}.py").write_text(EXITING_PLUGIN)
+    result = run_explorer("encode", demo_video_path(), "--model", f"{name}:factory",
+                          "--trust-code", "-o", tmp_path / "t.npz", cwd=tmp_path)
+    assert_one_line_error(result, f"plugin {name}:factory raised SystemExit")
+    assert not (tmp_path / "t.npz").exists()

@@ -32,7 +32,8 @@ def model_identity(spec: str | os.PathLike[str]) -> str | None:
     if path.is_dir():
         digest = hashlib.sha256()
         for pattern in _FOLDER_PATTERNS:
-            for file in sorted(path.rglob(pattern)):
+            # Regular files only: reading a FIFO or a device would never end.
+            for file in sorted(f for f in path.rglob(pattern) if f.is_file()):
                 digest.update(str(file.relative_to(path)).encode())
                 digest.update(file_fingerprint(file).encode())
         return digest.hexdigest()

@@ -34,6 +34,9 @@ from explorer.model.contract import VideoVAE
 from explorer.model.devices import resolve_device
 from explorer.model.kinds import PLUGIN_SPEC
 
+USER_CODE_ERRORS = (Exception, SystemExit)
+"""What user code may raise that must not end the program: a plugin's ``sys.exit()``
+becomes a one-line error like any other failure (Ctrl-C still stops)."""
 # Every member of the contract; the ones that must be callable are its methods.
 _MEMBERS = (*VideoVAE.__annotations__, *(n for n in vars(VideoVAE) if not n.startswith("_")))
 _METHODS = tuple(n for n in _MEMBERS if inspect.isfunction(vars(VideoVAE).get(n)))
@@ -65,7 +68,7 @@ def load_registered(
     origin = f"model loader {point.name!r}" + (f" (from {package})" if package else "")
     try:
         loader = point.load()
-    except Exception as exc:
+    except USER_CODE_ERRORS as exc:
         raise ModelFileError(f"{origin} raised {_describe(exc)} while importing") from exc
     return check_contract(_call(origin, lambda: loader(argument, device=target)), origin)
 
@@ -104,7 +107,7 @@ def _resolve(spec: str, module_name: str, attribute: str) -> Callable[..., Any]:
                 "and not in the current folder)"
             ) from exc
         raise ModelFileError(f"plugin {spec} raised {_describe(exc)} while importing") from exc
-    except Exception as exc:
+    except USER_CODE_ERRORS as exc:
         raise ModelFileError(f"plugin {spec} raised {_describe(exc)} while importing") from exc
     for part in attribute.split("."):
         if not hasattr(target, part):
@@ -129,7 +132,7 @@ def _call(origin: str, action: Callable[[], Any]) -> Any:
         return action()
     except ExplorerError as exc:  # already a readable sentence
         raise ModelFileError(f"{origin}: {exc}") from exc
-    except Exception as exc:
+    except USER_CODE_ERRORS as exc:
         raise ModelFileError(f"{origin} raised {_describe(exc)}") from exc
 
 

@@ -552,7 +552,9 @@ class MainWindow(QMainWindow):
             self.latent_map.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
     def locate_file(self, what: str, missing: Path) -> Path | None:
-        """Ask the user where a moved file went."""
+        """Ask the user where a moved file went; None when the window may not ask."""
+        if not self.interactive:
+            return None
         QMessageBox.information(self, f"Locate the {what}",
                                 f"The session's {what} {missing} is not there any more. "
                                 "Please show where it is now.")

@@ -16,6 +16,7 @@ from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from explorer.errors import ExplorerError
+from explorer.fileio import require_file
 from explorer.session.autosave import AutosaveStore
 from explorer.session.document import SUFFIX, Session, load_session, save_session
 
@@ -124,7 +125,8 @@ class SessionController(QObject):
         from explorer.fileio import file_fingerprint
         from explorer.model.identity import model_identity
 
-        video = self._existing(Path(session.video_path), "video")
+        # A FIFO or a device in the video's place would never finish being fingerprinted.
+        video = require_file(self._existing(Path(session.video_path), "video"), "video")
         model = Path(session.model_path)
         if len(model.parts) > 1:  # a file or folder, not a plugin spec
             model = self._existing(model, "model")

@@ -261,7 +261,7 @@ def check_clip_target(
         return
     if path.is_dir():
         raise VideoError(f"{path} is a folder; choose a file name ending in .{fmt}")
-    if path.exists() and not overwrite:
+    if os.path.lexists(path) and not overwrite:  # a dangling symlink is there too
         raise VideoError(f"{path} already exists; pass --overwrite to replace it")
 
 
