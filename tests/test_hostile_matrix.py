@@ -63,28 +63,27 @@ def _info(_slot: str, value: str, _tag: str) -> list[str]:
     return ["info", value]
 
 
-def _encode(slot: str, value: str, tag: str) -> list[str]:
+def _inputs_with(slot: str, value: str, tag: str, suffix: str) -> tuple[str, str, str]:
+    """The demo video, the demo model and a fresh output, with ``value`` in ``slot``."""
     video, model = _DEMO
-    output = _output(tag, ".npz")
+    output = _output(tag, suffix)
     if slot == "video":
         video = value
     elif slot == "model":
         model = value
     else:
         output = f"--output={value}"
+    return video, model, output
+
+
+def _encode(slot: str, value: str, tag: str) -> list[str]:
+    video, model, output = _inputs_with(slot, value, tag, ".npz")
     return ["encode", video, "--model", model, output, "--max-frames", "4", "--device", "cpu",
             "--no-cache"]
 
 
 def _export_video(slot: str, value: str, tag: str) -> list[str]:
-    video, model = _DEMO
-    output = _output(tag, ".mp4")
-    if slot == "video":
-        video = value
-    elif slot == "model":
-        model = value
-    else:
-        output = f"--output={value}"
+    video, model, output = _inputs_with(slot, value, tag, ".mp4")
     return ["export", "--model", model, "--video", video, "--keyframes", "0,1", "--steps", "2",
             "--device", "cpu", output]
 
