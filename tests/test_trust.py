@@ -397,3 +397,20 @@ def test_a_trusted_plugin_that_exits_is_one_line_not_the_end(tmp_path, monkeypat
                           "--trust-code", "-o", tmp_path / "t.npz", cwd=tmp_path)
     assert_one_line_error(result, f"plugin {name}:factory raised SystemExit")
     assert not (tmp_path / "t.npz").exists()
+
+
+def test_models_asking_for_absurd_frames_are_refused(tmp_path, marker):
+    """Every frame is fitted to the model's size: a model of 10⁶ pixels a side would make
+    each frame terabytes, so such a size is refused when the model opens."""
+    from tests.test_byo_models import autoencoder_kl
+
+    folder = autoencoder_kl(tmp_path / "vae", sample_size=10**6)
+    with pytest.raises(ModelFileError, match="larger than any video"):
+        open_model(folder, "cpu")
+    module = OverwritesMarker(str(marker))
+    module.frame_size = [10**6, 10**6]
+    scripted = tmp_path / "huge.pt"
+    torch.jit.save(torch.jit.script(module), str(scripted))
+    with pytest.raises(ModelFileError, match="larger than any video"):
+        open_model(scripted, "cpu", trust_code=True)
+    assert marker.read_bytes() == MARKER_TEXT  # refused before its encode ran

@@ -10,7 +10,22 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from explorer.errors import ModelFileError
 from explorer.video.fitting import FitMode
+
+MAX_FRAME_SIDE = 8192
+"""The largest frame side any model may ask for (8K): every frame is fitted to the model's
+size, so a model that says a million pixels would make each frame terabytes."""
+
+
+def check_frame_side(origin: str, size: tuple[int, int]) -> tuple[int, int]:
+    """``size`` if neither side exceeds :data:`MAX_FRAME_SIDE`, else a one-line error."""
+    if max(size) > MAX_FRAME_SIDE:
+        raise ModelFileError(
+            f"{origin}: frame size {size[1]}×{size[0]} is larger than any video "
+            f"({MAX_FRAME_SIDE} pixels a side at most)"
+        )
+    return size
 
 
 @runtime_checkable

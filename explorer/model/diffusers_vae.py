@@ -26,6 +26,7 @@ from torch import nn
 
 from explorer.errors import ModelFileError
 from explorer.fileio import require_file
+from explorer.model.contract import check_frame_side
 from explorer.model.torch_vae import TorchVAE
 from explorer.schema import MAX_JSON_BYTES, parse_json
 
@@ -211,4 +212,4 @@ def _frame_size(folder: Path, value: Any, factor: int) -> tuple[int, int]:
     if not valid or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in pair):
         raise ModelFileError(f"{folder}: frame_size must be [height, width] pixels, not {value!r}")
     height, width = (max(factor, v // factor * factor) for v in pair)
-    return height, width
+    return check_frame_side(str(folder), (height, width))

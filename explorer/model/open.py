@@ -27,7 +27,7 @@ from pydantic import BeforeValidator, Field
 
 from explorer.errors import ModelFileError
 from explorer.fileio import require_file
-from explorer.model.contract import VideoVAE
+from explorer.model.contract import MAX_FRAME_SIDE, VideoVAE
 from explorer.model.diffusers_vae import load_diffusers_vae
 from explorer.model.files import load_model
 from explorer.model.kinds import (
@@ -51,7 +51,7 @@ SETTINGS_FILE = "explorer.json"
 SETTINGS_LIMIT = 1 << 16
 """A settings file is a few lines; anything larger is not one."""
 
-Pixels = Annotated[int, Field(ge=1, le=8192)]
+Pixels = Annotated[int, Field(ge=1, le=MAX_FRAME_SIDE)]
 
 
 def _square(value: Any) -> Any:

@@ -30,7 +30,7 @@ from importlib.metadata import EntryPoint
 from typing import Any
 
 from explorer.errors import ExplorerError, ModelFileError
-from explorer.model.contract import VideoVAE
+from explorer.model.contract import VideoVAE, check_frame_side
 from explorer.model.devices import resolve_device
 from explorer.model.kinds import PLUGIN_SPEC
 
@@ -91,6 +91,7 @@ def check_contract(candidate: Any, origin: str) -> VideoVAE:
             f"{origin} returned a model with frame_size {size!r} and latent_shape {shape!r}; "
             "they must be (height, width) and a tuple of sizes"
         )
+    check_frame_side(origin, tuple(size))
     return candidate
 
 

@@ -35,6 +35,7 @@ from torch import nn
 
 from explorer.errors import ModelFileError
 from explorer.fileio import require_file
+from explorer.model.contract import check_frame_side
 from explorer.model.devices import resolve_device
 from explorer.model.kinds import is_torchscript_archive
 from explorer.model.torch_vae import TorchVAE
@@ -163,7 +164,7 @@ def _frame_size(file: Path, value: Any) -> tuple[int, int]:
     pair = [value, value] if isinstance(value, int) else value
     if not _positive_ints(pair) or len(pair) != 2:
         raise ModelFileError(f"{file}: frame_size must be [height, width] in pixels, not {value!r}")
-    return int(pair[0]), int(pair[1])
+    return check_frame_side(str(file), (int(pair[0]), int(pair[1])))
 
 
 def _latent_shape(file: Path, value: Any) -> tuple[int, ...]:
