@@ -95,3 +95,31 @@ def test_export_with_a_failing_model_fails_cleanly(faulty, qtbot, tmp_path):
         window.export_clip()  # previews may fail too: wait for the export job itself
     assert any("boom in the decoder" in message for message in messages)
     assert list(tmp_path.iterdir()) == [], "no clip and no temporary file left behind"
+
+
+class ExitsWhenDescribed(FaultyVAE):
+    """A model whose own code calls sys.exit() outside encode and decode."""
+
+    def describe(self):
+        raise SystemExit(3)
+
+
+def test_a_model_calling_sys_exit_is_an_error_and_the_window_goes_on(qtbot):
+    exiting = {"on": True}
+
+    def loader(path, device):
+        vae = load_model(path, device)
+        return ExitsWhenDescribed(vae) if exiting["on"] else vae
+
+    window = MainWindow(demo_video_path(), demo_model_path(), interactive=False,
+                        model_loader=loader)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.worker.failed, timeout=120_000) as failed:
+        window.start()
+    expected = "the model tried to exit the program while it was in use (SystemExit: 3)"
+    assert failed.args[0] == expected
+    exiting["on"] = False
+    with qtbot.waitSignal(window.ready, timeout=120_000):
+        window.open_files(demo_video_path(), demo_model_path())
+    assert window.trajectory is not None

@@ -405,6 +405,9 @@ class InferenceWorker(QObject):
         except (ExplorerError, OSError) as exc:
             self.failed.emit(describe_error(exc))
             return "failed"
+        except SystemExit as exc:  # only a model's own code calls sys.exit() on this thread
+            self.failed.emit(guard.describe_failure("it was in use", exc))
+            return "failed"
         except Exception as exc:  # a model that raises must not kill the worker
             traceback.print_exc()
             self.failed.emit(f"unexpected error: {type(exc).__name__}: {exc}")
