@@ -32,7 +32,6 @@ FORMAT_VERSION = 1
 BETA_VAE_KIND = "beta_vae"
 
 
-
 class Architecture(Strict):
     """The ``architecture`` metadata: a :class:`BetaVAEConfig` plus ``kind``, with bounds
     that keep a hostile file from asking for gigabytes of weights."""
@@ -145,15 +144,14 @@ def _parse_metadata(
         )
     if "architecture" not in metadata:
         raise ModelFileError(f"{file} has damaged model metadata (no architecture)")
-    parsed = {}
-    for field, schema in (("architecture", Architecture), ("training", TrainingRecord)):
-        document = parse_json(metadata.get(field, "{}"), f"{file}: {field}", ModelFileError)
-        if field == "architecture" and isinstance(document, dict):
-            kind = document.get("kind")
-            if kind != BETA_VAE_KIND:
-                raise ModelFileError(f"{file} holds an unknown model kind {kind!r}")
-        parsed[field] = validate(schema, document, file, ModelFileError, field).model_dump()
-    return parsed["architecture"], parsed["training"]
+    architecture = parse_json(metadata["architecture"], f"{file}: architecture", ModelFileError)
+    training = parse_json(metadata.get("training", "{}"), f"{file}: training", ModelFileError)
+    if isinstance(architecture, dict) and architecture.get("kind") != BETA_VAE_KIND:
+        raise ModelFileError(f"{file} holds an unknown model kind {architecture.get('kind')!r}")
+    return (
+        validate(Architecture, architecture, file, ModelFileError, "architecture").model_dump(),
+        validate(TrainingRecord, training, file, ModelFileError, "training").model_dump(),
+    )
 
 
 def _config_from(file: Path, architecture: dict[str, Any]) -> BetaVAEConfig:

@@ -37,7 +37,7 @@ PLUGIN_SPEC = re.compile(rf"({_DOTTED}):({_DOTTED})")
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _FILE_SUFFIXES = {".safetensors", ".json", *TORCHSCRIPT_SUFFIXES, *PICKLE_SUFFIXES}
 _ZIP_MAGIC = b"PK\x03\x04"
-_PICKLE_PROTOCOL_OPCODE = 0x80
+_PICKLE_PROTOCOL_OPCODE = b"\x80"
 _HEADER_LENGTH = struct.Struct("<Q")  # safetensors: 8 bytes, then that many bytes of JSON
 
 
@@ -103,8 +103,7 @@ def registered_loaders() -> dict[str, EntryPoint]:
 def is_safetensors(file: Path) -> bool:
     """Whether ``file`` starts like a safetensors file: an 8-byte header length that fits
     the file, then a JSON object."""
-    with open(file, "rb") as handle:
-        head = handle.read(_HEADER_LENGTH.size + 1)
+    head = _head(file, _HEADER_LENGTH.size + 1)
     if len(head) < _HEADER_LENGTH.size + 1:
         return False
     (length,) = _HEADER_LENGTH.unpack(head[: _HEADER_LENGTH.size])
@@ -114,9 +113,8 @@ def is_safetensors(file: Path) -> bool:
 
 def looks_pickled(file: Path) -> bool:
     """Whether ``file`` starts like a pickle (protocol 2+) or a ``torch.save`` zip."""
-    with open(file, "rb") as handle:
-        head = handle.read(4)
-    return head.startswith(_ZIP_MAGIC) or (bool(head) and head[0] == _PICKLE_PROTOCOL_OPCODE)
+    head = _head(file, len(_ZIP_MAGIC))
+    return head.startswith(_ZIP_MAGIC) or head[:1] == _PICKLE_PROTOCOL_OPCODE
 
 
 def check_safetensors(file: Path) -> None:
@@ -167,7 +165,7 @@ def _file_kind(file: Path) -> ModelKind:
     if suffix in TORCHSCRIPT_SUFFIXES:
         if is_torchscript_archive(file):
             return TORCHSCRIPT
-        zipped = _is_zip(file)
+        zipped = _head(file, len(_ZIP_MAGIC)) == _ZIP_MAGIC
         if zipped and not zipfile.is_zipfile(file):
             raise ModelFileError(f"{file} is a damaged zip archive (truncated?), not a model")
         if looks_pickled(file):
@@ -178,6 +176,7 @@ def _file_kind(file: Path) -> ModelKind:
     raise ModelFileError(f"{file} is not a model this app can open: {ACCEPTED}")
 
 
-def _is_zip(file: Path) -> bool:
+def _head(file: Path, size: int) -> bytes:
+    """The first ``size`` bytes of ``file`` (fewer if it is shorter)."""
     with open(file, "rb") as handle:
-        return handle.read(4) == _ZIP_MAGIC
+        return handle.read(size)
