@@ -66,7 +66,7 @@ def open_regular(
     try:
         descriptor = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        raise error(f"cannot read {file} ({exc.strerror})") from None
+        raise error(f"cannot read {file} ({describe_error(exc, with_file=False)})") from None
     if not stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.close(descriptor)
         raise error(f"{file} is not a regular file")

@@ -19,7 +19,7 @@ from explorer.memory import reuse_freed_memory
 
 EXIT_ERROR = 1
 MODEL_HELP = (
-    "a .safetensors model, a TorchScript file, a diffusers AutoencoderKL folder or "
+    "a .safetensors model, a TorchScript file, a diffusers autoencoder folder or "
     "package.module:factory (see docs/models.md)"
 )
 
@@ -43,9 +43,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] in (["train"], ["encode"], ["export"]):
         interrupts.install()  # their progress callbacks stop at interrupts.check()
-    parser = build_parser()
     if args_list and args_list[0] in _COMMANDS:
-        args = parser.parse_args(args_list)
+        args = build_parser().parse_args(args_list)
     else:
         args = build_gui_parser().parse_args(args_list)
         args.command = None
@@ -67,6 +66,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser for the sub-commands (``train``, ``info``)."""
+    # The core's vocabularies, imported here: the window's start does not wait for OpenCV.
+    from explorer.latent.interpolate import EASING_NAMES, METHODS
+    from explorer.state import settings as clip
+    from explorer.video.writer import RESIZE_FILTERS
+
+    seconds, fps = Bounded(float, *clip.SECONDS), Bounded(float, *clip.FPS)
+    clip_size, quality = Bounded(int, *clip.SIZE), Bounded(int, *clip.QUALITY)
+
     common = _common_options()
     parser = argparse.ArgumentParser(prog="explorer", parents=[common])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -150,31 +157,22 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--latents", type=Path, help="render this [N, ...] .npy as it is")
     export.add_argument("--keyframes", type=_frame_list, help="frame numbers, e.g. 0,120,240")
     export.add_argument(
-        "--method",
-        choices=("lerp", "slerp", "spline"),
-        default="slerp",
-        help="interpolation (default slerp)",
+        "--method", choices=METHODS, default="slerp", help="interpolation (default slerp)"
     )
-    export.add_argument(
-        "--easing", choices=("linear", "ease-in", "ease-out", "ease-in-out"), default="linear"
-    )
+    export.add_argument("--easing", choices=EASING_NAMES, default="linear")
     length = export.add_mutually_exclusive_group()
     length.add_argument("--steps", type=CLIP_FRAMES,
                         help=f"frames in the clip, {CLIP_FRAMES.range}")
-    length.add_argument("--seconds", type=SECONDS, default=2.0,
-                        help=f"clip length, {SECONDS.range} (default 2)")
-    export.add_argument("--fps", type=FPS, default=24.0,
-                        help=f"frame rate, {FPS.range} (default 24)")
-    export.add_argument("--size", type=CLIP_SIZE,
-                        help=f"longest side of the output in pixels, {CLIP_SIZE.range}")
-    export.add_argument(
-        "--filter",
-        choices=("nearest", "bilinear", "bicubic", "lanczos"),
-        default="lanczos",
-        help="upscaling filter (default lanczos)",
-    )
-    export.add_argument("--quality", type=QUALITY, default=23,
-                        help=f"{QUALITY.range}: 0 best … 51 worst (default 23)")
+    length.add_argument("--seconds", type=seconds, default=2.0,
+                        help=f"clip length, {seconds.range} (default 2)")
+    export.add_argument("--fps", type=fps, default=24.0,
+                        help=f"frame rate, {fps.range} (default 24)")
+    export.add_argument("--size", type=clip_size,
+                        help=f"longest side of the output in pixels, {clip_size.range}")
+    export.add_argument("--filter", choices=RESIZE_FILTERS, default="lanczos",
+                        help="upscaling filter (default lanczos)")
+    export.add_argument("--quality", type=quality, default=23,
+                        help=f"{quality.range}: 0 best … 51 worst (default 23)")
     export.add_argument(
         "--side-by-side",
         action="store_true",
@@ -300,10 +298,6 @@ LEARNING_RATE = Bounded(float, 1e-8, 1.0)
 SEED = Bounded(int, 0, 2**32 - 1)
 """What numpy and torch both accept as a seed."""
 CLIP_FRAMES = Bounded(int, 1, 100_000)
-SECONDS = Bounded(float, 0.1, 600.0)
-FPS = Bounded(float, 1.0, 240.0)
-CLIP_SIZE = Bounded(int, 16, 8192)
-QUALITY = Bounded(int, 0, 51)
 """The x264 CRF scale (the writer maps it onto VP9's for WebM)."""
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,2})?")
 

@@ -25,9 +25,25 @@ class Cancelled(ExplorerError):
     """Long work stopped because the user asked for it."""
 
 
-def describe_error(exc: BaseException) -> str:
-    """One line for the user; system errors (disk full, permissions) name the file."""
-    if isinstance(exc, OSError) and exc.strerror:
-        where = f": {exc.filename}" if exc.filename else ""
-        return f"{exc.strerror.lower()}{where}"
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+def describe_error(
+    exc: BaseException, *, with_type: bool = False, with_file: bool = True
+) -> str:
+    """One line for the user, from any exception.
+
+    A system error (disk full, permissions: an ``OSError``, or PyAV's ``FFmpegError``,
+    with a reason) gives its reason in lower case and the file it names, unless
+    ``with_file`` is False because the message around it names the file already. Anything
+    else gives the first line of its message, or its type when it has none. With
+    ``with_type``, an exception that is not an :class:`ExplorerError` (a bug, a model's
+    own error) is prefixed by its type, for its message alone may mean nothing
+    (``KeyError: 'x'``).
+    """
+    reason = getattr(exc, "strerror", None)
+    if isinstance(reason, str) and reason:
+        filename = getattr(exc, "filename", None) if with_file else None
+        text = f"{reason.lower()}: {filename}" if filename else reason.lower()
+    else:
+        text = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    if with_type and not isinstance(exc, ExplorerError):
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text or type(exc).__name__

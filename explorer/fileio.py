@@ -1,20 +1,36 @@
-"""Small file helpers shared by everything that writes user files."""
+"""Small file helpers shared by everything that writes user files.
+
+Every output (models, trajectories, sessions, clips and their recipes, PNG folders) is
+written under a hidden temporary name beside its target (:func:`reserve_temp`) and moved
+into place whole when complete (:func:`commit_output`); :func:`atomic_output` does both
+for a single file.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
+import secrets
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from explorer.errors import ExplorerError
+from explorer.errors import ExplorerError, describe_error
 
-TEMP_NAME_EXTRA = 32
-"""How many bytes longer than its target's name a temporary name can be: one written by
-:func:`atomic_output` is ``.NAME.`` + 8 random characters + ``.partial`` (16 more), and a
-model or trajectory saved into such a file by its own ``atomic_output`` nests a second."""
+_TEMP_SUFFIX = ".partial"
+
+
+def _temp_name(name: str) -> str:
+    return f".{name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}"
+
+
+TEMP_NAME_EXTRA = 2 * len(_temp_name(""))
+"""How many bytes longer than its target's name a temporary name can be: ``.NAME.`` + 8
+random characters + ``.partial`` (18 more), twice, because a model or trajectory is saved
+by its own :func:`atomic_output` into the temporary file of the command's."""
 _NAME_MAX = 255
 
 
@@ -31,15 +47,11 @@ def atomic_output(path: str | os.PathLike[str], overwrite: bool = True) -> Itera
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     try:
-        handle, temp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".partial", dir=folder
-        )
+        temp = reserve_temp(target)
     except FileNotFoundError as exc:
         raise ExplorerError(f"cannot write {target}: folder {folder} does not exist") from exc
     except PermissionError as exc:
         raise ExplorerError(f"cannot write {target}: folder {folder} is not writable") from exc
-    os.close(handle)
-    temp = Path(temp_name)
     mode = _mode_for(target)
     try:
         yield temp
@@ -49,18 +61,49 @@ def atomic_output(path: str | os.PathLike[str], overwrite: bool = True) -> Itera
         _fsync(temp)
         commit_output(temp, target, overwrite)
     except BaseException:
-        temp.unlink(missing_ok=True)
+        discard_temp(temp)
         raise
 
 
+def reserve_temp(target: Path, folder: bool = False) -> Path:
+    """Create an empty hidden file (or folder) beside ``target`` to write into.
+
+    Unlike :mod:`tempfile`, this keeps the usual permissions (the umask applies), which
+    the output keeps when :func:`commit_output` moves it into place. Raises ``OSError``
+    when the folder is missing or not writable.
+    """
+    while True:
+        temp = target.with_name(_temp_name(target.name))
+        try:
+            if folder:
+                temp.mkdir()
+            else:
+                os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return temp
+        except FileExistsError:
+            continue
+
+
+def discard_temp(temp: Path) -> None:
+    """Remove what :func:`reserve_temp` made, whatever was written into it."""
+    if temp.is_dir():
+        shutil.rmtree(temp, ignore_errors=True)
+    else:
+        temp.unlink(missing_ok=True)
+
+
 def commit_output(temp: Path, target: Path, overwrite: bool) -> None:
-    """Move the finished file ``temp`` to ``target``.
+    """Move the finished file or folder ``temp`` to ``target``.
 
     With ``overwrite`` an existing target is replaced. Without it the target is created
-    only if it does not exist, atomically (a hard link, then ``temp`` is removed), so two
-    runs writing the same new name never silently replace each other's file; ``temp`` is
-    left for the caller to remove when the name is taken.
+    only if it does not exist (a folder: or is empty), atomically (for a file a hard link,
+    then ``temp`` is removed), so two runs writing the same new name never silently
+    replace each other's output; ``temp`` is left for the caller to remove when the name
+    is taken.
     """
+    if temp.is_dir():
+        _commit_folder(temp, target, overwrite)
+        return
     if overwrite:
         os.replace(temp, target)
         return
@@ -78,9 +121,25 @@ def commit_output(temp: Path, target: Path, overwrite: bool) -> None:
         temp.unlink()
 
 
-def _appeared(target: Path) -> ExplorerError:
+def _commit_folder(temp: Path, target: Path, overwrite: bool) -> None:
+    if not (overwrite and target.is_dir()):
+        try:
+            os.rename(temp, target)  # replaces only an empty folder
+        except OSError as exc:
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                raise _appeared(target, "filled") from None
+            raise
+        return
+    # A folder cannot be swapped atomically: move the old one aside first.
+    old = temp.with_name(temp.name + "-old")
+    os.replace(target, old)
+    os.replace(temp, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _appeared(target: Path, how: str = "created") -> ExplorerError:
     return ExplorerError(
-        f"{target} was created by something else while this ran; pass --overwrite to replace it"
+        f"{target} was {how} by something else while this ran; pass --overwrite to replace it"
     )
 
 
@@ -96,12 +155,22 @@ def check_output_path(
     """
     path = Path(path)
     check_not_an_input(path, inputs)
-    if path.is_dir():
-        raise ExplorerError(f"{path} is a folder; give a file name")
-    if os.path.lexists(path) and not overwrite:  # a dangling symlink is there too
-        raise ExplorerError(f"{path} already exists; pass --overwrite to replace it")
+    check_file_target(path, overwrite)
     check_name_length(path)
     check_writable_folder(path.parent if str(path.parent) else Path("."), path)
+
+
+def check_file_target(
+    path: Path,
+    overwrite: bool,
+    folder_hint: str = "give a file name",
+    error: type[ExplorerError] = ExplorerError,
+) -> None:
+    """Refuse a folder at ``path`` and, without ``overwrite``, anything else already there."""
+    if path.is_dir():
+        raise error(f"{path} is a folder; {folder_hint}")
+    if os.path.lexists(path) and not overwrite:  # a dangling symlink is there too
+        raise error(f"{path} already exists; pass --overwrite to replace it")
 
 
 def check_not_an_input(
@@ -151,9 +220,8 @@ def check_writable_folder(folder: Path, target: str | os.PathLike[str]) -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise ExplorerError(
-            f"cannot write {target}: folder {folder} is not writable ({exc.strerror})"
-        ) from exc
+        raise ExplorerError(f"cannot write {target}: folder {folder} is not writable "
+                            f"({describe_error(exc, with_file=False)})") from exc
 
 
 def _mode_for(target: Path) -> int:

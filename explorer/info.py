@@ -46,6 +46,12 @@ def describe_model(path: Path) -> list[Row]:
     ]
     if "parameters" in facts:
         rows.append(("Parameters", f"{facts['parameters']:,}"))
+    if facts.get("deterministic"):
+        rows.append(("Log-variance", "none: a plain autoencoder"))
+    if "codebook_size" in facts:
+        through = "through" if facts.get("quantize", True) else "without"
+        rows.append(("Codebook", f"{facts['codebook_size']:,} codes, decoded {through} "
+                                 "the quantiser"))
     if training:
         rows += [
             ("β", _number(settings.get("beta"))),

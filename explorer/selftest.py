@@ -30,7 +30,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from explorer import __version__, paths
-from explorer.errors import ExplorerError
+from explorer.errors import describe_error
 from explorer.model import guard  # numpy only: every model call in the steps goes through it
 
 FRAME_COUNT = 24
@@ -92,7 +92,9 @@ def run_self_test(stream: TextIO | None = None, *, quick: bool = False) -> bool:
                 details = step.run(context)
             except Exception as exc:  # every failure becomes one report line
                 failed += 1
-                _say(stream, f"FAIL {step.name}: {_reason(exc)}")
+                # unexpected errors are named; ours and failed checks speak for themselves
+                reason = describe_error(exc, with_type=not isinstance(exc, CheckFailed))
+                _say(stream, f"FAIL {step.name}: {reason}")
                 if debug:
                     traceback.print_exc(file=stream)
                 continue
@@ -283,17 +285,6 @@ _STEPS = (
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise CheckFailed(message)
-
-
-def _reason(exc: BaseException) -> str:
-    """The first line of the message; unexpected errors are named, ours speak for themselves."""
-    text = str(exc).strip()
-    first_line = text.splitlines()[0] if text else ""
-    if not first_line:
-        return type(exc).__name__
-    if isinstance(exc, (CheckFailed, ExplorerError)):
-        return first_line
-    return f"{type(exc).__name__}: {first_line}"
 
 
 def _say(stream: TextIO, line: str) -> None:

@@ -56,6 +56,23 @@ def hover(widget: QWidget, pos: QPointF | QPoint) -> None:
     )
 
 
+def choose(combo, qtbot, data) -> None:
+    """Pick the item holding ``data`` in a closed combo box with the arrow keys, as a user
+    does (each press is an ``activated`` choice)."""
+    target = combo.findData(data)
+    assert target >= 0, f"{data!r} is not in the box"
+    combo.setFocus()
+    while combo.currentIndex() != target:
+        key = Qt.Key.Key_Down if target > combo.currentIndex() else Qt.Key.Key_Up
+        qtbot.keyClick(combo, key)
+
+
+def choose_projection(window, qtbot, kind: str, timeout: int = 180_000) -> None:
+    """Pick a layout in the projection box and wait until the map shows it."""
+    choose(window.projection_bar.choice, qtbot, kind)
+    qtbot.waitUntil(lambda: window.state.projection_kind == kind, timeout=timeout)
+
+
 def answer_next_dialog(button, seen: list[str] | None = None, timeout_ms: int = 20_000) -> None:
     """When the next modal message box opens, record its text and press ``button``."""
     from PySide6.QtCore import QTimer

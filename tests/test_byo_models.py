@@ -316,7 +316,7 @@ def test_missing_diffusers_extra_says_how_to_install(tmp_path, monkeypatch):
 def test_folder_errors(tmp_path):
     assert "no config.json" in error_of(tmp_path)
     (tmp_path / "config.json").write_text('{"_class_name": "UNet2DConditionModel"}')
-    assert "only AutoencoderKL" in error_of(tmp_path)
+    assert "cannot open; it opens AutoencoderKL, " in error_of(tmp_path)
 
 
 def test_pickled_diffusers_weights_are_refused(tmp_path):

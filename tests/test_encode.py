@@ -74,8 +74,8 @@ def test_cache_hits_for_a_moved_video_and_misses_for_an_edited_one(tmp_path, dem
 
 
 def test_trajectory_file_round_trip(tmp_path, demo_clip, vae):
-    trajectory = encode_video(demo_clip, vae)
-    trajectory.embedding = trajectory.mu[:, :2].copy()
+    encoded = encode_video(demo_clip, vae)
+    trajectory = encoded.with_embedding(encoded.mu[:, :2].copy(), {"kind": "pca"})
     path = trajectory.save(tmp_path / "traj.npz")
     loaded = Trajectory.load(path)
     for name in ("mu", "logvar", "frame_index", "time_s", "embedding"):

@@ -5,6 +5,7 @@ import os
 import sys
 import threading
 import time
+from dataclasses import asdict
 from fractions import Fraction
 
 import av
@@ -13,11 +14,14 @@ import numpy as np
 import pytest
 
 from explorer.errors import Cancelled
-from explorer.latent.keyframes import Keyframe, clip_path
+from explorer.latent.keyframes import Keyframe, clip_path, keyframes_at_frames
+from explorer.latent.trajectory import Trajectory
 from explorer.model.files import load_model
+from explorer.model.identity import model_identity
 from explorer.paths import demo_model_path
 from explorer.pipeline import prefetch as prefetch_module
-from explorer.pipeline.export import ExportSettings, export_clip
+from explorer.pipeline.export import ExportSettings, build_recipe, export_clip, save_recipe
+from explorer.pipeline.recipe import load_recipe
 
 CODECS = {"mp4": "h264", "webm": "vp9", "gif": "gif"}
 
@@ -190,3 +194,55 @@ def test_export_command_rejects_bad_keyframes_and_latents(tmp_path, run_cli, dem
                      "-o", tmp_path / "x.mp4")
     assert result.returncode == 1 and "expected [N, 16]" in result.stderr
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_built_recipe_round_trips_through_its_files(tmp_path):
+    rng = np.random.default_rng(4)
+    latents = rng.standard_normal((7, 16)).astype(np.float32)
+    keyframes = [Keyframe(latents[0], frame=3), Keyframe(latents[-1])]  # a frame and a probe
+    settings = ExportSettings(fps=12.5, size=96, resize_filter="bicubic", ping_pong=True)
+    recipe = build_recipe(latents, settings, keyframes=keyframes, method="spline",
+                          easing="ease-in", model=demo_model_path(), model_identity="abc123",
+                          video=tmp_path / "source.mp4")
+    assert recipe.keyframes == [{"frame": 3}, {"latent": [float(v) for v in latents[-1]]}]
+    assert recipe.settings == {
+        **asdict(settings), "method": "spline", "easing": "ease-in",
+        "model": str(demo_model_path().resolve()), "model_identity": "abc123",
+        "video": str((tmp_path / "source.mp4").resolve()),
+    }
+    _, json_path = save_recipe(recipe, tmp_path / "clip.mp4")
+    loaded = load_recipe(json_path)
+    np.testing.assert_array_equal(loaded.latents, latents)
+    assert (loaded.keyframes, loaded.settings) == (recipe.keyframes, recipe.settings)
+    rendered = build_recipe(latents, settings, model="package.module:factory",
+                            model_identity=None)  # latents rendered as they are, by a plugin
+    assert rendered.keyframes == [] and "video" not in rendered.settings
+    assert rendered.settings["model"] == "package.module:factory"
+    (tmp_path / "frames").mkdir()  # a PNG export's recipe goes inside its folder
+    _, json_path = save_recipe(rendered, f"{tmp_path}/frames/")
+    assert load_recipe(json_path).settings == rendered.settings
+
+
+def test_the_export_command_writes_the_recipe_build_recipe_makes(tmp_path, run_cli, demo_clip):
+    model = demo_model_path()
+    trajectory_file = tmp_path / "t.npz"
+    assert run_cli("encode", demo_clip, "--model", model, "-o", trajectory_file).returncode == 0
+    output = tmp_path / "out.gif"
+    result = run_cli("export", "--model", model, "--trajectory", trajectory_file,
+                     "--keyframes", "0,20,39", "--steps", "9", "--fps", "10", "--size", "32",
+                     "--method", "spline", "--easing", "ease-out", "--filter", "nearest",
+                     "--quality", "30", "--counter", "--ping-pong", "-o", output)
+    assert result.returncode == 0, result.stderr
+    written = load_recipe(tmp_path / "out.gif.clip.json")
+
+    trajectory = Trajectory.load(trajectory_file)
+    keyframes = keyframes_at_frames(trajectory, [0, 20, 39])
+    path = clip_path(keyframes, 9, "spline", "ease-out")
+    settings = ExportSettings(fps=10.0, size=32, resize_filter="nearest", quality=30,
+                              frame_counter=True, ping_pong=True)
+    built = build_recipe(path.latents, settings, keyframes=keyframes, method="spline",
+                         easing="ease-out", model=model, model_identity=model_identity(model),
+                         video=trajectory.meta["video"]["path"])
+    assert written.settings == built.settings
+    assert written.keyframes == built.keyframes
+    np.testing.assert_allclose(written.latents, built.latents, rtol=0, atol=1e-6)

@@ -58,13 +58,16 @@ def test_a_hostile_drop_is_one_line_and_the_window_recovers(qtbot, monkeypatch, 
     assert changes(before, snapshot(tmp_path, {})) == []
     assert not (tmp_path / MARKER).exists(), "a pickle ran"
 
-    # ``ready`` is emitted once in a window's life, and waiting on the worker's own
-    # signals races the window's slots; so the window's state shows that it works again:
-    # the demo's trajectory, then frame 3 painted on request.
+    # A failed open leaves the window as it was; waiting on the worker's own signals
+    # races the window's slots; so the window's state shows that it works again: a newly
+    # opened trajectory of the demo, then frame 3 painted on request.
+    shown = window.state.trajectory
+    assert shown is not None, "the failed drop left the window as it was"
     window.open_files(DEMO_VIDEO, DEMO_MODEL)
-    qtbot.waitUntil(lambda: window.trajectory is not None, timeout=READY_MS)
+    qtbot.waitUntil(lambda: window.state.trajectory is not None
+                    and window.state.trajectory is not shown, timeout=READY_MS)
     window.timeline.set_frame(3)
     qtbot.waitUntil(lambda: window.original_view.caption == "frame 3"
                     and window.reconstruction_view.frame is not None, timeout=READY_MS)
-    assert window.trajectory is not None and len(window.trajectory) > 3
+    assert window.state.trajectory is not None and len(window.state.trajectory) > 3
     assert len(messages) == 1, messages

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from explorer.latent.interpolate import (
+    EASING_NAMES,
     EASINGS,
+    METHOD_LABELS,
     METHODS,
     interpolate,
     resample_polyline,
@@ -24,8 +26,18 @@ def variation(path: np.ndarray) -> float:
     return float(lengths.std() / lengths.mean())
 
 
+def test_every_method_and_easing_has_one_name_a_label_and_a_curve() -> None:
+    assert list(METHOD_LABELS) == list(METHODS) == ["slerp", "lerp", "spline"]
+    assert list(EASINGS) == list(EASING_NAMES) == ["linear", "ease-in-out", "ease-in",
+                                                   "ease-out"]
+    u = np.linspace(0.0, 1.0, 11)
+    for ease in EASINGS.values():  # each maps [0, 1] onto itself, without turning back
+        eased = ease(u)
+        assert eased[0] == 0.0 and eased[-1] == 1.0 and (np.diff(eased) >= 0).all()
+
+
 @pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("easing", list(EASINGS))
+@pytest.mark.parametrize("easing", EASING_NAMES)
 def test_ends_are_exactly_the_first_and_last_keyframes(method: str, easing: str) -> None:
     keyframes = np.random.default_rng(0).standard_normal((4, 4, 2, 2)).astype(np.float32)
     path = interpolate(keyframes, 25, method, easing)

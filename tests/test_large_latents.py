@@ -7,9 +7,10 @@ import pytest
 from PySide6.QtCore import QPointF
 
 from explorer.paths import demo_video_path
-from explorer.pipeline.export import ExportSettings
+from explorer.pipeline.export import ClipRecipe, ExportSettings
 from explorer.ui.main_window import MainWindow
 from explorer.ui.worker import ExportClip
+from tests.gui_helpers import choose_projection
 from tests.test_byo_models import autoencoder_kl
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
@@ -22,21 +23,17 @@ def test_image_latents_in_the_window(qtbot, tmp_path):
     window.show()
     with qtbot.waitSignal(window.ready, timeout=180_000):
         window.start()
-    assert window.trajectory.latent_shape == (4, 32, 32)
-    assert window.trajectory.mu.shape == (240, 4096)
+    assert window.state.trajectory.latent_shape == (4, 32, 32)
+    assert window.state.trajectory.mu.shape == (240, 4096)
 
-    bar = window.projection_bar
-    bar.choice.setCurrentIndex(bar.choice.findData("umap"))
-    with qtbot.waitSignal(bar.projectionReady, timeout=180_000):
-        pass
-    assert window.projection.kind == "umap"
+    choose_projection(window, qtbot, "umap")
 
     before = window.cursor_view.frame
     x, y = window.latent_map.point_position(200)
     window.latent_map.probe.setPos(QPointF(x, y))
     qtbot.waitUntil(lambda: window.cursor_view.frame is not before, timeout=20_000)
     assert window.cursor_view.frame.shape == (64, 64, 3)
-    assert window.probe_latent.shape == (4096,)
+    assert window.state.probe.shape == (4096,)
 
     for frame in (10, 150):
         window.timeline.set_frame(frame)
@@ -44,8 +41,8 @@ def test_image_latents_in_the_window(qtbot, tmp_path):
     path = window.interpolation.path
     output = tmp_path / "clip.mp4"
     with qtbot.waitSignal(window.worker.clipExported, timeout=120_000):
-        window.worker.export(ExportClip(path.latents, path.frames, str(output),
-                                        ExportSettings(size=128), {}))
+        window.worker.export(ExportClip(ClipRecipe(path.latents), path.frames, str(output),
+                                        ExportSettings(size=128)))
     with av.open(str(output)) as container:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     assert len(frames) == len(path.latents) and frames[0].shape == (128, 128, 3)

@@ -20,6 +20,7 @@ def test_code_is_ruff_clean():
 
 QT_CONTRACT = "The core never imports Qt"
 TORCH_CONTRACT = "Only explorer.model imports torch"
+WINDOW_CONTRACT = "The core never imports the window"
 
 
 def run_import_linter(root: Path) -> subprocess.CompletedProcess:
@@ -36,7 +37,7 @@ def run_import_linter(root: Path) -> subprocess.CompletedProcess:
 def test_layers_are_kept():
     result = run_import_linter(PROJECT_ROOT)
     assert result.returncode == 0, result.stdout
-    assert "2 kept, 0 broken" in result.stdout
+    assert "3 kept, 0 broken" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -46,6 +47,8 @@ def test_layers_are_kept():
         ("session/plot_leak.py", "import pyqtgraph\n", QT_CONTRACT),
         ("video/torch_leak.py", "import torch\n", TORCH_CONTRACT),
         ("ui/torch_leak.py", "def late():\n    import torch\n", TORCH_CONTRACT),
+        ("state/qt_leak.py", "from PySide6.QtCore import QObject\n", QT_CONTRACT),
+        ("state/window_leak.py", "from explorer.ui import worker\n", WINDOW_CONTRACT),
     ],
 )
 def test_layer_contracts_catch_a_leak(tmp_path, module, source, contract):

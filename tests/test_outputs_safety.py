@@ -14,7 +14,7 @@ import pytest
 from explorer import interrupts
 from explorer.cli import main
 from explorer.errors import ExplorerError
-from explorer.fileio import atomic_output
+from explorer.fileio import TEMP_NAME_EXTRA, atomic_output
 from explorer.model.files import save_model
 from explorer.video.writer import ClipWriter
 from tests.factories import make_vae, random_frames
@@ -194,6 +194,18 @@ def test_too_long_names_are_refused_before_any_work(files, tmp_path, command, le
         [*(p.name for p in files.values()), "sub"] if (tmp_path / "sub").exists() else
         [p.name for p in files.values()]
     )
+
+
+@pytest.mark.parametrize(("command", "suffix"), [("train", ".safetensors"), ("encode", ".npz")])
+def test_the_longest_name_allowed_is_written(files, tmp_path, command, suffix):
+    """The model or trajectory is saved by its own atomic_output into the command's
+    temporary file: the name check leaves room for both temporary names."""
+    longest = os.pathconf(tmp_path, "PC_NAME_MAX") - TEMP_NAME_EXTRA
+    output = tmp_path / ("n" * (longest - len(suffix)) + suffix)
+    code, lines = _run(*_command(command, files, output))
+    assert code == 0 and output.is_file(), lines
+    too_long = output.with_name("n" + output.name)
+    assert _run(*_command(command, files, too_long))[0] == 1 and not too_long.exists()
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o002])

@@ -17,7 +17,10 @@ from explorer.latent.projection import (
     UMAPProjection,
     fit_projection,
     projection_from_state,
+    projection_meta,
 )
+from explorer.latent.trajectory import TrajectoryMeta
+from explorer.schema import validate
 from tests.conftest import PROJECT_ROOT
 
 
@@ -301,6 +304,20 @@ def test_umap_restores_from_plain_arrays(fitted_umap, umap_latents) -> None:
     assert np.array_equal(restored.refine_embed(new), restored.project_new(new))
     with pytest.raises(ExplorerError):
         projection_from_state(state, umap_latents[:10])
+
+
+def test_projection_meta_names_the_layout_and_what_reproduces_it(
+    fitted_umap, umap_latents
+) -> None:
+    pca = PCAProjection.fit(umap_latents)
+    assert projection_meta(pca) == {"kind": "pca"}
+    restored = projection_from_state(npz_round_trip(fitted_umap.state()), umap_latents)
+    for umap in (fitted_umap, restored):
+        assert projection_meta(umap) == {"kind": "umap", "seed": 3, "n_neighbors": 10,
+                                         "min_dist": 0.1}
+    for projection in (pca, fitted_umap):  # what a trajectory file's meta accepts
+        meta = {"projection": projection_meta(projection)}
+        assert validate(TrajectoryMeta, meta, "meta").projection == meta["projection"]
 
 
 def test_umap_pre_reduces_large_latents() -> None:

@@ -15,6 +15,7 @@ from explorer.latent.projection import PCAProjection
 from explorer.latent.trajectory import Trajectory
 from explorer.session.autosave import AutosaveStore
 from explorer.session.document import Session, SessionError, load_session, save_session
+from explorer.state.settings import ExportChoices, InterpolationSettings
 from tests.conftest import PROJECT_ROOT
 
 
@@ -28,8 +29,10 @@ def make_session(frames: int = 50) -> Session:
         video_path="/videos/clip.mp4", video_fingerprint="abc", model_path="/m.safetensors",
         model_sha256="f00", trajectory=trajectory, projections={"pca": pca.state()},
         keyframes=[Keyframe(mu[3], 3), Keyframe(rng.standard_normal(8).astype(np.float32))],
-        probe=mu[7], drawn_path=mu[:5], interpolation={"method": "spline", "seconds": 3.0},
-        export={"fps": 12.0}, current_frame=17, view_range=[[-1.0, 2.0], [0.0, 1.0]],
+        probe=mu[7], drawn_path=mu[:5],
+        interpolation=InterpolationSettings(method="spline", seconds=3.0),
+        export=ExportChoices(format="gif", fps=12.0, size=None, ping_pong=True),
+        current_frame=17, view_range=[[-1.0, 2.0], [0.0, 1.0]],
     )
 
 

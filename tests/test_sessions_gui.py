@@ -40,7 +40,7 @@ def test_save_and_reopen_restores_the_work(qtbot, tmp_path):
     assert [k.frame for k in again.interpolation.keyframes] == [10, 120, 200]
     assert again.interpolation.method.currentData() == "spline"
     assert again.timeline.frame == 77
-    np.testing.assert_array_equal(again.trajectory.mu, window.trajectory.mu)
+    np.testing.assert_array_equal(again.state.trajectory.mu, window.state.trajectory.mu)
     assert again.windowTitle().startswith("work.lxsession —"), "nothing unsaved yet"
     np.testing.assert_allclose(again.interpolation.path.latents, window.interpolation.path
                                .latents, atol=1e-6)
@@ -57,14 +57,14 @@ def test_undo_and_redo_keyframe_and_probe_edits(qtbot):
     qtbot.keyClick(window, Qt.Key.Key_Z, redo)
     assert [k.frame for k in window.interpolation.keyframes] == [0, 50]
 
-    before = window.probe_latent.copy()
+    before = window.state.probe.copy()
     probe = window.latent_map.probe.pos()
     target = window.latent_map.point_position(150)
     drag(window.latent_map.viewport(), window.latent_map.to_scene(probe.x(), probe.y()),
          window.latent_map.to_scene(*target))
-    assert not np.allclose(window.probe_latent, before)
+    assert not np.allclose(window.state.probe, before)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    np.testing.assert_allclose(window.probe_latent, before)
+    np.testing.assert_allclose(window.state.probe, before)
     assert [k.frame for k in window.interpolation.keyframes] == [0, 50], "probe undone first"
 
 
@@ -118,7 +118,7 @@ def test_a_session_whose_video_moved_asks_where_it_went(qtbot, tmp_path, monkeyp
 
     again = open_window(qtbot, session=tmp_path / "moved.lxsession")
     asked = []
-    monkeypatch.setattr(again, "locate_file", lambda what, path: asked.append(what) or moved)
+    monkeypatch.setattr(again.sessions, "locate", lambda what, path: asked.append(what) or moved)
     with qtbot.waitSignal(again.ready, timeout=READY_MS):
         again.start()
     assert asked == ["video"] and again.video == moved
@@ -165,4 +165,4 @@ def test_opening_another_video_starts_a_clean_document(qtbot, tmp_path):
     with qtbot.waitSignal(window.worker.trajectoryReady, timeout=READY_MS):
         window._replace(clip, window.model)
     assert window.interpolation.keyframes == []
-    assert window.sessions.undo_stack.count() == 0 and not window.sessions.dirty
+    assert not window.state.history.can_undo and not window.sessions.dirty

@@ -6,7 +6,7 @@ import random
 import numpy as np
 from PySide6.QtCore import QPointF
 
-from tests.gui_helpers import ready_window
+from tests.gui_helpers import choose_projection, ready_window
 
 
 def rss_mb() -> float:
@@ -18,7 +18,7 @@ def rss_mb() -> float:
 
 
 def walk(window, qtbot, rng: random.Random, steps: int) -> None:
-    bar, embedding = window.projection_bar, window.trajectory.embedding
+    bar, embedding = window.projection_bar, window.state.projection.embedding
     low, high = embedding.min(axis=0), embedding.max(axis=0)
     for step in range(steps):
         action = rng.choice(["scrub", "scrub", "probe", "point", "hover", "switch", "cancel"])
@@ -35,8 +35,8 @@ def walk(window, qtbot, rng: random.Random, steps: int) -> None:
         elif action == "hover":
             window.worker.request_thumbnail(rng.randrange(len(embedding)))
         elif action == "switch":
-            bar.choice.setCurrentIndex(1 - bar.choice.currentIndex())
-            embedding = window.trajectory.embedding
+            bar.request("pca" if window.state.projection_kind == "umap" else "umap")
+            embedding = window.state.projection.embedding
             low, high = embedding.min(axis=0), embedding.max(axis=0)
         elif action == "cancel":
             window.worker.cancel()  # nothing long runs: the worker must shrug it off
@@ -47,10 +47,7 @@ def walk(window, qtbot, rng: random.Random, steps: int) -> None:
 
 def test_random_walk_keeps_memory_bounded(qtbot):
     window = ready_window(qtbot)
-    bar = window.projection_bar
-    bar.choice.setCurrentIndex(bar.choice.findData("umap"))
-    with qtbot.waitSignal(bar.projectionReady, timeout=180_000):
-        pass  # the first UMAP fit; later switches reuse it
+    choose_projection(window, qtbot, "umap")  # the first UMAP fit; later switches reuse it
     rng = random.Random(7)
     walk(window, qtbot, rng, 300)  # warm up caches and allocators
     gc.collect()
@@ -59,5 +56,5 @@ def test_random_walk_keeps_memory_bounded(qtbot):
     gc.collect()
     growth = rss_mb() - before
     assert growth < 40, f"memory grew by {growth:.0f} MB over 1,500 random actions"
-    assert window.sessions.undo_stack.count() <= 1500
-    assert window.cursor_view.frame is not None and np.isfinite(window.probe_latent).all()
+    assert len(window.state.history) <= 1500
+    assert window.cursor_view.frame is not None and np.isfinite(window.state.probe).all()

@@ -85,7 +85,7 @@ def test_shift_drag_draws_a_path_that_becomes_the_clip(window, qtbot):
     panel = window.interpolation
     assert panel.path is not None and len(panel.path.latents) == panel.steps
     assert "Drawn path" in panel.message.text()
-    start = window.projection.inverse(np.array([window.latent_map.point_position(20)]))[0]
+    start = window.state.projection.inverse(np.array([window.latent_map.point_position(20)]))[0]
     assert np.linalg.norm(panel.path.latents[0] - start) < 0.5 * np.linalg.norm(start)
 
 
@@ -95,7 +95,7 @@ def test_map_context_menu_adds_frame_and_probe_keyframes(window):
     actions = {action.text(): action for action in menu.actions()}
     actions["Add this frame as a keyframe"].trigger()
     assert window.interpolation.keyframes[-1].frame == 42
-    empty = window.trajectory.embedding.max(axis=0) + 0.5
+    empty = window.state.projection.embedding.max(axis=0) + 0.5
     menu = window.latent_map.build_context_menu(float(empty[0]), float(empty[1]))
     assert "Add this frame as a keyframe" not in [a.text() for a in menu.actions()]
     next(a for a in menu.actions() if a.text() == "Add a keyframe here").trigger()

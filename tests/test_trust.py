@@ -212,7 +212,7 @@ def test_window_asks_before_running_a_code_model(
     assert not window.sessions.open(session)
     assert asked[1:] == [f"{spec} (Python plugin)"]
     assert window.sessions.path is None and window.sessions.pending is None
-    assert window.model == demo_model_path() and window.trajectory is not None
+    assert window.model == demo_model_path() and window.state.trajectory is not None
     qtbot.wait(200)
     assert marker.read_bytes() == MARKER_TEXT
 

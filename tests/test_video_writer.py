@@ -43,7 +43,7 @@ def decode(path: Path) -> tuple[av.VideoStream, list[np.ndarray]]:
 
 def leftovers(folder: Path) -> list[str]:
     """Temporary files or folders the writer may have left behind."""
-    return [name for name in os.listdir(folder) if ".partial-" in name]
+    return [name for name in os.listdir(folder) if ".partial" in name]
 
 
 @pytest.mark.parametrize(
@@ -297,6 +297,23 @@ def test_bad_settings_are_rejected(tmp_path: Path) -> None:
 )
 def test_format_for_path(path: str, fmt: str) -> None:
     assert format_for_path(path) == fmt
+
+
+@pytest.mark.parametrize("fmt", writer_module.CLIP_FORMATS)
+def test_every_format_is_known_by_its_suffix(tmp_path: Path, fmt: str) -> None:
+    assert format_for_path(f"{tmp_path}/clip{writer_module.CLIP_FORMATS[fmt].suffix}") == fmt
+
+
+@pytest.mark.parametrize("name", ["clip.mp4", "frames/"])
+@pytest.mark.parametrize("resize_filter", writer_module.RESIZE_FILTERS)
+def test_every_resize_filter_scales(tmp_path: Path, resize_filter: str, name: str) -> None:
+    """Both ways of scaling know every filter: FFmpeg's for MP4, OpenCV's for PNG frames."""
+    write_clip(f"{tmp_path}/{name}", count=2, size=(48, 36), resize_filter=resize_filter)
+    if name == "frames/":
+        decoded = [cv2.imread(str(f)) for f in sorted((tmp_path / name).iterdir())]
+    else:
+        decoded = decode(tmp_path / name)[1]
+    assert [frame.shape for frame in decoded] == [(36, 48, 3)] * 2
 
 
 @pytest.mark.parametrize("path", ["clip.avi", "clip", "clip.png"])

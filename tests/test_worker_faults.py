@@ -122,4 +122,4 @@ def test_a_model_calling_sys_exit_is_an_error_and_the_window_goes_on(qtbot):
     exiting["on"] = False
     with qtbot.waitSignal(window.ready, timeout=120_000):
         window.open_files(demo_video_path(), demo_model_path())
-    assert window.trajectory is not None
+    assert window.state.trajectory is not None

@@ -11,7 +11,7 @@ import numpy as np
 from explorer import interrupts
 from explorer.commands.progress import ProgressBar
 from explorer.fileio import atomic_output, check_output_path
-from explorer.latent.projection import PCAProjection, UMAPProjection
+from explorer.latent.projection import PCAProjection, UMAPProjection, projection_meta
 from explorer.model.open import open_model
 from explorer.pipeline.cache import TrajectoryCache
 from explorer.pipeline.encode import EncodeProgress, Selection, encode_with_cache
@@ -42,7 +42,7 @@ def encode_command(args: argparse.Namespace) -> int:
     seconds = time.monotonic() - started
     for warning in trajectory.meta["video"].get("warnings", []):
         print(f"explorer: warning: {warning}", file=sys.stderr)
-    trajectory.embedding, trajectory.meta["projection"] = _project(trajectory, args.projection)
+    trajectory = trajectory.with_embedding(*_project(trajectory, args.projection))
     with atomic_output(args.output, overwrite=args.overwrite) as temp:
         trajectory.save(temp, float16=args.float16)
     source = "from the cache" if cached else f"in {seconds:.1f} s"
@@ -56,7 +56,8 @@ def encode_command(args: argparse.Namespace) -> int:
 def _project(trajectory, kind: str) -> tuple[np.ndarray, dict]:
     """The 2-D embedding and its description (kind and parameters) for the file."""
     if kind == "pca":
-        return PCAProjection.fit(trajectory.mu).embedding, {"kind": "pca"}
+        pca = PCAProjection.fit(trajectory.mu)
+        return pca.embedding, projection_meta(pca)
     with ProgressBar(desc="UMAP layout", unit=" epochs") as bar:
 
         def progress(done: int, total: int | None = None) -> None:
@@ -64,4 +65,4 @@ def _project(trajectory, kind: str) -> tuple[np.ndarray, dict]:
             interrupts.check()
 
         umap = UMAPProjection.fit(trajectory.mu, seed=0, on_progress=progress)
-    return umap.embedding, {"kind": "umap", **umap.params}
+    return umap.embedding, projection_meta(umap)

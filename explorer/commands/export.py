@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -14,16 +13,16 @@ from explorer.commands.progress import ProgressBar
 from explorer.errors import ExplorerError
 from explorer.fileio import check_not_an_input, check_output_path, check_writable_folder
 from explorer.latent.interpolate import steps_for
-from explorer.latent.keyframes import clip_path, keyframes_at_frames
+from explorer.latent.keyframes import Keyframe, clip_path, keyframes_at_frames
 from explorer.latent.trajectory import Trajectory
-from explorer.model.identity import model_identity, model_location
+from explorer.model.identity import model_identity
 from explorer.model.open import open_model
 from explorer.pipeline.cache import TrajectoryCache
 from explorer.pipeline.encode import encode_with_cache
 from explorer.pipeline.export import (
-    ClipRecipe,
     ExportProgress,
     ExportSettings,
+    build_recipe,
     export_clip,
     recipe_paths,
     save_recipe,
@@ -50,27 +49,26 @@ def export_command(args: argparse.Namespace) -> int:
     if args.latents is not None:
         latents = load_latents(args.latents, vae.latent_shape)
         frames: list[int | None] = [None] * len(latents)
-        keyframes: list[dict] = []
-        video = None
+        keyframes: list[Keyframe] = []
+        method = easing = video = None
     else:
         trajectory, video = _trajectory(args, vae)
-        chosen = keyframes_at_frames(trajectory, args.keyframes)
+        keyframes = keyframes_at_frames(trajectory, args.keyframes)
         steps = args.steps or steps_for(args.seconds, args.fps)
-        path = clip_path(chosen, steps, args.method, args.easing)
+        method, easing = args.method, args.easing
+        path = clip_path(keyframes, steps, method, easing)
         latents, frames = path.latents, path.frames
-        keyframes = [k.record() for k in chosen]
     originals = _originals(video, frames) if settings.side_by_side else None
     shaped = latents.reshape(len(latents), *vae.latent_shape)
-    recipe = ClipRecipe(
+    recipe = build_recipe(
         latents,
-        keyframes,
-        {
-            **asdict(settings),
-            "method": None if args.latents else args.method,
-            "easing": None if args.latents else args.easing,
-            "model": model_location(args.model),
-            "model_identity": model_identity(args.model),
-        },
+        settings,
+        keyframes=keyframes,
+        method=method,
+        easing=easing,
+        model=args.model,
+        model_identity=model_identity(args.model),
+        video=video,
     )
     with ProgressBar(desc="exporting", unit=" frames") as bar:
 

@@ -114,7 +114,7 @@ class BackgroundFit:
 
 
 def _fit_in_child(kind: str, latents: np.ndarray, options: dict, messages) -> None:
-    from explorer.errors import ExplorerError
+    from explorer.errors import ExplorerError, describe_error
     from explorer.latent.projection import fit_projection
 
     def progress(done: int, total: int) -> None:
@@ -124,6 +124,6 @@ def _fit_in_child(kind: str, latents: np.ndarray, options: dict, messages) -> No
         projection = fit_projection(kind, latents, on_progress=progress, **options)
         messages.put(("done", projection.state()))
     except ExplorerError as exc:
-        messages.put(("error", str(exc)))
+        messages.put(("error", describe_error(exc)))
     except Exception as exc:  # reported to the parent, which keeps running
-        messages.put(("error", f"{kind} fit failed: {type(exc).__name__}: {exc}"))
+        messages.put(("error", f"{kind} fit failed: {describe_error(exc, with_type=True)}"))

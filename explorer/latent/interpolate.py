@@ -14,21 +14,30 @@ lengths come from 4 × 4 Gram matrices without ever sampling in latent space.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-Method = Literal["lerp", "slerp", "spline"]
-Easing = Literal["linear", "ease-in", "ease-out", "ease-in-out"]
+# The names, in the order menus and --help list them (the usual choice first).
+Method = Literal["slerp", "lerp", "spline"]
+Easing = Literal["linear", "ease-in-out", "ease-in", "ease-out"]
 
-EASINGS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+METHODS: tuple[Method, ...] = get_args(Method)
+METHOD_LABELS: dict[Method, str] = {
+    "slerp": "spherical (slerp)",
+    "lerp": "linear (lerp)",
+    "spline": "smooth spline",
+}
+"""What a menu calls each method."""
+EASING_NAMES: tuple[Easing, ...] = get_args(Easing)
+EASINGS: dict[Easing, Callable[[np.ndarray], np.ndarray]] = {
     "linear": lambda u: u,
+    "ease-in-out": lambda u: u * u * (3.0 - 2.0 * u),
     "ease-in": lambda u: u * u,
     "ease-out": lambda u: 1.0 - (1.0 - u) ** 2,
-    "ease-in-out": lambda u: u * u * (3.0 - 2.0 * u),
 }
-METHODS = ("lerp", "slerp", "spline")
+"""Each easing as a map of progress [0, 1] onto itself."""
 
 # Samples per segment for the arc-length table, and rows of output built at a time.
 _ARC_SAMPLES = 128

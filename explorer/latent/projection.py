@@ -90,6 +90,13 @@ def projection_from_state(state: Mapping[str, Any], latents: np.ndarray) -> Proj
     raise ExplorerError(f"unknown projection kind {kind!r} in the saved state")
 
 
+def projection_meta(projection: Projection) -> dict[str, Any]:
+    """What a trajectory's ``meta["projection"]`` records of its layout: the kind and, for
+    UMAP, the parameters (seed, neighbours, distance) that lay it out again."""
+    params = projection.params if isinstance(projection, UMAPProjection) else {}
+    return {"kind": projection.kind, **params}
+
+
 def _scalar(value: Any) -> Any:
     return value.item() if isinstance(value, np.ndarray) else value
 

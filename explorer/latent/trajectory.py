@@ -13,7 +13,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -74,8 +74,12 @@ def check_meta(meta: Any, width: int, source: str, error: type[ExplorerError],
     return meta
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)  # equal only to itself: arrays have no one truth value
 class Trajectory:
+    """One video's latents, frame by frame. Never changed once encoded: a new layout or
+    new metadata makes a new value (:meth:`with_meta`, :meth:`with_embedding`), so the
+    window, the inference worker and the autosave thread can share one safely."""
+
     mu: np.ndarray
     logvar: np.ndarray
     frame_index: np.ndarray
@@ -90,6 +94,14 @@ class Trajectory:
     @property
     def latent_shape(self) -> tuple[int, ...]:
         return tuple(self.meta.get("latent_shape", self.mu.shape[1:]))
+
+    def with_meta(self, **changes: Any) -> Trajectory:
+        """A copy whose ``meta`` has these top-level entries replaced."""
+        return replace(self, meta={**self.meta, **changes})
+
+    def with_embedding(self, embedding: np.ndarray, projection: dict[str, Any]) -> Trajectory:
+        """A copy laid out by a projection (``projection`` describes it in ``meta``)."""
+        return replace(self, embedding=embedding, meta={**self.meta, "projection": projection})
 
     def latents(self, rows: np.ndarray | slice | None = None) -> np.ndarray:
         """Means reshaped to the model's latent shape, ready for ``decode``."""
@@ -134,10 +146,10 @@ class Trajectory:
                       if name in npz.headers}
         embedding = arrays.pop("embedding")
         trajectory = cls.checked(arrays, meta, str(file), ExplorerError)
-        if not np.isnan(embedding).all():
-            _require_finite(embedding, f"{file}: embedding", ExplorerError)
-            trajectory.embedding = embedding.astype(np.float32, copy=False)
-        return trajectory
+        if np.isnan(embedding).all():
+            return trajectory
+        _require_finite(embedding, f"{file}: embedding", ExplorerError)
+        return replace(trajectory, embedding=embedding.astype(np.float32, copy=False))
 
     @classmethod
     def checked(cls, arrays: Mapping[str, np.ndarray], meta: dict[str, Any], source: str,

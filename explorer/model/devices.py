@@ -19,6 +19,16 @@ def _mps_available() -> bool:
     return bool(backend and backend.is_available())
 
 
+def available_devices() -> tuple[str, ...]:
+    """The device choices this machine has, in :data:`DEVICE_CHOICES` order.
+
+    ``auto`` and ``cpu`` always; ``cuda`` and ``mps`` only when torch can use them, so the
+    window can disable the rest of its Device menu.
+    """
+    present = {"cuda": torch.cuda.is_available(), "mps": _mps_available()}
+    return tuple(name for name in DEVICE_CHOICES if present.get(name, True))
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     """Turn a user's choice (``auto``, ``cpu``, ``cuda``, ``cuda:1``, ``mps``) into a device.
 
@@ -33,10 +43,14 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ExplorerError(
-            f"device {name!r} was requested but no CUDA GPU is available; use --device cpu or auto"
+            f"device {name!r} was requested but no CUDA GPU is available here; "
+            "choose the CPU or automatic"
         )
     if name == "mps" and not _mps_available():
-        raise ExplorerError("device 'mps' was requested but MPS is not available here")
+        raise ExplorerError(
+            "device 'mps' was requested but Apple MPS is not available here; "
+            "choose the CPU or automatic"
+        )
     try:
         return torch.device(name)
     except RuntimeError as exc:

@@ -20,7 +20,7 @@ from pydantic import Field
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from explorer.errors import ModelFileError
+from explorer.errors import ModelFileError, describe_error
 from explorer.fileio import atomic_output, require_file
 from explorer.model.beta_vae import SUPPORTED_SIZES, BetaVAE, BetaVAEConfig
 from explorer.model.kinds import check_safetensors
@@ -122,9 +122,9 @@ def _read_tensors(file: Path) -> dict[str, torch.Tensor]:
 
 
 def _corrupt(file: Path, exc: Exception) -> ModelFileError:
-    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return ModelFileError(
-        f"{file} is not a readable .safetensors model (truncated or corrupt: {reason})"
+        f"{file} is not a readable .safetensors model (truncated or corrupt: "
+        f"{describe_error(exc)})"
     )
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from explorer.errors import ExplorerError
+from explorer.errors import ExplorerError, describe_error
 
 if TYPE_CHECKING:  # the contract's module imports the video stack; the bench's child must not
     from explorer.model.contract import VideoVAE
@@ -75,13 +75,12 @@ def decode(vae: VideoVAE, latents: np.ndarray) -> np.ndarray:
 
 def describe_failure(action: str, exc: BaseException) -> str:
     """One line: what the model was doing and why it failed, with advice where there is one."""
-    text = str(exc).splitlines()[0] if str(exc) else ""
     if _out_of_memory(exc):
         return (f"out of GPU memory while {action}: choose the CPU in the Device menu (or "
                 "--device cpu), or use smaller batches")
     if isinstance(exc, SystemExit):
         return f"the model tried to exit the program while {action} (SystemExit: {exc.code})"
-    return f"the model failed while {action}: {type(exc).__name__}: {text}".rstrip(": ")
+    return f"the model failed while {action}: {describe_error(exc, with_type=True)}"
 
 
 def _call(method: Callable[[np.ndarray], Any], inputs: np.ndarray, action: str) -> Any:

@@ -23,7 +23,7 @@ from explorer.fileio import require_file
 ENTRY_POINT_GROUP = "explorer.models"
 ACCEPTED = (
     "a model is a Latent Explorer .safetensors file, a TorchScript file (.pt, .pth, .jit), "
-    "a diffusers AutoencoderKL folder, package.module:factory, or the name of an installed "
+    "a diffusers autoencoder folder, package.module:factory, or the name of an installed "
     "model loader"
 )
 TORCHSCRIPT_SUFFIXES = (".pt", ".pth", ".jit", ".torchscript")
@@ -48,7 +48,7 @@ class ModelKind:
 
 
 SAFETENSORS = ModelKind("Latent Explorer model", runs_code=False)
-DIFFUSERS = ModelKind("diffusers AutoencoderKL folder", runs_code=False)
+DIFFUSERS = ModelKind("diffusers autoencoder folder", runs_code=False)
 TORCHSCRIPT = ModelKind("TorchScript model", runs_code=True)
 REGISTERED = ModelKind("installed model loader", runs_code=True)
 PLUGIN = ModelKind("Python plugin", runs_code=True)

@@ -2,7 +2,8 @@
 
 A spec names, in this order of precedence:
 
-1. an existing folder: a diffusers ``AutoencoderKL`` (settings in ``explorer.json`` inside);
+1. an existing folder: a diffusers image autoencoder (``AutoencoderKL``, ``VQModel``...;
+   settings in ``explorer.json`` inside);
 2. an existing file, whose kind its name says and its content must confirm: a Latent
    Explorer ``.safetensors`` file, or a TorchScript archive (``.pt``, ``.pth``, ``.jit``,
    ``.torchscript``; settings in a JSON file of the same name beside it);
@@ -25,7 +26,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from explorer.errors import ModelFileError
+from explorer.errors import ModelFileError, describe_error
 from explorer.fileio import require_file
 from explorer.model.contract import MAX_FRAME_SIDE, VideoVAE
 from explorer.model.diffusers_vae import load_diffusers_vae
@@ -85,6 +86,8 @@ class DiffusersSettings(Strict):
     frame_size: FrameSize | None = None
     half_precision: bool | None = None
     batch_size: int | None = Field(default=None, ge=1, le=4096)
+    quantize: bool | None = None
+    """VQ models only: false decodes latents without the quantiser (default true)."""
 
 
 def open_model(
@@ -127,7 +130,9 @@ def read_settings(file: Path, schema: type[Strict]) -> dict[str, Any]:
     try:
         text = file.read_bytes()
     except OSError as exc:
-        raise ModelFileError(f"{file} is not readable ({exc.strerror})") from exc
+        raise ModelFileError(
+            f"{file} is not readable ({describe_error(exc, with_file=False)})"
+        ) from exc
     document = parse_json(text, str(file), ModelFileError)
     settings = validate(schema, document, file, ModelFileError)
     return {name: getattr(settings, name) for name in settings.model_fields_set}

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from importlib.metadata import EntryPoint
 from typing import Any
 
-from explorer.errors import ExplorerError, ModelFileError
+from explorer.errors import ExplorerError, ModelFileError, describe_error
 from explorer.model.contract import VideoVAE, check_frame_side
 from explorer.model.devices import resolve_device
 from explorer.model.kinds import PLUGIN_SPEC
@@ -69,7 +69,9 @@ def load_registered(
     try:
         loader = point.load()
     except USER_CODE_ERRORS as exc:
-        raise ModelFileError(f"{origin} raised {_describe(exc)} while importing") from exc
+        raise ModelFileError(
+            f"{origin} raised {describe_error(exc, with_type=True)} while importing"
+        ) from exc
     return check_contract(_call(origin, lambda: loader(argument, device=target)), origin)
 
 
@@ -79,7 +81,9 @@ def check_contract(candidate: Any, origin: str) -> VideoVAE:
         missing = [name for name in _MEMBERS if not hasattr(candidate, name)]
         missing += [n for n in _METHODS if n not in missing and not callable(getattr(candidate, n))]
     except Exception as exc:  # a property of the user's object raised
-        raise ModelFileError(f"{origin} returned a model that raised {_describe(exc)}") from exc
+        raise ModelFileError(
+            f"{origin} returned a model that raised {describe_error(exc, with_type=True)}"
+        ) from exc
     if missing:
         raise ModelFileError(
             f"{origin} returned {_a(candidate)}, which is not a video VAE: "
@@ -107,9 +111,13 @@ def _resolve(spec: str, module_name: str, attribute: str) -> Callable[..., Any]:
                 f"plugin {spec}: no module named {exc.name!r} (not installed, "
                 "and not in the current folder)"
             ) from exc
-        raise ModelFileError(f"plugin {spec} raised {_describe(exc)} while importing") from exc
+        raise ModelFileError(
+            f"plugin {spec} raised {describe_error(exc, with_type=True)} while importing"
+        ) from exc
     except USER_CODE_ERRORS as exc:
-        raise ModelFileError(f"plugin {spec} raised {_describe(exc)} while importing") from exc
+        raise ModelFileError(
+            f"plugin {spec} raised {describe_error(exc, with_type=True)} while importing"
+        ) from exc
     for part in attribute.split("."):
         if not hasattr(target, part):
             raise ModelFileError(f"plugin {spec}: {module_name} has no {attribute!r}")
@@ -134,12 +142,7 @@ def _call(origin: str, action: Callable[[], Any]) -> Any:
     except ExplorerError as exc:  # already a readable sentence
         raise ModelFileError(f"{origin}: {exc}") from exc
     except USER_CODE_ERRORS as exc:
-        raise ModelFileError(f"{origin} raised {_describe(exc)}") from exc
-
-
-def _describe(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+        raise ModelFileError(f"{origin} raised {describe_error(exc, with_type=True)}") from exc
 
 
 def _a(value: Any) -> str:

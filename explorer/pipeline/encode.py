@@ -78,12 +78,14 @@ def encode_with_cache(
     }
     key = TrajectoryCache.key(fingerprint, identity or "", settings)
     cached = cache.get(key) if cache else None
-    if cached is not None:
-        cached.meta["video"]["path"] = str(Path(video).resolve())  # it may have moved
-        return cached, True
+    if cached is not None:  # the video may have moved
+        video_meta = {**cached.meta["video"], "path": str(Path(video).resolve())}
+        return cached.with_meta(video=video_meta), True
     trajectory = encode_video(video, vae, selection, batch_size, on_progress, should_stop)
-    trajectory.meta["model"] = {"path": model_location(model_path), "sha256": identity}
-    trajectory.meta["video"]["fingerprint"] = fingerprint
+    trajectory = trajectory.with_meta(
+        model={"path": model_location(model_path), "sha256": identity},
+        video={**trajectory.meta["video"], "fingerprint": fingerprint},
+    )
     if cache:
         cache.put(key, trajectory)
     return trajectory, False

@@ -20,7 +20,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,10 @@ import numpy as np
 
 from explorer.errors import Cancelled, ExplorerError
 from explorer.fileio import atomic_output
+from explorer.latent.keyframes import Keyframe
 from explorer.model import guard
 from explorer.model.contract import VideoVAE
+from explorer.model.identity import model_location
 from explorer.pipeline.prefetch import leave_cores, prefetch
 from explorer.video.fitting import fit_frames
 from explorer.video.writer import (
@@ -72,6 +74,36 @@ class ClipRecipe:
     latents: np.ndarray
     keyframes: list[dict[str, Any]] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+
+
+def build_recipe(
+    latents: np.ndarray,
+    settings: ExportSettings,
+    *,
+    keyframes: Sequence[Keyframe] = (),
+    method: str | None = None,
+    easing: str | None = None,
+    model: str | os.PathLike[str],
+    model_identity: str | None,
+    video: str | os.PathLike[str] | None = None,
+) -> ClipRecipe:
+    """The recipe of a clip of ``latents`` exported with ``settings``, however it was made.
+
+    ``keyframes``, ``method`` and ``easing`` say how the path was interpolated (none of
+    them for latents rendered as they are); ``model_identity`` is the model's
+    :func:`~explorer.model.identity.model_identity`, which the caller usually knows
+    already; ``video``, when given, is the video the keyframes come from.
+    """
+    recorded = {
+        **asdict(settings),
+        "method": method,
+        "easing": easing,
+        "model": model_location(model),
+        "model_identity": model_identity,
+    }
+    if video is not None:
+        recorded["video"] = str(Path(video).expanduser().resolve())
+    return ClipRecipe(latents, [keyframe.record() for keyframe in keyframes], recorded)
 
 
 def export_clip(

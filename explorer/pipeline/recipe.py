@@ -57,7 +57,9 @@ class RecipeDocument(Strict):
     latents: FileName
     keyframes: Keyframes
     settings: Annotated[dict[Name, Scalar | Keyframes], Field(max_length=64)]
-    """Export settings, method, easing, model; the window also repeats the keyframes."""
+    """Export settings, method, easing, model, video (see
+    :func:`~explorer.pipeline.export.build_recipe`); recipes the window wrote before it
+    used that repeat the keyframes here."""
 
 
 def load_recipe(path: str | os.PathLike[str]) -> ClipRecipe:

@@ -33,12 +33,12 @@ from explorer.schema import (
     BoundedInt,
     FiniteFloat,
     Open,
-    Settings,
     Strict,
     Text,
     parse_json,
     validate,
 )
+from explorer.state.settings import ExportChoices, InterpolationSettings
 
 FORMAT = "latent-explorer/session"
 VERSION = 1
@@ -108,8 +108,8 @@ class SessionDocument(Strict):
     projections: _Projections
     projection_kind: Literal["pca", "umap"]
     keyframe_frames: Annotated[list[Frame | None], Field(max_length=100_000)]
-    interpolation: Settings
-    export: Settings
+    interpolation: InterpolationSettings
+    export: ExportChoices
     view: _View
 
 
@@ -137,8 +137,8 @@ class Session:
     keyframes: list[Keyframe] = field(default_factory=list)
     probe: np.ndarray | None = None
     drawn_path: np.ndarray | None = None
-    interpolation: dict[str, Any] = field(default_factory=dict)
-    export: dict[str, Any] = field(default_factory=dict)
+    interpolation: InterpolationSettings = field(default_factory=InterpolationSettings)
+    export: ExportChoices = field(default_factory=ExportChoices)
     current_frame: int = 0
     view_range: list[list[float]] | None = None
 
@@ -270,8 +270,8 @@ def _split(session: Session) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "projections": projections,
         "projection_kind": session.projection_kind,
         "keyframe_frames": [k.frame for k in session.keyframes],
-        "interpolation": session.interpolation,
-        "export": session.export,
+        "interpolation": session.interpolation.model_dump(),
+        "export": session.export.model_dump(),
         "view": {"frame": session.current_frame, "range": session.view_range},
     }
     return document, arrays
@@ -315,8 +315,8 @@ def _join(document: SessionDocument, arrays: dict[str, np.ndarray], source: str,
                    for frame, latent in zip(frames, latents, strict=True)],
         probe=extras.get("probe"),
         drawn_path=extras.get("drawn_path"),
-        interpolation=dict(document.interpolation),
-        export=dict(document.export),
+        interpolation=document.interpolation,
+        export=document.export,
         current_frame=document.view.frame,
         view_range=None if document.view.range is None else
         [list(pair) for pair in document.view.range],

@@ -5,19 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, QtMsgType, Slot, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from explorer import __version__
 from explorer.errors import ExplorerError
-from explorer.fileio import require_file
 from explorer.paths import demo_model_path, demo_video_path
 from explorer.ui.about_dialog import app_icon
-
-if TYPE_CHECKING:
-    from explorer.session.document import Session
 
 SCREENSHOT_TIMEOUT_MS = 180_000
 DESKTOP_ID = "io.github.latent_explorer.LatentExplorer"
@@ -46,8 +41,6 @@ def run_app(
         from explorer.session.document import load_session
 
         saved = load_session(session)  # a bad file is a one-line error before any window opens
-        if screenshot is not None:  # nobody is there to say where a moved file went
-            _check_session_files(saved)
         if trust_code:
             trusted.append(saved.model_path)
 
@@ -70,17 +63,6 @@ def run_app(
     QTimer.singleShot(0, window.start)
     code = app.exec()
     return outcome["code"] or code
-
-
-def _check_session_files(session: Session) -> None:
-    """Refuse a session whose video or model file is gone, or whose video is not a regular
-    file, with the window's words (a plugin spec is no path: the worker resolves it)."""
-    video, model = Path(session.video_path), Path(session.model_path)
-    if not video.exists():
-        raise ExplorerError(f"the session's video {video} was not found")
-    if len(model.parts) > 1 and not model.exists():
-        raise ExplorerError(f"the session's model {model} was not found")
-    require_file(video, "video")
 
 
 def _choose_platform(headless_ok: bool) -> None:
@@ -131,6 +113,7 @@ class _Screenshot(QObject):
         self._app, self._window, self._path, self._outcome = app, window, path, outcome
         window.ready.connect(self._on_ready)
         window.worker.failed.connect(self.fail)
+        window.sessions.error.connect(self.fail)  # e.g. its video moved: nobody to ask where
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, self._time_out)
 
     @Slot()

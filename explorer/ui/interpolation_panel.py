@@ -1,15 +1,13 @@
 """The interpolation studio: keyframes, how to travel between them, preview and export.
 
 Keyframes are video frames (K, or a right-click on a map point) or probe positions (a latent
-that is no frame). The list can be reordered by dragging and trimmed with Delete. The path
-is rebuilt whenever anything changes and announced with ``pathChanged``; the main window
-draws it on the map and the preview plays it in the cursor view. A path drawn freehand on
-the map (Shift+drag) replaces the keyframe path until the keyframes change again.
+that is no frame). The list can be reordered by dragging and trimmed with Delete. The panel
+shows the state's clip (:class:`~explorer.state.app.Clip`) and interpolation settings;
+what the user does here becomes an edit of the state, and the panel redraws when the state
+changes (an edit, undo, a session). The preview plays the clip's path in the cursor view.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -28,39 +26,31 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.errors import ExplorerError
-from explorer.latent.keyframes import ClipPath, Keyframe, clip_path
+from explorer.latent.interpolate import EASING_NAMES, METHOD_LABELS, METHODS
+from explorer.latent.keyframes import ClipPath, Keyframe
+from explorer.state.app import AppState, Clip
+from explorer.state.settings import FPS, SECONDS, InterpolationSettings
 from explorer.ui.images import to_qimage
 
 THUMBNAIL = 48
 
 
-@dataclass(frozen=True)
-class PanelState:
-    """The undoable part of the panel: its keyframes (with their icons) and a drawn path."""
-
-    keyframes: tuple[tuple[Keyframe, QIcon], ...]
-    drawn: np.ndarray | None
-
-
 class InterpolationPanel(QWidget):
-    """Holds the keyframes and the clip settings; emits the path they make."""
+    """The keyframe list, the clip settings, Preview and Export, bound to an AppState."""
 
-    pathChanged = Signal(object)  # ClipPath, or None when there is no path
-    edited = Signal(object, str)  # the PanelState before a user's edit, and what it was
-    settingsChanged = Signal()
-    previewStep = Signal(int, object)  # step, latent [D]
+    previewStep = Signal(int, int, object)  # step, steps, latent [D]
     previewFinished = Signal()
+    previewStopped = Signal()  # finished, or stopped by the user or an edit
     exportRequested = Signal()
     addFrameRequested = Signal()
     addProbeRequested = Signal()
+    thumbnailWanted = Signal(int)  # a keyframe of this video frame has no picture yet
 
-    def __init__(self) -> None:
+    def __init__(self, state: AppState) -> None:
         super().__init__()
-        self.keyframes: list[Keyframe] = []
-        self.path: ClipPath | None = None
-        self._drawn: ClipPath | None = None
-        self._state = PanelState((), None)
+        self.state = state
+        self._icons: dict[int, QIcon] = {}
+        """Pictures by video frame number, or by ``id()`` of a probe keyframe (negated)."""
 
         self.list = QListWidget()
         self.list.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
@@ -85,24 +75,20 @@ class InterpolationPanel(QWidget):
             buttons.addWidget(button)
 
         self.method = QComboBox()
-        for method, label in (
-            ("slerp", "spherical (slerp)"),
-            ("lerp", "linear (lerp)"),
-            ("spline", "smooth spline"),
-        ):
-            self.method.addItem(label, method)
+        for method in METHODS:
+            self.method.addItem(METHOD_LABELS[method], method)
         self.easing = QComboBox()
-        for easing in ("linear", "ease-in-out", "ease-in", "ease-out"):
+        for easing in EASING_NAMES:
             self.easing.addItem(easing, easing)
-        self.seconds = QDoubleSpinBox(
-            minimum=0.1, maximum=600.0, value=2.0, singleStep=0.5, suffix=" s"
-        )
-        self.fps = QDoubleSpinBox(minimum=1.0, maximum=120.0, value=24.0, suffix=" fps")
+        self.seconds = QDoubleSpinBox(minimum=SECONDS[0], maximum=SECONDS[1], singleStep=0.5,
+                                      suffix=" s")
+        self.fps = QDoubleSpinBox(minimum=FPS[0], maximum=FPS[1], suffix=" fps")
         self.steps_label = QLabel("")
+        self._show_settings()
         for widget in (self.method, self.easing):
-            widget.currentIndexChanged.connect(self._on_settings_changed)
+            widget.currentIndexChanged.connect(self._on_settings_edited)
         for spin in (self.seconds, self.fps):
-            spin.valueChanged.connect(self._on_settings_changed)
+            spin.valueChanged.connect(self._on_settings_edited)
         form = QGridLayout()
         form.addWidget(QLabel("Method:"), 0, 0)
         form.addWidget(self.method, 0, 1)
@@ -123,7 +109,7 @@ class InterpolationPanel(QWidget):
         actions.addWidget(self.preview_button)
         actions.addWidget(self.export_button)
 
-        self.message = QLabel("Add two or more keyframes, or Shift+drag on the map to draw a path.")
+        self.message = QLabel("")
         self.message.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -136,153 +122,141 @@ class InterpolationPanel(QWidget):
         self._preview_timer = QTimer(self)
         self._preview_timer.timeout.connect(self._preview_next)
         self._preview_step = 0
-        self._rebuild()
+        self._show_path()
+
+    # --- what the state holds -----------------------------------------------------------
+
+    @property
+    def keyframes(self) -> list[Keyframe]:
+        return list(self.state.clip.keyframes)
+
+    @property
+    def path(self) -> ClipPath | None:
+        return self.state.clip_path
 
     @property
     def steps(self) -> int:
-        return max(2, round(self.seconds.value() * self.fps.value()))
+        return self.state.interpolation.steps
 
-    def add(self, keyframe: Keyframe, picture: np.ndarray | None = None) -> None:
-        icon = _icon(picture) if picture is not None else QIcon()
-        self.list.addItem(self._item(keyframe, icon))
-        self._sync_from_list(f"Add {self._label(keyframe)}")
+    def on_state_changed(self, aspect: str) -> None:
+        if aspect == "documents":
+            self._icons.clear()
+        if aspect in ("documents", "clip"):
+            self._show_keyframes()
+        if aspect == "interpolation":
+            self._show_settings()
+        if aspect in ("documents", "clip", "interpolation"):
+            self._show_path()
 
-    def snapshot(self) -> PanelState:
-        return self._state
+    def _show_keyframes(self) -> None:
+        keyframes = self.state.clip.keyframes
+        shown = [self.list.item(row).data(Qt.ItemDataRole.UserRole)
+                 for row in range(self.list.count())]
+        if len(shown) != len(keyframes) or any(a is not b for a, b in zip(shown, keyframes,
+                                                                          strict=False)):
+            self.list.clear()  # not after a drag in the list: it shows the order already
+            for keyframe in keyframes:
+                item = QListWidgetItem(self._icon_of(keyframe), _label(keyframe))
+                item.setData(Qt.ItemDataRole.UserRole, keyframe)
+                self.list.addItem(item)
+        for keyframe in keyframes:
+            if keyframe.frame is not None and keyframe.frame not in self._icons:
+                self.thumbnailWanted.emit(keyframe.frame)
 
-    def restore(self, state: PanelState) -> None:
-        """Show ``state`` (for undo/redo and sessions) without reporting it as an edit."""
-        self.list.clear()
-        for keyframe, icon in state.keyframes:
-            self.list.addItem(self._item(keyframe, icon))
-        self._read_list()
-        self._drawn = None if state.drawn is None else _drawn_path(state.drawn)
-        self._state = state
-        self._rebuild()
+    def _show_settings(self) -> None:
+        settings = self.state.interpolation
+        for widget in (self.method, self.easing, self.seconds, self.fps):
+            widget.blockSignals(True)
+        self.method.setCurrentIndex(self.method.findData(settings.method))
+        self.easing.setCurrentIndex(self.easing.findData(settings.easing))
+        self.seconds.setValue(settings.seconds)
+        self.fps.setValue(settings.fps)
+        for widget in (self.method, self.easing, self.seconds, self.fps):
+            widget.blockSignals(False)
 
-    def settings(self) -> dict:
-        return {"method": self.method.currentData(), "easing": self.easing.currentData(),
-                "seconds": self.seconds.value(), "fps": self.fps.value()}
+    def _show_path(self) -> None:
+        self.steps_label.setText(f"= {self.steps} frames")
+        self._stop_preview()
+        self.message.setText(self.state.clip_message)
+        self.preview_button.setEnabled(self.path is not None)
+        self.export_button.setEnabled(self.path is not None)
 
-    def apply_settings(self, settings: dict) -> None:
-        for combo, key in ((self.method, "method"), (self.easing, "easing")):
-            index = combo.findData(settings.get(key))
-            if index >= 0:
-                combo.setCurrentIndex(index)
-        for spin, key in ((self.seconds, "seconds"), (self.fps, "fps")):
-            if isinstance(settings.get(key), int | float):
-                spin.setValue(float(settings[key]))
+    # --- pictures -----------------------------------------------------------------------
 
-    def _item(self, keyframe: Keyframe, icon: QIcon) -> QListWidgetItem:
-        item = QListWidgetItem(icon, self._label(keyframe))
-        item.setData(Qt.ItemDataRole.UserRole, keyframe)
-        return item
+    def remember_picture(self, keyframe: Keyframe, picture: np.ndarray | None) -> None:
+        """The picture to show for ``keyframe`` once it is added."""
+        if picture is not None:
+            self._icons[_icon_key(keyframe)] = _icon(picture)
 
     def set_thumbnail(self, frame: int, image: np.ndarray) -> None:
         """Give every keyframe of video frame ``frame`` its picture."""
-        icon = _icon(image)
+        icon = self._icons[frame] = _icon(image)
         for row in range(self.list.count()):
             item = self.list.item(row)
             if item.data(Qt.ItemDataRole.UserRole).frame == frame:
                 item.setIcon(icon)
-        self._state = PanelState(
-            tuple((k, icon if k.frame == frame else i) for k, i in self._state.keyframes),
-            self._state.drawn,
-        )
+
+    def _icon_of(self, keyframe: Keyframe) -> QIcon:
+        return self._icons.get(_icon_key(keyframe), QIcon())
+
+    # --- the user's edits ---------------------------------------------------------------
 
     def remove_selected(self) -> None:
-        selected = self.list.selectedItems()
-        for item in selected:
-            self.list.takeItem(self.list.row(item))
+        selected = {id(item.data(Qt.ItemDataRole.UserRole)) for item in self.list.selectedItems()}
         if selected:
-            self._sync_from_list("Remove keyframe")
+            kept = tuple(k for k in self.state.clip.keyframes if id(k) not in selected)
+            self.state.edit_clip(self.state.clip.with_keyframes(kept), "Remove keyframe")
 
     def clear(self) -> None:
         """Remove every keyframe and any drawn path (an undoable edit)."""
-        if self.list.count() or self._drawn is not None:
-            self.list.clear()
-            self._sync_from_list("Clear keyframes")
-
-    def set_drawn_path(self, latents: np.ndarray) -> None:
-        """Use a freehand path (already mapped to latents) as the clip."""
-        before = self._state
-        self._drawn = _drawn_path(latents)
-        self._state = PanelState(self._state.keyframes, self._drawn.latents)
-        self._rebuild()
-        self.edited.emit(before, "Draw path")
-
-    def _label(self, keyframe: Keyframe) -> str:
-        if keyframe.frame is not None:
-            return f"frame {keyframe.frame}"
-        return "probe latent"
+        if self.state.clip.keyframes or self.state.clip.drawn is not None:
+            self.state.edit_clip(Clip(), "Clear keyframes")
 
     def _on_rows_moved(self, *_args) -> None:
-        self._sync_from_list("Reorder keyframes")
+        order = tuple(self.list.item(row).data(Qt.ItemDataRole.UserRole)
+                      for row in range(self.list.count()))
+        self.state.edit_clip(self.state.clip.with_keyframes(order), "Reorder keyframes")
 
-    def _sync_from_list(self, description: str) -> None:
-        """After a user's edit of the list: the keyframes make the path again."""
-        before = self._state
-        self._read_list()
-        self._drawn = None
-        icons = [self.list.item(row).icon() for row in range(self.list.count())]
-        self._state = PanelState(tuple(zip(self.keyframes, icons, strict=True)), None)
-        self._rebuild()
-        self.edited.emit(before, description)
+    def _on_settings_edited(self) -> None:
+        self.state.set_interpolation(InterpolationSettings(
+            method=self.method.currentData(), easing=self.easing.currentData(),
+            seconds=self.seconds.value(), fps=self.fps.value()))
 
-    def _read_list(self) -> None:
-        self.keyframes = [
-            self.list.item(r).data(Qt.ItemDataRole.UserRole) for r in range(self.list.count())
-        ]
-
-    def _on_settings_changed(self) -> None:
-        self._rebuild()
-        self.settingsChanged.emit()
-
-    def _rebuild(self) -> None:
-        self.steps_label.setText(f"= {self.steps} frames")
-        self._stop_preview()
-        if self._drawn is not None:
-            self.path = self._drawn
-            self.message.setText(f"Drawn path: {len(self.path.latents)} frames.")
-        elif len(self.keyframes) >= 2:
-            try:
-                self.path = clip_path(
-                    self.keyframes, self.steps, self.method.currentData(), self.easing.currentData()
-                )
-                self.message.setText(f"{len(self.keyframes)} keyframes, {self.steps} frames.")
-            except ExplorerError as exc:
-                self.path = None
-                self.message.setText(str(exc))
-        else:
-            self.path = None
-            self.message.setText(
-                "Add two or more keyframes, or Shift+drag on the map to draw a path."
-            )
-        self.preview_button.setEnabled(self.path is not None)
-        self.export_button.setEnabled(self.path is not None)
-        self.pathChanged.emit(self.path)
+    # --- preview ------------------------------------------------------------------------
 
     def _on_preview_toggled(self, playing: bool) -> None:
         if playing and self.path is not None:
             self._preview_step = 0
-            self._preview_timer.start(max(1, round(1000 / self.fps.value())))
+            self._preview_timer.start(max(1, round(1000 / self.state.interpolation.fps)))
         else:
             self._stop_preview()
 
     def _preview_next(self) -> None:
-        if self.path is None or self._preview_step >= len(self.path.latents):
+        path = self.path
+        if path is None or self._preview_step >= len(path.latents):
             self._stop_preview()
             self.previewFinished.emit()
             return
-        self.previewStep.emit(self._preview_step, self.path.latents[self._preview_step])
+        self.previewStep.emit(self._preview_step, len(path.latents),
+                              path.latents[self._preview_step])
         self._preview_step += 1
 
     def _stop_preview(self) -> None:
+        if not self._preview_timer.isActive() and not self.preview_button.isChecked():
+            return
         self._preview_timer.stop()
-        if self.preview_button.isChecked():
-            self.preview_button.blockSignals(True)
-            self.preview_button.setChecked(False)
-            self.preview_button.blockSignals(False)
+        self.preview_button.blockSignals(True)
+        self.preview_button.setChecked(False)
+        self.preview_button.blockSignals(False)
+        self.previewStopped.emit()
+
+
+def _label(keyframe: Keyframe) -> str:
+    return "probe latent" if keyframe.frame is None else f"frame {keyframe.frame}"
+
+
+def _icon_key(keyframe: Keyframe) -> int:
+    return keyframe.frame if keyframe.frame is not None else -id(keyframe)
 
 
 def _icon(picture: np.ndarray) -> QIcon:
@@ -295,7 +269,3 @@ def _icon(picture: np.ndarray) -> QIcon:
             Qt.TransformationMode.SmoothTransformation,
         )
     )
-
-
-def _drawn_path(latents: np.ndarray) -> ClipPath:
-    return ClipPath(np.asarray(latents, np.float32), [None] * len(latents))

@@ -199,7 +199,9 @@ class LatentMap(pg.PlotWidget):
         """Show a trajectory (or the part encoded so far); ``fit`` rescales the view."""
         self._embedding = np.asarray(embedding, dtype=np.float32)
         time_s = np.asarray(time_s, dtype=np.float64)[: len(self._embedding)]
-        if len(time_s) == 0:
+        if len(time_s) == 0:  # nothing open
+            for item in (self._line, self._points, self._current, self._path, self._keyframes):
+                item.setData([], [])
             return
         span = max(float(time_s[-1] - time_s[0]), 1e-9)
         shades = self._colour_map.map((time_s - time_s[0]) / span, mode="qcolor")
@@ -211,7 +213,12 @@ class LatentMap(pg.PlotWidget):
         )
         self._colour_bar.setLevels((float(time_s[0]), float(time_s[0]) + span))
         if fit:
-            self.autoRange()
+            self.fit_view()
+
+    def fit_view(self) -> None:
+        """Fit the view to the trajectory's points, not to a probe or path elsewhere."""
+        if len(self._embedding):
+            self.getPlotItem().vb.autoRange(items=[self._points])
 
     def set_current(self, index: int) -> None:
         if 0 <= index < len(self._embedding):
@@ -255,7 +262,7 @@ class LatentMap(pg.PlotWidget):
         menu.addAction("Add a keyframe here", lambda: self.keyframeAtPosition.emit(x, y))
         menu.addAction("Move the probe here", lambda: self._move_probe(x, y))
         menu.addSeparator()
-        menu.addAction("Reset view", self.autoRange)
+        menu.addAction("Reset view", self.fit_view)
         return menu
 
     def _show_context_menu(self, x: float, y: float) -> None:

@@ -1,9 +1,10 @@
 """The bar above the map: choose PCA or UMAP, and follow a UMAP layout being computed.
 
 PCA is instant. UMAP is fitted in a child process (see ``explorer.latent.background``);
-until it is ready the map keeps showing PCA, and a progress bar with a Cancel button
-shows how far the layout has come. Layouts are kept per trajectory, so switching back
-and forth is instant after the first fit.
+until it is ready the map keeps showing the layout it shows, and a progress bar with a
+Cancel button shows how far the layout has come. Fitted layouts go into the state, so
+switching back and forth is instant after the first fit. The box always names the layout
+on the map, or the one being fitted.
 """
 
 from __future__ import annotations
@@ -11,23 +12,27 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from explorer.state.app import AppState
+
 KINDS = (("PCA", "pca"), ("UMAP", "umap"))
 POLL_MS = 100
 
 
 class ProjectionBar(QWidget):
-    """Emits ``projectionReady(projection)`` whenever the map should change its layout."""
+    """Fits the layouts the user asks for and shows them through the state."""
 
-    projectionReady = Signal(object)
     failed = Signal(str)
+    chosen = Signal(str)
+    """The user picked a layout (a change to save with the session)."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: AppState) -> None:
         super().__init__()
+        self.state = state
         self.choice = QComboBox()
         for label, kind in KINDS:
             self.choice.addItem(label, kind)
         self.choice.setToolTip("2-D view of the latents: PCA is instant, UMAP shows clusters")
-        self.choice.currentIndexChanged.connect(self._on_choice)
+        self.choice.activated.connect(lambda _index: self.request(self.choice.currentData()))
         self._progress = QProgressBar()
         self._progress.setMaximumWidth(200)
         self._progress.setFormat("UMAP layout %p%")
@@ -43,8 +48,6 @@ class ProjectionBar(QWidget):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._poll)
         self._fit = None
-        self._fitted: dict[str, object] = {}
-        self._latents = None
         self._show_busy(False)
 
     @property
@@ -55,47 +58,42 @@ class ProjectionBar(QWidget):
     def fitting(self) -> bool:
         return self._fit is not None
 
-    def set_trajectory(self, latents, pca, restored: dict | None = None,
-                       kind: str | None = None) -> None:
-        """A new trajectory with its PCA projection (and any layouts restored from a session);
-        ``kind`` (or the current choice) is shown as soon as it is ready."""
-        self.cancel()
-        self._latents = latents
-        self._fitted = {**(restored or {}), "pca": pca}
-        index = self.choice.findData(kind) if kind else -1
-        if index >= 0 and index != self.choice.currentIndex():
-            self.choice.setCurrentIndex(index)  # shows it through _on_choice
-        else:
-            self._on_choice()
+    def on_state_changed(self, aspect: str) -> None:
+        if aspect == "documents":
+            self.cancel()
+        if aspect in ("documents", "projection"):
+            self._name(self.state.projection_kind)
 
-    def fitted_states(self) -> dict[str, dict]:
-        """``state()`` of every layout computed for this trajectory, by kind."""
-        return {kind: projection.state() for kind, projection in self._fitted.items()}
-
-    def clear(self) -> None:
-        self.cancel()
-        self._fitted, self._latents = {}, None
+    def request(self, kind: str) -> None:
+        """Show the ``kind`` layout: at once when fitted, else once a fit finishes."""
+        if self.state.trajectory is None:
+            self._name(self.state.projection_kind)
+            return
+        self.chosen.emit(kind)
+        if kind in self.state.layouts:
+            self.cancel()
+            self.state.show_layout(kind)
+        elif self._fit is None or self._fit.kind != kind:
+            self.cancel()
+            self._start_fit(kind)
+        self._name(kind)
 
     def cancel(self) -> None:
+        """Stop a fit; the box names the layout on the map again."""
         if self._fit is not None:
             self._fit.cancel()
             self._fit = None
         self._timer.stop()
         self._show_busy(False)
+        self._name(self.state.projection_kind)
 
-    def _on_choice(self) -> None:
-        if self._latents is None:
-            return
-        kind = self.kind
-        if kind in self._fitted:
-            self.projectionReady.emit(self._fitted[kind])
-        elif self._fit is None:
-            self._start_fit(kind)
+    def _name(self, kind: str) -> None:
+        self.choice.setCurrentIndex(self.choice.findData(kind))
 
     def _start_fit(self, kind: str) -> None:
         from explorer.latent.background import BackgroundFit
 
-        self._fit = BackgroundFit(kind, self._latents, seed=0)
+        self._fit = BackgroundFit(kind, self.state.trajectory.mu, seed=0)
         self._progress.setRange(0, 0)
         self._show_busy(True)
         self._timer.start(POLL_MS)
@@ -110,17 +108,15 @@ class ProjectionBar(QWidget):
             self._progress.setRange(0, news.total)
             self._progress.setValue(news.done)
             return
-        kind = self._fit.kind
         self._fit = None
         self._timer.stop()
         self._show_busy(False)
         if isinstance(news, Exception):
+            self._name(self.state.projection_kind)
             self.failed.emit(str(news))
-            self.choice.setCurrentIndex(0)
             return
-        self._fitted[kind] = news
-        if self.kind == kind:
-            self.projectionReady.emit(news)
+        self.state.add_layout(news)
+        self.state.show_layout(news.kind)
 
     def _show_busy(self, busy: bool) -> None:
         self._progress.setVisible(busy)

@@ -1,46 +1,57 @@
-"""Sessions in the window: open, save, the unsaved-changes mark, undo, autosave, recovery.
+"""Sessions in the window: open, save, the unsaved-changes mark, autosave, recovery.
 
-The window's state is captured into a :class:`~explorer.session.document.Session` (the
-Qt-free file format) and restored from one. Autosaves are written on a background thread
-so a large trajectory never stalls the window.
+The state (:class:`~explorer.state.app.AppState`) becomes a
+:class:`~explorer.session.document.Session` (the Qt-free file format) and comes back from
+one. Opening a session asks the window to open its video and model; the session is applied
+once they are open, and forgotten if they fail. Autosaves are written on a background
+thread so a large trajectory never stalls the window.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from explorer.errors import ExplorerError
 from explorer.fileio import require_file
 from explorer.session.autosave import AutosaveStore
 from explorer.session.document import SUFFIX, Session, load_session, save_session
-
-if TYPE_CHECKING:
-    from explorer.ui.main_window import MainWindow
+from explorer.state.app import AppState
 
 SESSION_FILTER = f"Latent Explorer sessions (*{SUFFIX});;All files (*)"
 AUTOSAVE_MS = 60_000
+UNDOABLE_NOT = ("interpolation", "export")
+"""Aspects of the state saved with a session whose changes are not undoable edits."""
+
+Opener = Callable[[Path, Path, object, object], bool]
+"""Opens a video and model (with a saved trajectory and PCA state, or None to encode);
+False when the user declined to run the model's code."""
 
 
 class SessionController(QObject):
-    """Owns the undo stack and the session file of one window."""
+    """Owns the session file of one window: its path, whether it changed, its autosave."""
 
     dirtyChanged = Signal(bool)
+    error = Signal(str, str)  # message, dialog title: a session that cannot be opened or saved
+    warning = Signal(str, str)  # message, dialog title: opened, but not quite as saved
+    message = Signal(str)  # for the status bar
+    recentFile = Signal(object)  # Path: a session file the user opened or saved
 
-    def __init__(self, window: MainWindow, autosave: AutosaveStore | None = None) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, state: AppState, parent: QWidget, opener: Opener, interactive: bool,
+                 autosave: AutosaveStore | None = None) -> None:
+        super().__init__(parent)
+        self.state, self._parent, self._opener = state, parent, opener
+        self.interactive = interactive
         self.path: Path | None = None
-        self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(self._announce)
         self._other_changes = False  # settings and layouts: not undoable, still unsaved
-        self.pending: Session | None = None
-        self._recovered = False
+        self._pending: tuple[Session, Path | None] | None = None
+        self._was_dirty = False
+        state.history.changed.connect(self._on_history_changed)
+        state.changed.connect(self._on_state_changed)
         self.autosave_store = autosave or AutosaveStore()
         self._autosaver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
         self._autosave_timer = QTimer(self)
@@ -49,7 +60,12 @@ class SessionController(QObject):
 
     @property
     def dirty(self) -> bool:
-        return self._other_changes or not self.undo_stack.isClean()
+        return self._other_changes or not self.state.history.clean
+
+    @property
+    def pending(self) -> Session | None:
+        """A session waiting for its video and model to open."""
+        return None if self._pending is None else self._pending[0]
 
     def mark_changed(self) -> None:
         """A change that is saved with the session but not undoable."""
@@ -59,11 +75,22 @@ class SessionController(QObject):
 
     def mark_saved(self) -> None:
         self._other_changes = False
-        self.undo_stack.setClean()
+        self.state.history.set_clean()
         self._announce()
 
-    def _announce(self, *_args) -> None:
-        self.dirtyChanged.emit(self.dirty)
+    def _on_history_changed(self) -> None:
+        """An edit, undone or redone: saved to the autosave at once, not in a minute."""
+        self._announce()
+        self.autosave()
+
+    def _on_state_changed(self, aspect: str) -> None:
+        if aspect in UNDOABLE_NOT:
+            self.mark_changed()
+
+    def _announce(self) -> None:
+        if self.dirty != self._was_dirty:
+            self._was_dirty = self.dirty
+            self.dirtyChanged.emit(self.dirty)
 
     # --- files ------------------------------------------------------------------------
 
@@ -73,49 +100,55 @@ class SessionController(QObject):
         return self._write(self.path)
 
     def save_as(self) -> bool:
-        suggested = self.path or self.window.video.with_suffix(SUFFIX)
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save Session", str(suggested),
+        video = self.state.video_path or Path.home() / "session"
+        suggested = self.path or video.with_suffix(SUFFIX)
+        path, _ = QFileDialog.getSaveFileName(self._parent, "Save Session", str(suggested),
                                               SESSION_FILTER)
         if not path:
             return False
         return self._write(Path(path if path.endswith(SUFFIX) else path + SUFFIX))
 
     def _write(self, path: Path) -> bool:
-        session = self.window.capture_session()
+        session = self.state.to_session()
         if session is None:
-            self.window.show_error("there is nothing to save yet: wait until the video is open")
+            self.error.emit("there is nothing to save yet: wait until the video is open",
+                            "Save Session")
             return False
         try:
             save_session(session, path)
         except (ExplorerError, OSError) as exc:
-            self.window.show_error(f"could not save the session: {exc}")
+            self.error.emit(f"could not save the session: {exc}", "Save Session")
             return False
         self.path = path
         self.mark_saved()
-        self.window.statusBar().showMessage(f"Saved {path}", 5_000)
+        self.message.emit(f"Saved {path}")
+        self.recentFile.emit(path)
         return True
 
     def choose_and_open(self) -> None:
         if not self.maybe_discard():
             return
-        start = str(self.path.parent if self.path else self.window.video.parent)
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open Session", start, SESSION_FILTER)
+        video = self.state.video_path
+        start = self.path.parent if self.path else video.parent if video else Path.home()
+        path, _ = QFileDialog.getOpenFileName(self._parent, "Open Session", str(start),
+                                              SESSION_FILTER)
         if path:
             self.open(Path(path))
 
-    def open(self, path: Path) -> bool:
-        """Load a session; the window opens its video and model and then applies it."""
+    def open(self, path: Path, recovered: bool = False) -> bool:
+        """Load a session and ask for its video and model; it is applied once they are open
+        (:meth:`apply_pending`). False, with nothing changed, when it cannot be opened."""
         try:
             session = load_session(path)
             video, model, reuse = self._resolve_files(session)
         except ExplorerError as exc:
-            self.window.show_error(str(exc))
+            self.error.emit(str(exc), "Open Session")
             return False
-        previous, self.pending, self.path = self.path, session, path
+        self._pending = (session, None if recovered else path)
         trajectory = session.trajectory if reuse else None
         pca_state = session.projections.get("pca") if reuse else None
-        if not self.window.open_files(video, model, trajectory=trajectory, pca_state=pca_state):
-            self.pending, self.path = None, previous  # the user declined to run its model
+        if not self._opener(video, model, trajectory, pca_state):
+            self._pending = None  # the user declined to run its model
             return False
         return True
 
@@ -134,40 +167,63 @@ class SessionController(QObject):
         same_model = (model_identity(model) or "") == session.model_sha256
         if not (same_video and same_model):
             changed = "video" if not same_video else "model"
-            self.window.show_error(
+            self.warning.emit(
                 f"the {changed} is not the one this session was saved with; the video will "
                 "be encoded again and keyframes on frames keep their frame numbers",
-                title="Session files changed",
+                "Session files changed",
             )
         return video, model, same_video and same_model
 
     def _existing(self, path: Path, what: str) -> Path:
         if path.exists():
             return path
-        located = self.window.locate_file(what, path)
+        located = self.locate(what, path)
         if located is None:
             raise ExplorerError(f"the session's {what} {path} was not found")
         return located
 
-    def apply_pending(self) -> None:
-        """After the session's video is open: restore keyframes, layouts, probe and view."""
-        session, self.pending = self.pending, None
-        if session is None:
-            return
-        self.window.apply_session(session)
-        self.undo_stack.clear()
+    def locate(self, what: str, missing: Path) -> Path | None:
+        """Ask the user where a moved file went; None when the window may not ask."""
+        if not self.interactive:
+            return None
+        QMessageBox.information(self._parent, f"Locate the {what}",
+                                f"The session's {what} {missing} is not there any more. "
+                                "Please show where it is now.")
+        path, _ = QFileDialog.getOpenFileName(self._parent, f"Locate {missing.name}",
+                                              str(Path.home()))
+        return Path(path) if path else None
+
+    def apply_pending(self) -> bool:
+        """After the session's video and model are open: restore the rest of it. False when
+        no session was waiting."""
+        if self._pending is None:
+            return False
+        (session, path), self._pending = self._pending, None
+        self.state.restore(session)
+        self.path = path
         self.mark_saved()
-        if self._recovered:  # restored from an autosave: not saved anywhere yet
-            self._recovered = False
+        if path is None:  # restored from an autosave: not saved anywhere yet
             self.mark_changed()
+        else:
+            self.recentFile.emit(path)
+        return True
+
+    def open_failed(self) -> None:
+        """The session's video or model did not open: forget the session."""
+        self._pending = None
+
+    def forget_path(self) -> None:
+        """Other files were opened: they are a new, unsaved document."""
+        self.path = None
+        self.mark_saved()
 
     def maybe_discard(self) -> bool:
         """Ask what to do with unsaved changes; False means the user cancelled."""
-        if not self.dirty or not self.window.interactive:
+        if not self.dirty or not self.interactive:
             return True
         buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                    | QMessageBox.StandardButton.Cancel)
-        answer = QMessageBox.question(self.window, "Unsaved changes",
+        answer = QMessageBox.question(self._parent, "Unsaved changes",
                                       "The session has unsaved changes. Save them?", buttons)
         if answer == QMessageBox.StandardButton.Save:
             return self.save()
@@ -179,7 +235,7 @@ class SessionController(QObject):
         """Write the session to the autosave file, off the GUI thread."""
         if not self.dirty:
             return
-        session = self.window.capture_session()
+        session = self.state.to_session()
         if session is not None:
             self._autosaver.submit(save_session, session, self.autosave_store.prepare())
 
@@ -192,7 +248,7 @@ class SessionController(QObject):
         if not orphans:
             return False
         answer = QMessageBox.question(
-            self.window, "Restore session?",
+            self._parent, "Restore session?",
             "Latent Explorer did not close normally last time. Restore the unsaved session?",
         )
         for orphan in orphans[1:]:
@@ -200,15 +256,14 @@ class SessionController(QObject):
         if answer != QMessageBox.StandardButton.Yes:
             orphans[0].unlink(missing_ok=True)
             return False
-        restored = self.open(orphans[0])
-        self.path = None  # an autosave is not the user's file: Save asks where
-        self._recovered = restored
+        restored = self.open(orphans[0], recovered=True)
         orphans[0].unlink(missing_ok=True)
         return restored
 
     def close(self) -> None:
         """Normal shutdown: finish writing, then forget the autosave."""
-        self.undo_stack.cleanChanged.disconnect(self._announce)  # it signals as it dies
+        self.state.history.changed.disconnect(self._on_history_changed)
+        self.state.changed.disconnect(self._on_state_changed)
         self._autosave_timer.stop()
         self._autosaver.shutdown(wait=True)
         self.autosave_store.discard()

@@ -168,5 +168,7 @@ class Timeline(QWidget):
         if self.frame_count:
             last = self.frame_count - 1
             self._label.setText(f"frame {index} / {last}  ·  {self._times[index]:.2f} s")
+        else:
+            self._label.setText("no frames")
         self.error_curve.set_current(index)
         self.frameChanged.emit(index)

@@ -98,13 +98,13 @@ class OpenVideo:
 
 @dataclass
 class ExportClip:
-    """Job: decode ``latents`` [N, D] into a clip at ``output``, with its recipe beside it."""
+    """Job: decode the recipe's latents [N, D] into a clip at ``output``, with the recipe
+    beside it."""
 
-    latents: np.ndarray
+    recipe: Any  # explorer.pipeline.export.ClipRecipe
     frames: list  # per step, the video frame it shows exactly, or None
     output: str
     settings: Any  # explorer.pipeline.export.ExportSettings
-    recipe: dict
 
 
 @dataclass
@@ -121,6 +121,9 @@ class InferenceWorker(QObject):
 
     status = Signal(str)
     modelReady = Signal(dict)
+    opened = Signal(str, str)  # video, model: both open, the old ones are let go
+    openFailed = Signal(str, str)  # video, model: not opened, or not encoded to the end
+    deviceChanged = Signal(str)  # the device choice in use, after a change or a failure
     jobProgress = Signal(int, int)  # done, expected (-1 when unknown)
     trajectoryGrew = Signal(object)  # np.ndarray: the latents of the batch just encoded
     trajectoryReady = Signal(object, object)  # Trajectory, its PCA projection
@@ -151,6 +154,7 @@ class InferenceWorker(QObject):
         self._device_requests: LatestSlot[str] = LatestSlot()
         self._keyframe_thumbnails: list[int] = []  # few and all wanted: not latest-wins
         self._vae: Any = None
+        self._model_path: Path | None = None
         self._reader: Any = None
         self._trajectory: Any = None
         self._device = "auto"
@@ -231,11 +235,15 @@ class InferenceWorker(QObject):
         device = self._device_requests.take()
         if device is not None:
             self._guarded(self._change_device, device[1])
+            self.deviceChanged.emit(self._device)
         self.serve_previews()
         if job is not None:
             self._cancel.clear()
             run = {OpenVideo: self._open, TrainModel: self._train, ExportClip: self._export}
-            self._run_job(run[type(job)], job)
+            outcome = self._guarded(run[type(job)], job)
+            if isinstance(job, OpenVideo) and outcome != "done":
+                self.openFailed.emit(str(job.video), str(job.model))
+            self.jobFinished.emit(outcome)
 
     def serve_previews(self) -> None:
         """Answer the newest pending preview of each kind; called between job batches too."""
@@ -280,6 +288,8 @@ class InferenceWorker(QObject):
         (signal or self.thumbnailReady).emit(Thumbnail(stamp, index, image))
 
     def _open(self, job: OpenVideo) -> None:
+        """Until both files are open, what was open stays open: a file that fails to open
+        changes nothing."""
         from explorer.latent.projection import PCAProjection, projection_from_state
         from explorer.video.reader import open_video
 
@@ -287,8 +297,9 @@ class InferenceWorker(QObject):
         vae = self._load_model(job.model, job.trust_code)
         reader = open_video(job.video)
         self._release_files()
-        self._vae, self._reader = vae, reader
-        self._announce_model(job.model)
+        self._vae, self._reader, self._model_path = vae, reader, job.model
+        self.opened.emit(str(job.video), str(job.model))
+        self._announce_model()
         if job.trajectory is None:
             trajectory, source = self._encode(job)
         else:
@@ -297,8 +308,6 @@ class InferenceWorker(QObject):
             projection = PCAProjection.fit(trajectory.mu)
         else:
             projection = projection_from_state(job.pca_state, trajectory.mu)
-        trajectory.embedding = projection.embedding
-        trajectory.meta["projection"] = {"kind": "pca"}
         self._trajectory = trajectory
         self.trajectoryReady.emit(trajectory, projection)
         self.status.emit(f"{len(trajectory)} frames {source}")
@@ -326,7 +335,7 @@ class InferenceWorker(QObject):
         return trajectory, "from the cache" if cached else "encoded"
 
     def _export(self, job: ExportClip) -> None:
-        from explorer.pipeline.export import ClipRecipe, export_clip, save_recipe
+        from explorer.pipeline.export import export_clip, save_recipe
 
         if self._vae is None:
             raise ExplorerError("open a model before exporting")
@@ -338,7 +347,7 @@ class InferenceWorker(QObject):
         def progress(update: Any) -> None:
             self.jobProgress.emit(update.done, update.total)
 
-        latents = job.latents.reshape(len(job.latents), *self._vae.latent_shape)
+        latents = job.recipe.latents.reshape(len(job.recipe.latents), *self._vae.latent_shape)
         written = export_clip(
             latents,
             self._vae,
@@ -349,8 +358,7 @@ class InferenceWorker(QObject):
             self._cancel.is_set,
             self.serve_previews,
         )
-        settings = {name: value for name, value in job.recipe.items() if name != "keyframes"}
-        save_recipe(ClipRecipe(job.latents, job.recipe.get("keyframes", []), settings), written)
+        save_recipe(job.recipe, written)
         self.status.emit(f"Exported {written.name}")
         self.clipExported.emit(str(written))
 
@@ -379,22 +387,23 @@ class InferenceWorker(QObject):
         return open_model(path, device=self._device, trust_code=trust_code)
 
     def _change_device(self, device: str) -> None:
-        self._device = device
+        """Move the model; on a failure it stays where it was, and so does the choice."""
+        from explorer.model.devices import resolve_device
+
+        resolve_device(device)  # a device this machine lacks is refused before anything moves
         if self._vae is not None:
             self._vae.to(device)
-            self._announce_model(None)
+        self._device = device
+        if self._vae is not None:
+            self._announce_model()
 
-    def _announce_model(self, path: Path | None) -> None:
-        from explorer.model.devices import describe_device
+    def _announce_model(self) -> None:
+        from explorer.model.devices import available_devices, describe_device
 
-        info = {**self._vae.describe(), "device_label": describe_device(self._vae.device)}
-        if path is not None:
-            info["path"] = str(path)
+        info = {**self._vae.describe(), "device_label": describe_device(self._vae.device),
+                "devices": available_devices(), "device_choice": self._device,
+                "path": str(self._model_path)}
         self.modelReady.emit(info)
-
-    def _run_job(self, job: Callable, *args: Any) -> None:
-        outcome = self._guarded(job, *args)
-        self.jobFinished.emit(outcome)
 
     def _guarded(self, action: Callable, *args: Any) -> str:
         try:
@@ -410,7 +419,7 @@ class InferenceWorker(QObject):
             return "failed"
         except Exception as exc:  # a model that raises must not kill the worker
             traceback.print_exc()
-            self.failed.emit(f"unexpected error: {type(exc).__name__}: {exc}")
+            self.failed.emit(f"unexpected error: {describe_error(exc, with_type=True)}")
             return "failed"
         return "done"
 

@@ -8,14 +8,11 @@ broken file under the chosen name, and an existing file is only ever replaced wh
 from __future__ import annotations
 
 import contextlib
-import errno
 import math
 import os
-import secrets
-import shutil
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol, get_args
 
 import av
 import av.filter
@@ -24,16 +21,42 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from explorer import interrupts
-from explorer.errors import VideoError
-from explorer.fileio import check_name_length, commit_output
+from explorer.errors import VideoError, describe_error
+from explorer.fileio import (
+    check_file_target,
+    check_name_length,
+    commit_output,
+    discard_temp,
+    reserve_temp,
+)
 from explorer.video.background import BackgroundConsumer
 from explorer.video.reader import SWSCALE_THREADS
 
 ClipFormat = Literal["mp4", "webm", "gif", "png"]
-ResizeFilter = Literal["nearest", "bilinear", "bicubic", "lanczos"]
+ResizeFilter = Literal["lanczos", "bicubic", "bilinear", "nearest"]
 
-_EXTENSIONS: dict[str, ClipFormat] = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
-_FORMATS: tuple[ClipFormat, ...] = ("mp4", "webm", "gif", "png")
+RESIZE_FILTERS: tuple[ResizeFilter, ...] = get_args(ResizeFilter)
+"""The filters that scale frames, best (and slowest) first, as menus list them."""
+
+
+class ClipFormatInfo(NamedTuple):
+    label: str
+    """What a menu calls the format."""
+    suffix: str
+    """How an output path of the format ends: an extension, or ``/`` for a folder."""
+
+
+CLIP_FORMATS: dict[ClipFormat, ClipFormatInfo] = {
+    "mp4": ClipFormatInfo("MP4 video, H.264 (plays everywhere)", ".mp4"),
+    "webm": ClipFormatInfo("WebM video, VP9", ".webm"),
+    "gif": ClipFormatInfo("Animated GIF (loops)", ".gif"),
+    "png": ClipFormatInfo("Folder of PNG frames", "/"),
+}
+"""Every clip format, in the order menus list them; the formats' names are its keys."""
+CLIP_EXTENSIONS: dict[str, ClipFormat] = {
+    info.suffix: fmt for fmt, info in CLIP_FORMATS.items() if info.suffix != "/"
+}
+"""The file formats by extension (lower case, with the dot)."""
 _PNG_NAME = "{:06d}.png"
 PNG_RECIPE_NAMES = ("latents.npy", "clip.json")
 """What an export saves beside its PNG frames: a folder of frames and these is one of ours."""
@@ -46,17 +69,18 @@ _LIMITED_RANGE = 1
 _QUEUE_BYTES = 64 << 20
 """At most this many bytes of prepared frames wait for the encoder thread."""
 _QUEUE_FRAMES = 32
-_CV2_FILTERS: dict[str, int] = {
-    "nearest": cv2.INTER_NEAREST,
-    "bilinear": cv2.INTER_LINEAR,
-    "bicubic": cv2.INTER_CUBIC,
+# Each filter as OpenCV and FFmpeg's swscale name it: one row per RESIZE_FILTERS entry.
+_CV2_FILTERS: dict[ResizeFilter, int] = {
     "lanczos": cv2.INTER_LANCZOS4,
+    "bicubic": cv2.INTER_CUBIC,
+    "bilinear": cv2.INTER_LINEAR,
+    "nearest": cv2.INTER_NEAREST,
 }
-_SWSCALE_FILTERS: dict[str, str] = {
-    "nearest": "POINT",
-    "bilinear": "BILINEAR",
-    "bicubic": "BICUBIC",
+_SWSCALE_FILTERS: dict[ResizeFilter, str] = {
     "lanczos": "LANCZOS",
+    "bicubic": "BICUBIC",
+    "bilinear": "BILINEAR",
+    "nearest": "POINT",
 }
 
 
@@ -68,11 +92,12 @@ def format_for_path(path: str | os.PathLike[str]) -> ClipFormat:
     text = os.fspath(path)
     if text.endswith(("/", os.sep)) or Path(text).is_dir():
         return "png"
-    fmt = _EXTENSIONS.get(Path(text).suffix.lower())
+    fmt = CLIP_EXTENSIONS.get(Path(text).suffix.lower())
     if fmt is None:
+        *others, last = CLIP_EXTENSIONS
         raise VideoError(
-            f"cannot tell the clip format of {text}: use a name ending in .mp4, .webm "
-            "or .gif, or a folder path ending in / for PNG frames"
+            f"cannot tell the clip format of {text}: use a name ending in {', '.join(others)} "
+            f"or {last}, or a folder path ending in / for PNG frames"
         )
     return fmt
 
@@ -118,12 +143,12 @@ class ClipWriter:
             raise ValueError(f"fps must be a positive number, got {fps}")
         if not 0 <= quality <= _MAX_QUALITY:
             raise ValueError(f"quality must be 0 (best) to {_MAX_QUALITY} (worst), got {quality}")
-        if format is not None and format not in _FORMATS:
-            raise ValueError(f"format must be one of {', '.join(_FORMATS)}, got {format!r}")
+        if format is not None and format not in CLIP_FORMATS:
+            raise ValueError(f"format must be one of {', '.join(CLIP_FORMATS)}, got {format!r}")
         if size is not None and min(size) < 1:
             raise ValueError(f"size must be a positive (width, height), got {size}")
-        if resize_filter not in _CV2_FILTERS:
-            raise ValueError(f"resize_filter must be one of {', '.join(_CV2_FILTERS)}")
+        if resize_filter not in RESIZE_FILTERS:
+            raise ValueError(f"resize_filter must be one of {', '.join(RESIZE_FILTERS)}")
         self.path = Path(path).expanduser().absolute()
         self.format: ClipFormat = format or format_for_path(path)
         self.fps = _exact_rate(fps)
@@ -133,7 +158,11 @@ class ClipWriter:
         self.frames_written = 0
         self._overwrite = overwrite
         check_clip_target(self.path, overwrite, self.format)
-        self._temp = _reserve_temp(self.path, folder=self.format == "png")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._temp = reserve_temp(self.path, folder=self.format == "png")
+        except OSError as exc:
+            raise VideoError(f"cannot write to {self.path.parent}: {_reason(exc)}") from None
         self._sink: _Sink | None = None
         self._encoder: BackgroundConsumer | None = None
         self._done = False
@@ -184,7 +213,7 @@ class ClipWriter:
             self._encoder.finish()
             self._sink.close()
             interrupts.check()  # the last moment to stop before the target is replaced
-            _install(self._temp, self.path, self._overwrite)
+            commit_output(self._temp, self.path, self._overwrite)
         except _WRITE_ERRORS as exc:
             self.abort()
             raise VideoError(f"cannot write {self.path}: {_reason(exc)}") from None
@@ -202,7 +231,7 @@ class ClipWriter:
             self._encoder.cancel()
         if self._sink is not None:
             self._sink.discard()
-        _remove(self._temp)
+        discard_temp(self._temp)
 
     def _open_sink(self, width: int, height: int) -> _Sink:
         try:
@@ -234,8 +263,8 @@ _WRITE_ERRORS = (av.FFmpegError, OSError)
 
 
 def _reason(exc: BaseException) -> str:
-    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return reason[0].lower() + reason[1:]
+    """Why writing failed; the messages around it name the file."""
+    return describe_error(exc, with_file=False)
 
 
 def check_clip_target(
@@ -259,10 +288,7 @@ def check_clip_target(
             if not overwrite:
                 raise VideoError(f"{path} already holds frames; pass --overwrite to replace them")
         return
-    if path.is_dir():
-        raise VideoError(f"{path} is a folder; choose a file name ending in .{fmt}")
-    if os.path.lexists(path) and not overwrite:  # a dangling symlink is there too
-        raise VideoError(f"{path} already exists; pass --overwrite to replace it")
+    check_file_target(path, overwrite, f"choose a file name ending in .{fmt}", VideoError)
 
 
 def _only_frames(folder: Path) -> bool:
@@ -272,60 +298,6 @@ def _only_frames(folder: Path) -> bool:
         and ((entry.suffix == ".png" and entry.stem.isdigit()) or entry.name in PNG_RECIPE_NAMES)
         for entry in folder.iterdir()
     )
-
-
-def _reserve_temp(path: Path, folder: bool) -> Path:
-    """Create an empty hidden file or folder beside ``path`` to write into.
-
-    Unlike :mod:`tempfile`, this keeps the usual permissions (the umask applies),
-    which the clip keeps when renamed into place.
-    """
-    parent = path.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        while True:
-            temp = parent / f".{path.stem}.partial-{secrets.token_hex(4)}{path.suffix}"
-            try:
-                if folder:
-                    temp.mkdir()
-                else:
-                    os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-                return temp
-            except FileExistsError:
-                continue
-    except OSError as exc:
-        raise VideoError(f"cannot write to {parent}: {_reason(exc)}") from None
-
-
-def _install(temp: Path, path: Path, overwrite: bool) -> None:
-    """Move the finished ``temp`` to ``path``; without ``overwrite`` only to a new name
-    (or, for PNG frames, an empty folder)."""
-    if not temp.is_dir():
-        commit_output(temp, path, overwrite)
-        return
-    if not (overwrite and path.is_dir()):
-        try:
-            os.rename(temp, path)  # replaces only an empty folder
-        except OSError as exc:
-            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
-                raise VideoError(
-                    f"{path} was filled by something else while this ran; pass --overwrite "
-                    "to replace it"
-                ) from None
-            raise
-        return
-    # A folder cannot be swapped atomically: move the old one aside first.
-    old = temp.with_name(temp.name + "-old")
-    os.replace(path, old)
-    os.replace(temp, path)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _remove(temp: Path) -> None:
-    if temp.is_dir():
-        shutil.rmtree(temp, ignore_errors=True)
-    else:
-        temp.unlink(missing_ok=True)
 
 
 # -- sinks: one per output format ----------------------------------------------------

@@ -1,0 +1,48 @@
+"""The Model tab: what the open model says of itself, and the video it encodes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+
+
+def model_name(info: Mapping[str, Any]) -> str:
+    """The model's file name, or its kind when it is no file (a plugin)."""
+    return Path(info.get("path", "")).name or info["kind"]
+
+
+class ModelPanel(QWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self._form = QFormLayout(self)
+        self._form.setContentsMargins(6, 6, 6, 6)
+
+    def show_model(self, info: Mapping[str, Any], video: Path | None) -> None:
+        """Show ``info`` (the worker's ``modelReady`` description)."""
+        while self._form.rowCount():
+            self._form.removeRow(0)
+        height, width = info["frame_size"]
+        rows = [
+            ("Model", model_name(info)),
+            ("Kind", info["kind"]),
+            ("Frame size", f"{width} × {height}"),
+            ("Latent shape", " × ".join(map(str, info["latent_shape"]))),
+            ("Parameters", f"{info['parameters']:,}"),
+        ]
+        if info.get("deterministic"):
+            rows.append(("Log-variance", "none: a plain autoencoder"))
+        if info.get("codebook_size"):
+            through = "through" if info.get("quantize", True) else "without"
+            rows.append(("Codebook", f"{info['codebook_size']:,} codes, decoded {through} "
+                                     "the quantiser"))
+        psnr = info.get("training", {}).get("holdout_psnr_db")
+        if psnr is not None:
+            rows.append(("Held-out PSNR", f"{psnr:.1f} dB"))
+        rows.append(("Device", info["device_label"]))
+        if video is not None:
+            rows.append(("Video", video.name))
+        for label, value in rows:
+            self._form.addRow(f"{label}:", QLabel(value))
