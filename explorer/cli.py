@@ -1,13 +1,14 @@
-"""The ``explorer`` command: the GUI by default, plus ``train`` and ``info``.
+"""The ``explorer`` command: the GUI by default, plus the sub-commands (``train``, ``info``…).
 
 This layer parses arguments, calls the core and prints; it holds no model or video logic.
 Errors the user can fix print one line ``explorer: error: ...`` and exit 1; usage errors
-exit 2; ``--debug`` shows the traceback instead.
+exit 2; ``--debug`` shows the traceback instead. ``--help`` shows each option's default.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from explorer.errors import ExplorerError, describe_error
 from explorer.memory import reuse_freed_memory
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 MODEL_HELP = (
     "a .safetensors model, a TorchScript file, a diffusers autoencoder folder or "
     "package.module:factory (see docs/models.md)"
@@ -30,7 +32,8 @@ _COMMAND_HELP = """commands:
                                      encode a video into a latent trajectory
   explorer export --model MODEL --video VIDEO --keyframes 0,120 -o OUT.mp4
                                      interpolate between keyframes into a clip
-  explorer info FILE                 describe a model, trajectory or video file
+  explorer info FILE                 describe a model, video, trajectory, session,
+                                     clip recipe, latents or PNG-frame clip
   explorer bench [--quick] [--json]  measure speed and memory against the targets
 
 Run 'explorer COMMAND --help' for a command's options."""
@@ -43,11 +46,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] in (["train"], ["encode"], ["export"]):
         interrupts.install()  # their progress callbacks stop at interrupts.check()
-    if args_list and args_list[0] in _COMMANDS:
-        args = build_parser().parse_args(args_list)
-    else:
-        args = build_gui_parser().parse_args(args_list)
-        args.command = None
+    args = parse_args(args_list)
     handler = _COMMANDS.get(args.command, _run_gui)
     reuse_freed_memory()
     try:
@@ -64,6 +63,61 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(interrupts.exit_code())
 
 
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """``argv`` read by the sub-command parser when it starts with a command, else by the
+    launcher's (``command`` is then None), so that opening the window never waits for
+    the sub-commands' imports.
+
+    A first word that is no file or folder but nearly a command's name is a usage error
+    naming the command (exit 2), not a video that is not found.
+    """
+    argv = list(argv)
+    first = argv[0] if argv else ""
+    if first in _COMMANDS:
+        return build_parser().parse_args(argv)
+    suggestion = _mistyped_command(first)
+    if suggestion is not None:
+        print(f"explorer: error: unknown command {first!r}; did you mean {suggestion!r}?",
+              file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    args = build_gui_parser().parse_args(argv)
+    args.command = None
+    return args
+
+
+def _mistyped_command(word: str) -> str | None:
+    """The command ``word`` nearly spells (``exprot``: ``export``), if ``word`` is a plain
+    word that names nothing here: a file called ``exprot`` is still a video to open."""
+    if not re.fullmatch(r"[A-Za-z]+", word) or os.path.lexists(word):
+        return None
+    from difflib import get_close_matches
+
+    matches = get_close_matches(word.lower(), [name for name in _COMMANDS if name], n=1)
+    return matches[0] if matches else None
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Ends each option's help with its default, ``(default: 30)``.
+
+    Unlike :class:`argparse.ArgumentDefaultsHelpFormatter`, it leaves out flags and
+    options whose default is None: their help says what None means, ``(default: the
+    model's frame size)``, which "None" would not.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if action.nargs == 0 or default is None or default is argparse.SUPPRESS \
+                or "(default" in text:
+            return text
+        shown = _number(default) if isinstance(default, int | float) else str(default)
+        return f"{text} (default: {shown.replace('%', '%%')})"  # help is %-formatted
+
+
+class _LauncherHelpFormatter(_HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults as above; the epilog (the list of commands) keeps its layout."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser for the sub-commands (``train``, ``info``)."""
     # The core's vocabularies, imported here: the window's start does not wait for OpenCV.
@@ -75,12 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
     clip_size, quality = Bounded(int, *clip.SIZE), Bounded(int, *clip.QUALITY)
 
     common = _common_options()
-    parser = argparse.ArgumentParser(prog="explorer", parents=[common])
+    parser = argparse.ArgumentParser(prog="explorer", parents=[common],
+                                     formatter_class=_HelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser(
         "train",
         parents=[common],
+        formatter_class=_HelpFormatter,
         help="train a β-VAE on a video",
         description="Train the built-in β-VAE on a video and save it as .safetensors.",
     )
@@ -91,33 +147,35 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=64,
         choices=(64, 128, 256),
-        help="square frame size in pixels (default 64)",
+        help="square frame size in pixels",
     )
     train.add_argument("--latent-dim", type=LATENT_DIM, default=16,
-                       help=f"latent size, {LATENT_DIM.range} (default 16)")
+                       help=f"latent size, {LATENT_DIM.range}")
     train.add_argument("--beta", type=BETA, default=1.0,
-                       help=f"weight of the KL term, {BETA.range} (default 1)")
+                       help=f"weight of the KL term, {BETA.range}")
     train.add_argument("--epochs", type=EPOCHS, default=30,
-                       help=f"passes over the frames, {EPOCHS.range} (default 30)")
+                       help=f"passes over the frames, {EPOCHS.range}")
     _batch_size_option(train)
     train.add_argument("--learning-rate", type=LEARNING_RATE, default=1e-3,
-                       help=f"Adam's step size, {LEARNING_RATE.range} (default 0.001)")
+                       help=f"Adam's step size, {LEARNING_RATE.range}")
     train.add_argument("--max-frames", type=FRAME_COUNT, default=None,
-                       help=f"use at most this many frames from the start, {FRAME_COUNT.range}")
+                       help=f"use at most this many frames from the start, {FRAME_COUNT.range} "
+                       "(default: every frame)")
     train.add_argument(
         "--fit",
         choices=("crop", "letterbox"),
         default="crop",
-        help="how non-square frames fit the model (default crop)",
+        help="how non-square frames fit the model",
     )
     _device_option(train)
     train.add_argument("--seed", type=SEED, default=0,
-                       help=f"random seed, {SEED.range} (default 0)")
+                       help=f"random seed, {SEED.range}")
     train.add_argument("--overwrite", action="store_true", help="replace an existing model file")
 
     encode = commands.add_parser(
         "encode",
         parents=[common],
+        formatter_class=_HelpFormatter,
         help="encode a video into a latent trajectory (.npz)",
         description="Encode every selected frame of a video and save the trajectory.",
     )
@@ -126,15 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_trust_option(encode)
     encode.add_argument("-o", "--output", type=Path, required=True, help="trajectory to write")
     encode.add_argument("--projection", choices=("pca", "umap"), default="pca",
-                        help="2-D layout stored with the latents (default pca; umap is slower)")
+                        help="2-D layout stored with the latents; umap is slower")
     encode.add_argument("--start", type=FRAME_NUMBER, default=0,
-                        help=f"first frame, {FRAME_NUMBER.range} (default 0)")
+                        help=f"first frame, {FRAME_NUMBER.range}")
     encode.add_argument("--end", type=FRAME_COUNT, default=None,
-                        help=f"stop before this frame, {FRAME_COUNT.range}")
+                        help=f"stop before this frame, {FRAME_COUNT.range} "
+                        "(default: the end of the video)")
     encode.add_argument("--stride", type=FRAME_COUNT, default=1,
-                        help=f"take every Nth frame, {FRAME_COUNT.range} (default 1)")
+                        help=f"take every Nth frame, {FRAME_COUNT.range}")
     encode.add_argument("--max-frames", type=FRAME_COUNT, default=None,
-                        help=f"encode at most this many frames, {FRAME_COUNT.range}")
+                        help=f"encode at most this many frames, {FRAME_COUNT.range} "
+                        "(default: every selected frame)")
     _batch_size_option(encode)
     _device_option(encode)
     encode.add_argument("--no-cache", action="store_true", help="encode even if cached")
@@ -145,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser(
         "export",
         parents=[common],
+        formatter_class=_HelpFormatter,
         help="render an interpolation between keyframes as a clip",
         description="Interpolate between keyframes (or render any latent sequence) and write "
         "an MP4 (H.264), WebM (VP9), GIF or a folder of PNGs; the format follows -o.",
@@ -155,24 +216,28 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--video", type=Path, help="video to take keyframes from")
     source.add_argument("--trajectory", type=Path, help="trajectory (.npz) to take them from")
     source.add_argument("--latents", type=Path, help="render this [N, ...] .npy as it is")
-    export.add_argument("--keyframes", type=_frame_list, help="frame numbers, e.g. 0,120,240")
-    export.add_argument(
-        "--method", choices=METHODS, default="slerp", help="interpolation (default slerp)"
-    )
-    export.add_argument("--easing", choices=EASING_NAMES, default="linear")
+    export.add_argument("--keyframes", type=_frame_list,
+                        help="frame numbers, e.g. 0,120,240 (needed with --video or "
+                        "--trajectory; --latents takes none)")
+    export.add_argument("--method", choices=METHODS, default="slerp",
+                        help="how the path goes between keyframes")
+    export.add_argument("--easing", choices=EASING_NAMES, default="linear",
+                        help="how its pace changes between keyframes")
     length = export.add_mutually_exclusive_group()
     length.add_argument("--steps", type=CLIP_FRAMES,
-                        help=f"frames in the clip, {CLIP_FRAMES.range}")
+                        help=f"frames in the clip, {CLIP_FRAMES.range} "
+                        "(default: --seconds × --fps)")
     length.add_argument("--seconds", type=seconds, default=2.0,
-                        help=f"clip length, {seconds.range} (default 2)")
+                        help=f"clip length in seconds, {seconds.range}")
     export.add_argument("--fps", type=fps, default=24.0,
-                        help=f"frame rate, {fps.range} (default 24)")
+                        help=f"frame rate, {fps.range}")
     export.add_argument("--size", type=clip_size,
-                        help=f"longest side of the output in pixels, {clip_size.range}")
+                        help=f"longest side of the output in pixels, {clip_size.range} "
+                        "(default: the model's frame size)")
     export.add_argument("--filter", choices=RESIZE_FILTERS, default="lanczos",
-                        help="upscaling filter (default lanczos)")
+                        help="upscaling filter")
     export.add_argument("--quality", type=quality, default=23,
-                        help=f"{quality.range}: 0 best … 51 worst (default 23)")
+                        help=f"{quality.range}: 0 best … 51 worst")
     export.add_argument(
         "--side-by-side",
         action="store_true",
@@ -192,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser(
         "bench",
         parents=[common],
+        formatter_class=_HelpFormatter,
         help="measure interactive, encode and export speed and memory",
         description="Measure drag previews, the fast inverse, encode and export throughput, "
         "memory, start-up and UI stalls against their targets (docs/performance.md). Exits 0 "
@@ -200,16 +266,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--model", help="model to measure (default: the demo model)")
     _add_trust_option(bench)
-    bench.add_argument("--video", type=Path, help="clip to measure (default: synthetic)")
+    bench.add_argument("--video", type=Path, help="clip to measure (default: a synthetic one)")
     bench.add_argument("--quick", action="store_true", help="smaller sizes, under a minute")
 
     info = commands.add_parser(
         "info",
         parents=[common],
-        help="describe a model, trajectory or video file",
-        description="Print what a model, trajectory or video file holds.",
+        formatter_class=_HelpFormatter,
+        help="describe any file the app reads or writes",
+        description="Print what a model (a file or a diffusers folder), a video, a trajectory "
+        "(.npz), a session (.lxsession), a clip recipe (.clip.json), latents (.npy) or a clip "
+        "saved as PNG frames (its folder) holds. Nothing in the file runs.",
     )
-    info.add_argument("file", type=Path)
+    info.add_argument("file", type=Path, help="the file or folder to describe")
     return parser
 
 
@@ -220,17 +289,18 @@ def build_gui_parser() -> argparse.ArgumentParser:
         parents=[_common_options()],
         description="Latent Explorer: look inside video autoencoders.",
         epilog=_COMMAND_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_LauncherHelpFormatter,
     )
     parser.add_argument("video", nargs="?", type=Path, help="video to open (default: the demo)")
-    parser.add_argument("--model", help="model (default: the demo model); " + MODEL_HELP)
-    parser.add_argument("--session", type=Path, help="open a saved session (.lxsession)")
+    parser.add_argument("--model", help=MODEL_HELP + " (default: the demo model)")
+    parser.add_argument("--session", type=Path,
+                        help="open a saved session (.lxsession) (default: open VIDEO, or the demo)")
     _add_trust_option(parser)
     parser.add_argument(
         "--screenshot",
         type=Path,
         metavar="PNG",
-        help="save the window as PNG once it is drawn, then exit",
+        help="save the window as PNG once it is drawn, then exit (default: stay open)",
     )
     parser.add_argument("--self-test", action="store_true",
                         help="check that model, video, export, UMAP and Qt work here, then exit")
@@ -310,12 +380,12 @@ def _device(text: str) -> str:
 
 def _device_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", type=_device, default="auto",
-                        help="auto, cpu, cuda, cuda:N or mps (default auto)")
+                        help="auto, cpu, cuda, cuda:N or mps")
 
 
 def _batch_size_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=BATCH_SIZE, default=32,
-                        help=f"frames the model takes at once, {BATCH_SIZE.range} (default 32)")
+                        help=f"frames the model takes at once, {BATCH_SIZE.range}")
 
 
 def _frame_list(text: str) -> list[int]:

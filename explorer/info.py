@@ -1,4 +1,5 @@
-"""What ``explorer info`` prints: a readable table describing a model, trajectory or video."""
+"""What ``explorer info`` prints: a readable table describing any file the app reads or
+writes (the ones only the app writes are in :mod:`explorer.describe_files`)."""
 
 from __future__ import annotations
 
@@ -6,24 +7,46 @@ import os
 import zipfile
 from pathlib import Path
 
+from explorer.describe_files import (
+    PNG_CLIP_RECIPE,
+    Row,
+    describe_latents,
+    describe_png_clip,
+    describe_recipe,
+    describe_session,
+    is_recipe,
+)
 from explorer.fileio import require_file
 from explorer.model.kinds import MODEL_SUFFIXES, model_kind
-
-Row = tuple[str, str]
+from explorer.session.document import SUFFIX as SESSION_SUFFIX
 
 
 def describe_file(path: str | os.PathLike[str]) -> list[Row]:
     """Rows of (label, value) for a model (a file or a diffusers folder), a trajectory
-    (``.npz``) or a video."""
-    candidate = Path(path)
-    if candidate.is_dir() and (candidate / "config.json").is_file():
-        return describe_model(candidate)
+    (``.npz``), a session, a clip recipe, latents (``.npy``), a clip saved as PNG frames
+    (a folder with its recipe) or a video.
+
+    The kind follows the name (a folder's by what it holds), never the content alone: a
+    file named as one kind and holding another is refused by that kind's reader.
+    """
+    candidate = Path(path).expanduser()
+    if candidate.is_dir():
+        if (candidate / "config.json").is_file():
+            return describe_model(candidate)
+        if (candidate / PNG_CLIP_RECIPE).is_file():
+            return describe_png_clip(candidate)
     file = require_file(path, "input")
     suffix = file.suffix.lower()
     if suffix in MODEL_SUFFIXES:
         return describe_model(file)
     if suffix == ".npz":
         return describe_trajectory(file)
+    if suffix == SESSION_SUFFIX:
+        return describe_session(file)
+    if is_recipe(file):
+        return describe_recipe(file)
+    if suffix == ".npy":
+        return describe_latents(file)
     return describe_video(file)
 
 
@@ -135,8 +158,17 @@ def describe_video(path: Path) -> list[Row]:
 
 
 def format_table(rows: list[Row]) -> str:
+    """Aligned ``label  value`` lines. Values may come from the file (paths, names): their
+    control characters are escaped, so a file cannot break the table or send the terminal
+    escape codes."""
     width = max(len(label) for label, _ in rows)
-    return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+    return "\n".join(f"{label:<{width}}  {_printable(value)}" for label, value in rows)
+
+
+def _printable(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def _number(value: object) -> str:

@@ -165,3 +165,99 @@ def test_self_test_passes_and_reports_each_step(run_cli):
     for step in ("model", "video", "encode", "decode", "interpolate", "export", "qt"):
         assert f"PASS {step}" in result.stdout
     assert "self-test passed" in result.stdout
+
+
+def test_a_mistyped_command_names_the_command_it_nearly_spells(run_cli):
+    for typed, meant in (("exprot", "export"), ("inof", "info"), ("Trian", "train")):
+        result = run_cli(typed, "--model", "m.safetensors")
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == (f"explorer: error: unknown command '{typed}'; "
+                                 f"did you mean '{meant}'?\n")
+    result = run_cli("export.mp4")  # a file name, not a word: the video is not found
+    assert_one_line_error(result, "video not found: export.mp4")
+
+
+def test_a_file_named_like_a_command_is_read_as_it_is(tmp_path, monkeypatch):
+    from explorer.cli import parse_args
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("trian", "info"):
+        (tmp_path / name).write_text("a video, says its owner")
+    args = parse_args(["trian", "--model", "m.safetensors"])
+    assert (args.command, args.video, args.model) == (None, Path("trian"), "m.safetensors")
+    assert parse_args(["info", "trian"]).command == "info"  # a command wins over a file
+    (tmp_path / "trian").unlink()
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(["trian"])
+    assert exit_.value.code == 2
+
+
+def test_a_video_named_like_a_command_opens_in_the_window(tmp_path):
+    """``explorer exprot`` opens the video ``exprot`` when there is one (no display needed:
+    ``--screenshot`` draws the window off screen and exits)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from explorer.paths import demo_video_path
+    from tests.conftest import PROJECT_ROOT
+
+    shutil.copyfile(demo_video_path(), tmp_path / "exprot")
+    result = subprocess.run(
+        [sys.executable, "-m", "explorer", "exprot", "--screenshot", "shot.png"],
+        capture_output=True, text=True, timeout=180, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "shot.png").stat().st_size > 0
+
+
+HELP_DEFAULTS = {
+    "train": ["--size {64,128,256} square frame size in pixels (default: 64)",
+              "--epochs EPOCHS passes over the frames, 1 to 100,000 (default: 30)",
+              "(default: 32)", "1e-08 to 1 (default: 0.001)", "0 to 1000 (default: 1)",
+              "--max-frames MAX_FRAMES use at most this many frames from the start, 1 to "
+              "10,000,000 (default: every frame)", "(default: crop)", "(default: auto)"],
+    "encode": ["(default: pca)", "--end END stop before this frame, 1 to 10,000,000 (default: "
+               "the end of the video)", "(default: every selected frame)"],
+    "export": ["--size SIZE longest side of the output in pixels, 16 to 8,192 (default: the "
+               "model's frame size)", "--fps FPS frame rate, 1 to 240 (default: 24)",
+               "0.1 to 600 (default: 2)", "(default: --seconds × --fps)", "(default: slerp)",
+               "(default: linear)", "(default: lanczos)", "0 best … 51 worst (default: 23)"],
+    "bench": ["--model MODEL model to measure (default: the demo model)"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(HELP_DEFAULTS))
+def test_help_shows_the_defaults(command, run_cli):
+    result = run_cli(command, "--help")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())  # undo the help's line wrapping
+    for shown in HELP_DEFAULTS[command]:
+        assert shown in text
+
+
+def _all_parsers() -> dict:
+    import argparse
+
+    from explorer.cli import build_gui_parser, build_parser
+
+    commands = next(action for action in build_parser()._actions
+                    if isinstance(action, argparse._SubParsersAction))
+    return {"explorer": build_gui_parser(), **commands.choices}
+
+
+def test_every_option_that_takes_a_value_says_what_it_defaults_to():
+    """A default is shown as it is; where it is None, the help says what that means (a
+    bare "(default: None)" would not), or when the option is needed."""
+    for name, parser in _all_parsers().items():
+        chosen_in_group = {id(action) for group in parser._mutually_exclusive_groups
+                           if group.required for action in group._group_actions}
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            if action.nargs == 0 or action.required or id(action) in chosen_in_group:
+                continue
+            text = formatter._expand_help(action)
+            assert "(default: " in text or "(needed " in text, (name, action.dest, text)
+            assert "None" not in text, (name, action.dest, text)

@@ -85,7 +85,7 @@ def test_autosave_is_offered_back_after_a_crash(qtbot, tmp_path):
     with qtbot.waitSignal(restored.ready, timeout=READY_MS):
         restored.start()
     qtbot.waitUntil(lambda: len(restored.interpolation.keyframes) == 2, timeout=10_000)
-    assert "did not close normally" in seen[0]
+    assert "did not close normally" in seen[0] and "demo.mp4" in seen[0]
     assert [k.frame for k in restored.interpolation.keyframes] == [5, 95]
     assert "*" in restored.windowTitle(), "a recovered session is not saved anywhere yet"
     assert not crashed.exists()

@@ -209,3 +209,20 @@ def test_an_old_session_without_export_settings_opens_with_defaults(tmp_path):
         archive.writestr("session.json", json.dumps(document))
         archive.writestr("arrays.npz", members["arrays.npz"])
     assert load_session(path).export == ExportChoices()
+
+
+def test_poor_reconstructions_are_explained():
+    from explorer.state.quality import reconstruction_warning
+
+    state = make_state()
+    trajectory = state.trajectory
+    assert reconstruction_warning(trajectory, {}) is None  # not measured
+    poor = dataclasses.replace(trajectory, psnr_db=np.full(len(trajectory), 15.0, np.float32),
+                               meta={**trajectory.meta, "video": {"path": "/v/street.mp4"}})
+    trained = {"training": {"source_video": "demo.mp4"}}
+    assert reconstruction_warning(poor, trained) == (
+        "Reconstructions are poor here (mean PSNR 15.0 dB): the model was trained on "
+        "demo.mp4, not on this video")
+    assert "does not reconstruct" in reconstruction_warning(poor, {})
+    good = dataclasses.replace(poor, psnr_db=np.full(len(trajectory), 30.0, np.float32))
+    assert reconstruction_warning(good, trained) is None

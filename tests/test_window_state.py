@@ -112,8 +112,9 @@ def test_each_layout_keeps_its_own_view_and_a_cancelled_fit_changes_nothing(qtbo
     assert not bar.fitting and bar.choice.currentData() == "pca"
     assert window.state.projection_kind == "pca"
     choose(bar.choice, qtbot, "umap")  # choosing UMAP again starts it again
-    assert bar.fitting
+    assert bar.fitting and bar._progress.format().startswith("UMAP")
     qtbot.waitUntil(lambda: window.state.projection_kind == "umap", timeout=180_000)
+    assert window._activity.text().startswith("UMAP layout ready")
     umap_view = np.array(plot.viewRange())
     umap_points = window.state.projection.embedding
     inside = ((umap_points >= umap_view[:, 0]) & (umap_points <= umap_view[:, 1])).all()

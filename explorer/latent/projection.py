@@ -90,6 +90,24 @@ def projection_from_state(state: Mapping[str, Any], latents: np.ndarray) -> Proj
     raise ExplorerError(f"unknown projection kind {kind!r} in the saved state")
 
 
+def variance_explained(projection: Projection, latents: np.ndarray,
+                       block: int = 4096) -> np.ndarray | None:
+    """For a PCA layout, the share of the latents' total variance along each map axis;
+    None for layouts whose axes are not directions (UMAP). Read in blocks of rows, so a
+    long video's latents are never copied whole."""
+    if projection.kind != "pca":
+        return None
+    flat = _flat(latents)
+    total, sums, squares = len(flat), np.zeros(flat.shape[1]), np.zeros(flat.shape[1])
+    for start in range(0, total, block):
+        rows = flat[start:start + block].astype(np.float64)
+        sums += rows.sum(axis=0)
+        squares += np.square(rows).sum(axis=0)
+    variance = float(np.sum(squares / total - np.square(sums / total)))
+    along = np.var(projection.embedding, axis=0, dtype=np.float64)
+    return along / variance if variance > 0 else np.zeros_like(along)
+
+
 def projection_meta(projection: Projection) -> dict[str, Any]:
     """What a trajectory's ``meta["projection"]`` records of its layout: the kind and, for
     UMAP, the parameters (seed, neighbours, distance) that lay it out again."""

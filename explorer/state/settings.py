@@ -7,15 +7,17 @@ their ranges from here.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 from pydantic.fields import FieldInfo
 
 from explorer.latent.interpolate import Easing, Method, steps_for
-from explorer.pipeline.export import ExportSettings
 from explorer.schema import FiniteFloat, Strict
-from explorer.video.writer import ClipFormat, ResizeFilter
+from explorer.video.formats import ClipFormat, ResizeFilter
+
+if TYPE_CHECKING:  # the export pipeline loads OpenCV and PyAV: not at the window's start
+    from explorer.pipeline.export import ExportSettings
 
 SECONDS = (0.1, 600.0)
 FPS = (1.0, 240.0)
@@ -56,6 +58,8 @@ class ExportChoices(Strict):
 
     def settings(self, clip_fps: float, overwrite: bool = False) -> ExportSettings:
         """The export pipeline's settings for a clip whose own frame rate is ``clip_fps``."""
+        from explorer.pipeline.export import ExportSettings
+
         return ExportSettings(
             fps=self.fps or clip_fps,
             size=self.size,

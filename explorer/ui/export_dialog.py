@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.state.settings import FPS, QUALITY, SIZE, ExportChoices
-from explorer.video.writer import CLIP_EXTENSIONS, CLIP_FORMATS, RESIZE_FILTERS
+from explorer.video.formats import CLIP_EXTENSIONS, CLIP_FORMATS, RESIZE_FILTERS
 
 
 class ExportDialog(QDialog):
@@ -59,13 +59,14 @@ class ExportDialog(QDialog):
             self.resize_filter.addItem(name, name)
         self.resize_filter.setCurrentIndex(self.resize_filter.findData(choices.resize_filter))
         self.quality = QSpinBox(minimum=QUALITY[0], maximum=QUALITY[1], value=choices.quality)
-        self.quality.setToolTip("0 is best, 51 worst; 18–28 is typical (MP4 and WebM)")
         self.side_by_side = QCheckBox("Original frame beside the decoded one")
         self.side_by_side.setChecked(choices.side_by_side)
         self.counter = QCheckBox("Frame counter")
         self.counter.setChecked(choices.frame_counter)
         self.ping_pong = QCheckBox("Ping-pong loop (forward, then back)")
         self.ping_pong.setChecked(choices.ping_pong)
+
+        self._enable_quality()
 
         form = QFormLayout()
         form.addRow("Format:", self.format)
@@ -110,10 +111,18 @@ class ExportDialog(QDialog):
         )
 
     def _on_format(self) -> None:
+        self._enable_quality()
         suffix = CLIP_FORMATS[self.format.currentData()].suffix
         stem = Path(self.output.text().rstrip("/"))
         stem = stem.with_suffix("") if stem.suffix.lower() in CLIP_EXTENSIONS else stem
         self.output.setText(f"{stem}{suffix}")
+
+    def _enable_quality(self) -> None:
+        """CRF applies to the video codecs only: GIF and PNG frames have no such setting."""
+        lossy = self.format.currentData() in ("mp4", "webm")
+        self.quality.setEnabled(lossy)
+        self.quality.setToolTip("0 is best, 51 worst; 18–28 is typical" if lossy else
+                                "Quality applies to MP4 and WebM only")
 
     def _browse(self) -> None:
         if self.format.currentData() == "png":

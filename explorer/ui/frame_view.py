@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QPainter, QPaintEvent, QPixmap
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.ui.images import to_qimage
@@ -15,7 +15,9 @@ class _ImageCanvas(QWidget):
         super().__init__()
         self._pixmap: QPixmap | None = None
         self._placeholder = placeholder
-        self.setMinimumSize(QSize(120, 120))
+        self.outline: QRect | None = None
+        """A region of the image (image pixels) drawn as a frame, e.g. the model's crop."""
+        self.setMinimumSize(QSize(96, 96))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def set_pixmap(self, pixmap: QPixmap | None) -> None:
@@ -34,18 +36,32 @@ class _ImageCanvas(QWidget):
         y = (self.height() - size.height()) // 2
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.drawPixmap(x, y, size.width(), size.height(), self._pixmap)
+        if self.outline is not None:
+            scale = size.width() / self._pixmap.width()
+            box = self.outline
+            painter.setPen(QPen(QColor(255, 200, 0), 1.5, Qt.PenStyle.DashLine))
+            painter.drawRect(round(x + box.x() * scale), round(y + box.y() * scale),
+                             round(box.width() * scale) - 1, round(box.height() * scale) - 1)
 
 
 class FrameView(QWidget):
-    """One image with a caption, e.g. "Original" or "Reconstruction"."""
+    """One image with a caption, e.g. "Original" or "Reconstruction". A double-click
+    opens it at full size, zoomable (``zoomRequested``)."""
+
+    zoomRequested = Signal()
 
     def __init__(self, title: str, placeholder: str = "—") -> None:
         super().__init__()
+        self.title = title
         self._title = QLabel(title)
         self._title.setStyleSheet("font-weight: 600;")
         self._caption = QLabel("")
-        self._caption.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self._caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._caption.setWordWrap(True)  # a narrow view wraps its caption, never cuts it
+        for label in (self._title, self._caption):  # their own rows: never over the image
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
         self._canvas = _ImageCanvas(placeholder)
+        self.setToolTip(f"{title}: double-click to see it at full size")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self._title)
@@ -58,6 +74,20 @@ class FrameView(QWidget):
         self._canvas.set_pixmap(QPixmap.fromImage(to_qimage(frame)))
         self._caption.setText(caption)
 
+    def set_outline(self, top: int, left: int, height: int, width: int) -> None:
+        """Frame a region of the image (in its pixels); the whole image removes it."""
+        whole = self.frame is not None and (height, width) == self.frame.shape[:2]
+        self._canvas.outline = None if whole else QRect(left, top, width, height)
+        self._canvas.update()
+
+    @property
+    def outline(self) -> QRect | None:
+        return self._canvas.outline
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if self.frame is not None:
+            self.zoomRequested.emit()
+
     def set_caption(self, caption: str) -> None:
         self._caption.setText(caption)
 
@@ -67,5 +97,6 @@ class FrameView(QWidget):
 
     def clear(self) -> None:
         self.frame = None
+        self._canvas.outline = None
         self._canvas.set_pixmap(None)
         self._caption.setText("")

@@ -45,6 +45,7 @@ class InterpolationPanel(QWidget):
     addFrameRequested = Signal()
     addProbeRequested = Signal()
     thumbnailWanted = Signal(int)  # a keyframe of this video frame has no picture yet
+    keyframeChosen = Signal(object)  # Keyframe: the user clicked it in the list
 
     def __init__(self, state: AppState) -> None:
         super().__init__()
@@ -54,24 +55,29 @@ class InterpolationPanel(QWidget):
 
         self.list = QListWidget()
         self.list.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
-        self.list.setMinimumHeight(3 * (THUMBNAIL + 6))
+        self.list.setMinimumHeight(2 * (THUMBNAIL + 6))
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.list.model().rowsMoved.connect(self._on_rows_moved)
+        self.list.itemClicked.connect(
+            lambda item: self.keyframeChosen.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.list.setToolTip("Click a keyframe to go to it; drag to reorder; Delete removes")
         delete = QShortcut(QKeySequence.StandardKey.Delete, self.list)
         delete.activated.connect(self.remove_selected)
 
-        add_frame = QPushButton("Add Frame (K)")
-        add_frame.setToolTip("Add the current frame as a keyframe")
-        add_frame.clicked.connect(self.addFrameRequested)
-        add_probe = QPushButton("Add Probe")
-        add_probe.setToolTip("Add the probe's position: a latent that is no frame")
-        add_probe.clicked.connect(self.addProbeRequested)
+        self.add_frame_button = QPushButton("Add Frame (K)")
+        self.add_frame_button.setToolTip("Add the current frame as a keyframe (K)")
+        self.add_frame_button.clicked.connect(self.addFrameRequested)
+        self.add_probe_button = QPushButton("Add Probe")
+        self.add_probe_button.setToolTip("Add the probe's position: a latent that is no frame")
+        self.add_probe_button.clicked.connect(self.addProbeRequested)
         remove = QPushButton("Remove")
+        remove.setToolTip("Remove the selected keyframes (Delete)")
         remove.clicked.connect(self.remove_selected)
         clear = QPushButton("Clear")
+        clear.setToolTip("Remove every keyframe and the drawn path (undoable)")
         clear.clicked.connect(self.clear)
         buttons = QHBoxLayout()
-        for button in (add_frame, add_probe, remove, clear):
+        for button in (self.add_frame_button, self.add_probe_button, remove, clear):
             buttons.addWidget(button)
 
         self.method = QComboBox()
@@ -101,6 +107,7 @@ class InterpolationPanel(QWidget):
         form.addWidget(self.steps_label, 1, 4)
 
         self.preview_button = QPushButton("Preview")
+        self.preview_button.setToolTip("Play the clip in the Cursor view, and along the map")
         self.preview_button.setCheckable(True)
         self.preview_button.toggled.connect(self._on_preview_toggled)
         self.export_button = QPushButton("Export Clip…")
@@ -143,6 +150,8 @@ class InterpolationPanel(QWidget):
             self._icons.clear()
         if aspect in ("documents", "clip"):
             self._show_keyframes()
+        if aspect == "projection":  # probe keyframes are labelled with their map position
+            self._label_keyframes()
         if aspect == "interpolation":
             self._show_settings()
         if aspect in ("documents", "clip", "interpolation"):
@@ -156,12 +165,26 @@ class InterpolationPanel(QWidget):
                                                                           strict=False)):
             self.list.clear()  # not after a drag in the list: it shows the order already
             for keyframe in keyframes:
-                item = QListWidgetItem(self._icon_of(keyframe), _label(keyframe))
+                item = QListWidgetItem(self._icon_of(keyframe), "")
                 item.setData(Qt.ItemDataRole.UserRole, keyframe)
                 self.list.addItem(item)
+            self._label_keyframes()
         for keyframe in keyframes:
             if keyframe.frame is not None and keyframe.frame not in self._icons:
                 self.thumbnailWanted.emit(keyframe.frame)
+
+    def _label_keyframes(self) -> None:
+        projection = self.state.projection
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            keyframe = item.data(Qt.ItemDataRole.UserRole)
+            if keyframe.frame is not None:
+                item.setText(f"frame {keyframe.frame}")
+            elif projection is None:
+                item.setText("probe latent")
+            else:
+                x, y = projection.project_new(keyframe.latent[None])[0]
+                item.setText(f"probe latent at ({x:.2f}, {y:.2f})")
 
     def _show_settings(self) -> None:
         settings = self.state.interpolation
@@ -227,6 +250,7 @@ class InterpolationPanel(QWidget):
     def _on_preview_toggled(self, playing: bool) -> None:
         if playing and self.path is not None:
             self._preview_step = 0
+            self.preview_button.setText("Stop")
             self._preview_timer.start(max(1, round(1000 / self.state.interpolation.fps)))
         else:
             self._stop_preview()
@@ -240,6 +264,7 @@ class InterpolationPanel(QWidget):
         self.previewStep.emit(self._preview_step, len(path.latents),
                               path.latents[self._preview_step])
         self._preview_step += 1
+        self.message.setText(f"Preview: frame {self._preview_step} of {len(path.latents)}")
 
     def _stop_preview(self) -> None:
         if not self._preview_timer.isActive() and not self.preview_button.isChecked():
@@ -248,11 +273,9 @@ class InterpolationPanel(QWidget):
         self.preview_button.blockSignals(True)
         self.preview_button.setChecked(False)
         self.preview_button.blockSignals(False)
+        self.preview_button.setText("Preview")
+        self.message.setText(self.state.clip_message)
         self.previewStopped.emit()
-
-
-def _label(keyframe: Keyframe) -> str:
-    return "probe latent" if keyframe.frame is None else f"frame {keyframe.frame}"
 
 
 def _icon_key(keyframe: Keyframe) -> int:

@@ -114,6 +114,8 @@ class LatentMap(pg.PlotWidget):
         self.showGrid(x=True, y=True, alpha=0.15)
         self.getPlotItem().hideButtons()
         self.set_axis_names("PCA 1", "PCA 2")
+        for side in ("bottom", "left"):  # latents are small numbers: "0.5", not "500 ×0.001"
+            self.getAxis(side).enableAutoSIPrefix(False)
         self._colour_map = pg.colormap.get(COLOUR_MAP)
         self._line = pg.PlotDataItem(pen=pg.mkPen((150, 150, 150, 110), width=1.5))
         self._points = _DraggableScatter(size=7, pen=None, hoverable=True, tip=None)
@@ -141,11 +143,14 @@ class LatentMap(pg.PlotWidget):
         self._keyframes = pg.ScatterPlotItem(
             size=14, symbol="d", pen=pg.mkPen((220, 60, 160), width=2), brush=(255, 255, 255, 90)
         )
+        self._playhead = pg.ScatterPlotItem(size=13, symbol="o", pen=pg.mkPen("w", width=1.5),
+                                            brush=(220, 60, 160))
         for item in (
             self._line,
             self._points,
             self._path,
             self._keyframes,
+            self._playhead,
             self._current,
             self._drag_ghost,
             self.probe,
@@ -190,6 +195,14 @@ class LatentMap(pg.PlotWidget):
     @property
     def hovered(self) -> int:
         return self._hovered
+
+    def set_aspect_locked(self, locked: bool) -> None:
+        """One unit is as long across as up (for PCA, where distances mean something)."""
+        self.getPlotItem().vb.setAspectLocked(locked, ratio=1.0)
+
+    @property
+    def aspect_locked(self) -> bool:
+        return bool(self.getPlotItem().vb.state["aspectLocked"])
 
     def set_axis_names(self, x: str, y: str) -> None:
         self.setLabel("bottom", x)
@@ -243,6 +256,14 @@ class LatentMap(pg.PlotWidget):
 
     def show_keyframes(self, points: np.ndarray) -> None:
         self._keyframes.setData(pos=np.asarray(points, np.float32).reshape(-1, 2))
+
+    def show_playhead(self, point: tuple[float, float] | None) -> None:
+        """Mark where a clip's preview is (None removes the mark)."""
+        self._playhead.setData(pos=np.zeros((0, 2)) if point is None else [point])
+
+    def playhead_position(self) -> tuple[float, float] | None:
+        x, y = self._playhead.getData()
+        return (float(x[0]), float(y[0])) if len(x) else None
 
     def keyframe_positions(self) -> np.ndarray:
         x, y = self._keyframes.getData()

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -27,8 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.errors import ExplorerError, describe_error
 from explorer.model.kinds import MODEL_SUFFIXES
 from explorer.state.app import AppState, LoadedModel, LoadedVideo
+from explorer.state.quality import reconstruction_warning
 from explorer.ui.device_menu import DeviceMenu
 from explorer.ui.frame_view import FrameView
 from explorer.ui.interpolation_panel import InterpolationPanel
@@ -38,12 +40,15 @@ from explorer.ui.model_panel import ModelPanel, model_name
 from explorer.ui.previews import PreviewClient
 from explorer.ui.projection_bar import ProjectionBar
 from explorer.ui.recent_files import RecentFiles
+from explorer.ui.save_locations import SaveLocations
 from explorer.ui.session_controller import SessionController
 from explorer.ui.timeline import Timeline
 from explorer.ui.trust import CodeGate
 from explorer.ui.worker import ModelLoader, WorkerThread
 
 VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.webm *.mkv *.avi *.ts *.gif);;All files (*)"
+MESSAGE_S = 15  # how long a status-bar message stays
+ERROR_S = 60  # an error stays longer (interactive use also shows it in a dialog)
 MODEL_FILTER = f"Models ({' '.join('*' + s for s in MODEL_SUFFIXES)});;All files (*)"
 
 
@@ -82,6 +87,8 @@ class MainWindow(QMainWindow):
         self._opening: tuple[Path, Path] | None = None  # asked of the worker, not yet open
         self._files_open = False  # whether self.video and self.model are open on the worker
         self._model_info: dict = {}
+        self._zooms: set = set()  # open full-size views, kept alive here
+        self._warning: str | None = None  # about the video just opened, for the status bar
         self._ready_sent = False
 
         self.latent_map = LatentMap()
@@ -93,6 +100,7 @@ class MainWindow(QMainWindow):
         self.timeline = Timeline()
         self.interpolation = InterpolationPanel(self.state)
         self.model_panel = ModelPanel()
+        self.frame_views = (self.original_view, self.reconstruction_view, self.cursor_view)
 
         self._worker_thread = WorkerThread(model_loader)
         self.worker = self._worker_thread.worker
@@ -100,8 +108,11 @@ class MainWindow(QMainWindow):
             self.worker, self.state, self.original_view, self.reconstruction_view,
             self.cursor_view, lambda: (self.latent_map.probe.pos().x(),
                                        self.latent_map.probe.pos().y()))
-        self.sessions = SessionController(self.state, self, self.open_files, interactive)
-        self.recent = RecentFiles(QSettings(), self)
+        settings = QSettings()
+        self.save_locations = SaveLocations(settings)
+        self.sessions = SessionController(self.state, self, self.open_files, interactive,
+                                          self.save_locations)
+        self.recent = RecentFiles(settings, self)
         self.device_menu = DeviceMenu(self)
         self._build_layout()
         self._build_menus()
@@ -119,12 +130,9 @@ class MainWindow(QMainWindow):
     # --- building ---------------------------------------------------------------------
 
     def _build_layout(self) -> None:
-        decoded = QSplitter(Qt.Orientation.Horizontal)
-        decoded.addWidget(self.reconstruction_view)
-        decoded.addWidget(self.cursor_view)
-        views = QSplitter(Qt.Orientation.Vertical)
-        views.addWidget(self.original_view)
-        views.addWidget(decoded)
+        views = QSplitter(Qt.Orientation.Horizontal)  # three views of the same size
+        for view in self.frame_views:
+            views.addWidget(view)
 
         self.side_tabs = QTabWidget()
         self.side_tabs.addTab(self.interpolation, "Keyframes")
@@ -132,8 +140,8 @@ class MainWindow(QMainWindow):
         side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(views)
         side.addWidget(self.side_tabs)
-        side.setStretchFactor(0, 1)
-        side.setStretchFactor(1, 1)
+        side.setStretchFactor(0, 3)  # the pictures get the room a tall window has
+        side.setStretchFactor(1, 2)
 
         map_panel = QWidget()
         map_layout = QVBoxLayout(map_panel)
@@ -168,6 +176,7 @@ class MainWindow(QMainWindow):
                              self._choose_model_folder),
         ):
             toolbar.addAction(action)
+        self._add_action(file_menu, "Open Video Ra&nge…", "Ctrl+Alt+O", self._choose_video_range)
         file_menu.addMenu(self.recent.menu)
         file_menu.addSeparator()
         self._add_action(file_menu, "Open &Session…", "Ctrl+Shift+O",
@@ -206,9 +215,16 @@ class MainWindow(QMainWindow):
                          self.map_binding.probe_to_current)
         self._add_action(view_menu, "Add Current Frame as Keyframe", "K",
                          self.add_current_frame_keyframe)
+        view_menu.addSeparator()
+        for number, view in enumerate(self.frame_views, start=1):
+            self._add_action(view_menu, f"{view.title} at Full Size", str(number),
+                             lambda _=False, v=view: self._zoom(v))
 
         self.menuBar().addMenu(self.device_menu)
         help_menu = self.menuBar().addMenu("&Help")
+        self._add_action(help_menu, "&Keyboard Shortcuts", "Ctrl+/", self._show_shortcuts)
+        self._add_action(help_menu, "&Documentation", QKeySequence.StandardKey.HelpContents,
+                         self._show_documentation)
         about = QAction("&About Latent Explorer", self)
         about.setMenuRole(QAction.MenuRole.AboutRole)  # macOS puts it in the app menu
         about.triggered.connect(self._show_about)
@@ -218,6 +234,8 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         action.setShortcut(QKeySequence(shortcut))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{text.replace('&', '').rstrip('…')} ({keys})")
         action.triggered.connect(slot)
         menu.addAction(action)
         self.addAction(action)
@@ -226,6 +244,8 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self._activity = QLabel("Starting…")
+        self._activity_timer = QTimer(self, singleShot=True)
+        self._activity_timer.timeout.connect(lambda: self._activity.setText(""))
         self._progress = QProgressBar()
         self._progress.setMaximumWidth(220)
         self._progress.setVisible(False)
@@ -246,7 +266,7 @@ class MainWindow(QMainWindow):
         # Worker signals go to methods of QObjects living in the GUI thread, never to
         # lambdas: a lambda would run in the worker's thread.
         worker = self.worker
-        worker.status.connect(self._activity.setText)
+        worker.status.connect(self.show_message)
         worker.opened.connect(self._on_opened)
         worker.modelReady.connect(self._on_model_ready)
         worker.deviceChanged.connect(self.device_menu.set_current)
@@ -265,19 +285,27 @@ class MainWindow(QMainWindow):
         self.previews.frameShown.connect(self._on_frame_shown)
         self.map_binding.pathDrawn.connect(
             lambda: self.side_tabs.setCurrentWidget(self.interpolation))
+        for view in self.frame_views:
+            view.zoomRequested.connect(lambda v=view: self._zoom(v))
         panel = self.interpolation
         panel.addFrameRequested.connect(self.add_current_frame_keyframe)
         panel.addProbeRequested.connect(self.add_probe_keyframe)
         panel.previewStep.connect(self.previews.show_clip_step)
+        panel.previewStep.connect(lambda _step, _count, latent:
+                                  self.map_binding.show_playhead(latent))
         panel.previewStopped.connect(self.previews.show_probe)  # the probe's image again
+        panel.previewStopped.connect(lambda: self.map_binding.show_playhead(None))
+        panel.keyframeChosen.connect(self._go_to_keyframe)
         panel.thumbnailWanted.connect(self.previews.ask_keyframe_thumbnail)
         panel.exportRequested.connect(self.export_clip)
         self.projection_bar.chosen.connect(lambda _kind: self.sessions.mark_changed())
         self.projection_bar.failed.connect(self.show_error)
+        self.projection_bar.message.connect(self.show_message)
         self.sessions.dirtyChanged.connect(lambda _dirty: self._update_title())
+        self.sessions.pathChanged.connect(self._update_title)
         self.sessions.error.connect(self.show_error)
         self.sessions.warning.connect(self.show_error)
-        self.sessions.message.connect(lambda text: self.statusBar().showMessage(text, 5_000))
+        self.sessions.message.connect(self.show_message)
         self.sessions.recentFile.connect(lambda path: self.recent.add("session", path))
         self.recent.openRequested.connect(self._open_recent)
         # not the worker's own method: that would queue behind the job it runs
@@ -309,6 +337,35 @@ class MainWindow(QMainWindow):
         self._undo.setText(f"&Undo {history.undo_text}".rstrip())
         self._redo.setText(f"&Redo {history.redo_text}".rstrip())
 
+    def _zoom(self, view: FrameView) -> None:
+        """A frame view's image in its own window, 1:1 and zoomable."""
+        from explorer.ui.zoom_view import ZoomDialog
+
+        if view.frame is not None:
+            # a window of its own (no parent): the main window's 1, 2, 3 keys stay out of it
+            dialog = ZoomDialog(view.frame, view.title)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self._zooms.add(dialog)
+            dialog.destroyed.connect(lambda *_: self._zooms.discard(dialog))
+            dialog.show()
+
+    def _show_shortcuts(self) -> None:
+        from explorer.ui.shortcuts_dialog import ShortcutsDialog
+
+        ShortcutsDialog(self.actions(), self).exec()
+
+    def _show_documentation(self) -> None:
+        """The docs folder of a source checkout, or where to find the documents."""
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        from explorer.paths import resources_dir
+
+        docs = resources_dir().parent / "docs"
+        if not (docs.is_dir() and QDesktopServices.openUrl(QUrl.fromLocalFile(str(docs)))):
+            self.show_error("the documentation is in the docs/ folder of Latent Explorer's "
+                            "source, beside README.md", "Documentation")
+
     def _show_about(self) -> None:
         from explorer.ui.about_dialog import show_about
 
@@ -317,18 +374,19 @@ class MainWindow(QMainWindow):
     # --- opening files ----------------------------------------------------------------
 
     def open_files(self, video: Path, model: Path, trajectory=None,
-                   pca_state: dict | None = None) -> bool:
+                   pca_state: dict | None = None, selection: dict | None = None) -> bool:
         """Ask the worker to open ``video`` and ``model`` (encoding the video, unless a
         restored session brings its ``trajectory`` and PCA state). The window changes only
         once both are open: a file that fails leaves it exactly as it was. False, with
         nothing asked, when the user declines to run a code model."""
         trusted = self.code_gate.permits(model, self, ask=self.interactive)
         if not trusted and self.interactive:
-            self.statusBar().showMessage(f"Did not open {Path(model).name}: its code was not run")
+            self.show_message(f"Did not open {Path(model).name}: its code was not run")
             return False
         self._opening = (Path(video), Path(model))
         self._show_busy(True)
-        self.worker.open(video, model, trajectory, pca_state, trust_code=trusted)
+        self.worker.open(video, model, trajectory, pca_state, trust_code=trusted,
+                         selection=selection)
         return True
 
     def open_dropped(self, path: Path) -> None:
@@ -343,10 +401,10 @@ class MainWindow(QMainWindow):
         else:
             self._replace(path, self.model)
 
-    def _replace(self, video: Path, model: Path) -> None:
+    def _replace(self, video: Path, model: Path, selection: dict | None = None) -> None:
         """Open other files, after asking about unsaved changes."""
         if self.sessions.maybe_discard():
-            self.open_files(video, model)
+            self.open_files(video, model, selection=selection)
 
     def _open_recent(self, kind: str, path: Path) -> None:
         if kind == "session":
@@ -362,6 +420,24 @@ class MainWindow(QMainWindow):
                                               VIDEO_FILTER)
         if path:
             self._replace(Path(path), self.model)
+
+    def _choose_video_range(self) -> None:
+        """A video and which of its frames to encode (start, end, every Nth, at most)."""
+        from explorer.ui.video_range_dialog import VideoRangeDialog
+        from explorer.video.reader import probe_video
+
+        path, _ = QFileDialog.getOpenFileName(self, "Open Video Range",
+                                              str(self.video.parent), VIDEO_FILTER)
+        if not path:
+            return
+        try:
+            declared = probe_video(path).declared_frames
+        except (ExplorerError, OSError) as exc:
+            self.show_error(describe_error(exc))
+            return
+        dialog = VideoRangeDialog(Path(path), declared, self)
+        if dialog.exec():
+            self._replace(Path(path), self.model, dialog.selection())
 
     def _choose_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open Model", str(self.model.parent),
@@ -389,14 +465,27 @@ class MainWindow(QMainWindow):
         """Train a model on the open video; open it with the video when training ends."""
         from explorer.ui.train_dialog import TrainDialog
 
-        dialog = TrainDialog(self.worker, self.video, self)
+        dialog = TrainDialog(self.worker, self.video,
+                             self.save_locations.folder("model", self.video), self)
         if dialog.exec() and dialog.saved_model is not None:
+            self.save_locations.remember("model", dialog.saved_model)
             self._replace(self.video, dialog.saved_model)
 
     # --- keyframes and clips -----------------------------------------------------------
 
+    def _go_to_keyframe(self, keyframe) -> None:
+        """A keyframe clicked in the list: its frame on the timeline, or the probe on it."""
+        row = None if keyframe.frame is None else self.state.row_of_frame(keyframe.frame)
+        if row is not None:
+            self.state.set_frame(row)
+        else:
+            self.state.set_probe(keyframe.latent)
+
     def add_current_frame_keyframe(self) -> None:
         if self.state.trajectory is not None:
+            if self.state.clip.drawn is not None:
+                self.show_message("The drawn path gave way to the keyframes (Ctrl+Z brings "
+                                  "it back)")
             keyframe = self.state.keyframe_at_row(self.state.frame)
             self.interpolation.remember_picture(keyframe, self.original_view.frame)
             self._add_keyframe(keyframe, f"Add frame {keyframe.frame}")
@@ -426,10 +515,12 @@ class MainWindow(QMainWindow):
                 self, "Export Clip",
                 "Add two or more keyframes, or draw a path on the map (Shift+drag), first.")
             return
-        dialog = ExportDialog(self.video.with_name(f"{self.video.stem}_clip"), state.export,
+        folder = self.save_locations.folder("clip", self.video)
+        dialog = ExportDialog(folder / f"{self.video.stem}_clip", state.export,
                               state.interpolation.fps, self)
         if not dialog.exec():
             return
+        self.save_locations.remember("clip", dialog.output_path())
         state.set_export(dialog.choices())
         settings = state.export.settings(state.interpolation.fps, overwrite=dialog.overwrite)
         drawn = state.clip.drawn is not None
@@ -475,6 +566,8 @@ class MainWindow(QMainWindow):
                         LoadedModel(self.model, self._model_info), pca)
         self.recent.add("video", self.video)
         self.recent.add("model", self.model)
+        self._warning = reconstruction_warning(trajectory, self._model_info)
+        self.model_panel.show_warning(self._warning)  # the status bar: once the job ends
         wanted = self.sessions.pending.projection_kind if self.sessions.pending else None
         self.sessions.apply_pending()
         if wanted is not None and wanted != self.state.projection_kind:
@@ -494,17 +587,25 @@ class MainWindow(QMainWindow):
 
     def _on_job_finished(self, outcome: str) -> None:
         self._show_busy(False)
+        if self._warning:
+            self.show_message(self._warning, ERROR_S)
+            self._warning = None
         if outcome == "cancelled" and self.state.trajectory is None:
-            self._activity.setText("Encoding cancelled")
+            self.show_message("Encoding cancelled")
 
     def _on_clip_exported(self, path: str) -> None:
-        self.statusBar().showMessage(f"Exported {path}", 10_000)
+        self.show_message(f"Exported {path}")
 
     # --- feedback ---------------------------------------------------------------------
 
-    def show_error(self, message: str, title: str = "Latent Explorer") -> None:
-        """A dialog (in interactive use) and the status bar: never a traceback."""
+    def show_message(self, message: str, seconds: float = MESSAGE_S) -> None:
+        """A line in the status bar, gone after ``seconds`` (unless another replaces it)."""
         self._activity.setText(message)
+        self._activity_timer.start(round(seconds * 1000))
+
+    def show_error(self, message: str, title: str = "Latent Explorer") -> None:
+        """A dialog (in interactive use) and the status bar for a while: never a traceback."""
+        self.show_message(message, ERROR_S)
         if self.interactive:
             QMessageBox.warning(self, title, message)
 
@@ -515,12 +616,12 @@ class MainWindow(QMainWindow):
         self._cancel.setVisible(busy)
 
     def _update_title(self) -> None:
-        path = self.sessions.path or (self.video if self._files_open else None)
-        if path is None:
-            self.setWindowTitle("Latent Explorer")
-            return
-        mark = "*" if self.sessions.dirty else ""
-        self.setWindowTitle(f"{path.name}{mark} — Latent Explorer")
+        """``session* — video — Latent Explorer``, or ``video* — …`` before a Save."""
+        names = [path.name for path in (self.sessions.path,
+                                        self.video if self._files_open else None) if path]
+        if names:
+            names[0] += "*" if self.sessions.dirty else ""
+        self.setWindowTitle(" — ".join([*names, "Latent Explorer"]))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.sessions.maybe_discard():

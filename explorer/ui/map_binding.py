@@ -12,6 +12,7 @@ from explorer.state.app import AppState
 from explorer.ui.latent_map import LatentMap
 
 GROWTH_REDRAW_MS = 200  # the growing trajectory is redrawn at most this often
+VARIANCE_LIMIT = 50_000_000  # latent numbers read on the GUI thread for the axis labels
 
 
 class MapBinding(QObject):
@@ -64,8 +65,9 @@ class MapBinding(QObject):
             return
         kind = projection.kind
         self._shown = None  # the range changes below belong to no layout yet
+        self.map.set_aspect_locked(kind == "pca")
         self.map.set_trajectory(projection.embedding, trajectory.time_s, fit=False)
-        self.map.set_axis_names(f"{kind.upper()} 1", f"{kind.upper()} 2")
+        self.map.set_axis_names(*self._axis_names(projection, trajectory))
         self.map.set_current(self.state.frame)
         self._draw_clip()
         self._place_probe()
@@ -76,6 +78,20 @@ class MapBinding(QObject):
             self.map.setRange(xRange=view[0], yRange=view[1], padding=0)
         self._shown = kind
         self._remember_view()
+
+    def _axis_names(self, projection, trajectory) -> tuple[str, str]:
+        """"PCA 1 (42% of variance)"; for other layouts, just their names."""
+        from explorer.latent.projection import variance_explained  # loaded by the worker
+
+        name = projection.kind.upper()
+        shares = None
+        if trajectory.mu.size <= VARIANCE_LIMIT:  # else too slow for the GUI thread
+            shares = variance_explained(projection, trajectory.mu)
+        if shares is None:
+            return f"{name} 1", f"{name} 2"
+        first, second = (f"{name} {axis + 1} ({share:.0%} of variance)"
+                         for axis, share in enumerate(shares))
+        return first, second
 
     def _place_probe(self) -> None:
         projection = self.state.projection
@@ -100,6 +116,15 @@ class MapBinding(QObject):
             self.map.show_keyframes(projection.project_new(latents))
         else:
             self.map.show_keyframes(np.zeros((0, 2)))
+
+    def show_playhead(self, latent: np.ndarray | None) -> None:
+        """Mark the clip preview's current latent on the map (None: the preview ended)."""
+        projection = self.state.projection
+        if latent is None or projection is None:
+            self.map.show_playhead(None)
+        else:
+            x, y = projection.project_new(np.asarray(latent)[None])[0]
+            self.map.show_playhead((float(x), float(y)))
 
     def _remember_view(self, *_args) -> None:
         if self._shown is not None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
 
 def model_name(info: Mapping[str, Any]) -> str:
@@ -17,8 +17,21 @@ def model_name(info: Mapping[str, Any]) -> str:
 class ModelPanel(QWidget):
     def __init__(self) -> None:
         super().__init__()
-        self._form = QFormLayout(self)
-        self._form.setContentsMargins(6, 6, 6, 6)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        self._form = QFormLayout()
+        self.warning = QLabel("")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #d04a02;")
+        self.warning.hide()
+        layout.addLayout(self._form)
+        layout.addWidget(self.warning)
+        layout.addStretch(1)
+
+    def show_warning(self, text: str | None) -> None:
+        """A line under the facts (e.g. reconstructions are poor), or none."""
+        self.warning.setText(text or "")
+        self.warning.setVisible(bool(text))
 
     def show_model(self, info: Mapping[str, Any], video: Path | None) -> None:
         """Show ``info`` (the worker's ``modelReady`` description)."""

@@ -101,11 +101,20 @@ class PreviewClient(QObject):
             return  # an older request answered late: never paint it
         self._frame_shown = preview.stamp
         self.original.set_frame(preview.original, f"frame {self.state.frame_number(preview.index)}")
+        self._outline_crop(preview.original.shape[:2], trajectory.meta)
         caption = "decoded from μ"
         if trajectory.psnr_db is not None:
             caption += f"  ·  PSNR {trajectory.psnr_db[preview.index]:.1f} dB"
         self.reconstruction.set_frame(preview.reconstruction, caption)
         self.frameShown.emit()
+
+    def _outline_crop(self, frame: tuple[int, int], meta: dict) -> None:
+        """Frame, on the original, the part of it the model sees."""
+        from explorer.video.fitting import plan_fit  # loaded by the worker already
+
+        size, mode = meta.get("frame_size"), meta.get("fit_mode")
+        if size and mode:
+            self.original.set_outline(*plan_fit(frame, tuple(size), mode).window)
 
     def _on_cursor(self, preview: CursorPreview) -> None:
         if preview.stamp == self._cursor_stamp:

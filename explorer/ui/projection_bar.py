@@ -9,6 +9,8 @@ on the map, or the one being fitted.
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
@@ -22,6 +24,7 @@ class ProjectionBar(QWidget):
     """Fits the layouts the user asks for and shows them through the state."""
 
     failed = Signal(str)
+    message = Signal(str)  # for the status bar: a layout is ready
     chosen = Signal(str)
     """The user picked a layout (a change to save with the session)."""
 
@@ -35,7 +38,8 @@ class ProjectionBar(QWidget):
         self.choice.activated.connect(lambda _index: self.request(self.choice.currentData()))
         self._progress = QProgressBar()
         self._progress.setMaximumWidth(200)
-        self._progress.setFormat("UMAP layout %p%")
+        self._progress.setTextVisible(True)
+        self._estimate = QLabel("")
         self._cancel = QPushButton("Cancel")
         self._cancel.clicked.connect(self.cancel)
         layout = QHBoxLayout(self)
@@ -43,11 +47,13 @@ class ProjectionBar(QWidget):
         layout.addWidget(QLabel("Projection:"))
         layout.addWidget(self.choice)
         layout.addWidget(self._progress)
+        layout.addWidget(self._estimate)
         layout.addWidget(self._cancel)
         layout.addStretch(1)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._poll)
         self._fit = None
+        self._started = 0.0
         self._show_busy(False)
 
     @property
@@ -94,7 +100,10 @@ class ProjectionBar(QWidget):
         from explorer.latent.background import BackgroundFit
 
         self._fit = BackgroundFit(kind, self.state.trajectory.mu, seed=0)
+        self._started = time.monotonic()
         self._progress.setRange(0, 0)
+        self._progress.setFormat(f"{kind.upper()}: starting…")
+        self._estimate.setText("")
         self._show_busy(True)
         self._timer.start(POLL_MS)
 
@@ -107,6 +116,9 @@ class ProjectionBar(QWidget):
         if isinstance(news, FitProgress):
             self._progress.setRange(0, news.total)
             self._progress.setValue(news.done)
+            self._progress.setFormat(f"{self._fit.kind.upper()} layout %p%")
+            self._estimate.setText(_time_left(time.monotonic() - self._started,
+                                              news.done / max(news.total, 1)))
             return
         self._fit = None
         self._timer.stop()
@@ -117,7 +129,17 @@ class ProjectionBar(QWidget):
             return
         self.state.add_layout(news)
         self.state.show_layout(news.kind)
+        seconds = time.monotonic() - self._started
+        self.message.emit(f"{news.kind.upper()} layout ready ({seconds:.0f} s)")
 
     def _show_busy(self, busy: bool) -> None:
-        self._progress.setVisible(busy)
-        self._cancel.setVisible(busy)
+        for widget in (self._progress, self._estimate, self._cancel):
+            widget.setVisible(busy)
+
+
+def _time_left(elapsed: float, fraction: float) -> str:
+    """"about 20 s left", from the pace so far (nothing until there is a pace)."""
+    if fraction < 0.05 or elapsed < 1:
+        return "estimating…"
+    left = elapsed * (1 - fraction) / fraction
+    return f"about {left:.0f} s left" if left < 90 else f"about {left / 60:.0f} min left"

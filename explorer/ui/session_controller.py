@@ -21,6 +21,7 @@ from explorer.fileio import require_file
 from explorer.session.autosave import AutosaveStore
 from explorer.session.document import SUFFIX, Session, load_session, save_session
 from explorer.state.app import AppState
+from explorer.ui.save_locations import SaveLocations
 
 SESSION_FILTER = f"Latent Explorer sessions (*{SUFFIX});;All files (*)"
 AUTOSAVE_MS = 60_000
@@ -36,16 +37,17 @@ class SessionController(QObject):
     """Owns the session file of one window: its path, whether it changed, its autosave."""
 
     dirtyChanged = Signal(bool)
+    pathChanged = Signal()  # the session's file changed (saved as, opened, forgotten)
     error = Signal(str, str)  # message, dialog title: a session that cannot be opened or saved
     warning = Signal(str, str)  # message, dialog title: opened, but not quite as saved
     message = Signal(str)  # for the status bar
     recentFile = Signal(object)  # Path: a session file the user opened or saved
 
     def __init__(self, state: AppState, parent: QWidget, opener: Opener, interactive: bool,
-                 autosave: AutosaveStore | None = None) -> None:
+                 locations: SaveLocations, autosave: AutosaveStore | None = None) -> None:
         super().__init__(parent)
         self.state, self._parent, self._opener = state, parent, opener
-        self.interactive = interactive
+        self.interactive, self._locations = interactive, locations
         self.path: Path | None = None
         self._other_changes = False  # settings and layouts: not undoable, still unsaved
         self._pending: tuple[Session, Path | None] | None = None
@@ -100,8 +102,9 @@ class SessionController(QObject):
         return self._write(self.path)
 
     def save_as(self) -> bool:
-        video = self.state.video_path or Path.home() / "session"
-        suggested = self.path or video.with_suffix(SUFFIX)
+        video = self.state.video_path
+        name = f"{video.stem if video else 'session'}{SUFFIX}"
+        suggested = self.path or self._locations.folder("session", video) / name
         path, _ = QFileDialog.getSaveFileName(self._parent, "Save Session", str(suggested),
                                               SESSION_FILTER)
         if not path:
@@ -120,7 +123,9 @@ class SessionController(QObject):
             self.error.emit(f"could not save the session: {exc}", "Save Session")
             return False
         self.path = path
+        self.pathChanged.emit()
         self.mark_saved()
+        self._locations.remember("session", path)
         self.message.emit(f"Saved {path}")
         self.recentFile.emit(path)
         return True
@@ -201,6 +206,7 @@ class SessionController(QObject):
         (session, path), self._pending = self._pending, None
         self.state.restore(session)
         self.path = path
+        self.pathChanged.emit()
         self.mark_saved()
         if path is None:  # restored from an autosave: not saved anywhere yet
             self.mark_changed()
@@ -215,6 +221,7 @@ class SessionController(QObject):
     def forget_path(self) -> None:
         """Other files were opened: they are a new, unsaved document."""
         self.path = None
+        self.pathChanged.emit()
         self.mark_saved()
 
     def maybe_discard(self) -> bool:
@@ -247,10 +254,8 @@ class SessionController(QObject):
         orphans = self.autosave_store.orphans()
         if not orphans:
             return False
-        answer = QMessageBox.question(
-            self._parent, "Restore session?",
-            "Latent Explorer did not close normally last time. Restore the unsaved session?",
-        )
+        answer = QMessageBox.question(self._parent, "Restore session?",
+                                      _restore_question(orphans[0]))
         for orphan in orphans[1:]:
             orphan.unlink(missing_ok=True)
         if answer != QMessageBox.StandardButton.Yes:
@@ -267,3 +272,17 @@ class SessionController(QObject):
         self._autosave_timer.stop()
         self._autosaver.shutdown(wait=True)
         self.autosave_store.discard()
+
+
+def _restore_question(autosave: Path) -> str:
+    """What the user is asked about a crash's autosave: which video, saved when."""
+    import time
+
+    try:
+        video = Path(load_session(autosave).video_path).name
+    except ExplorerError:
+        video = None
+    when = time.strftime("%H:%M on %d %B", time.localtime(autosave.stat().st_mtime))
+    what = f"the unsaved session of {video}" if video else "the unsaved session"
+    return (f"Latent Explorer did not close normally last time. Restore {what}, "
+            f"autosaved at {when}?")

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QLabel,
     QSlider,
     QStyle,
+    QStyleOptionSlider,
     QToolButton,
     QWidget,
 )
@@ -19,19 +21,37 @@ from PySide6.QtWidgets import (
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
+class TimeAxis(pg.AxisItem):
+    """Ticks at frame positions, labelled with the frames' times in seconds."""
+
+    def __init__(self) -> None:
+        super().__init__("bottom")
+        self.times = np.zeros(0)
+
+    def tickStrings(self, values, scale, spacing) -> list[str]:
+        if not len(self.times):
+            return ["" for _ in values]
+        rows = np.clip(np.round(values).astype(int), 0, len(self.times) - 1)
+        return [f"{self.times[row]:.1f} s" for row in rows]
+
+
 class ErrorCurve(pg.PlotWidget):
-    """Reconstruction PSNR per frame; a click seeks to the frame under the pointer."""
+    """Reconstruction PSNR per frame, under the slider and aligned with it: the same x is
+    the same frame. A click seeks to the frame under the pointer."""
 
     frameClicked = Signal(int)
 
     def __init__(self) -> None:
-        super().__init__()
+        self.time_axis = TimeAxis()
+        super().__init__(axisItems={"bottom": self.time_axis})
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         self.getPlotItem().hideButtons()
-        self.setFixedHeight(70)
-        self.setLabel("left", "PSNR dB")
-        self.getPlotItem().hideAxis("bottom")
+        self.setFixedHeight(72)
+        self.getPlotItem().hideAxis("left")  # its width would shift frame 0 off the slider's
+        self.setToolTip("Reconstruction PSNR per frame (higher is better): click to go there")
+        self._range = pg.TextItem(anchor=(0, 0), color=(120, 120, 120))
+        self._range.setParentItem(self.getPlotItem().vb)
         self._curve = self.plot(
             pen=pg.mkPen((90, 160, 255), width=1.5), fillLevel=0, brush=(90, 160, 255, 50)
         )
@@ -40,15 +60,23 @@ class ErrorCurve(pg.PlotWidget):
         self._count = 0
         self.scene().sigMouseClicked.connect(self._on_click)
 
-    def set_values(self, psnr_db: np.ndarray | None) -> None:
+    def set_values(self, psnr_db: np.ndarray | None, time_s: np.ndarray) -> None:
         self.setVisible(psnr_db is not None)
         if psnr_db is None:
             return
         self._count = len(psnr_db)
+        self.time_axis.times = np.asarray(time_s, np.float64)
         self._curve.setData(np.arange(self._count), psnr_db)
         low, high = float(np.min(psnr_db)), float(np.max(psnr_db))
-        self.setXRange(0, max(1, self._count - 1), padding=0.01)
+        self.setXRange(0, max(1, self._count - 1), padding=0)
         self.setYRange(max(0.0, low - 2), high + 1, padding=0)
+        self._range.setText(f"PSNR {low:.1f}–{high:.1f} dB")
+
+    def align(self, left: int, right: int) -> None:
+        """Put frame 0 at x = ``left`` and the last frame at ``right`` (this widget's
+        pixels): where the slider draws its handle's centre for them."""
+        item = self.getPlotItem()
+        item.layout.setContentsMargins(max(0, left), 2, max(0, self.width() - right), 0)
 
     def set_current(self, index: int) -> None:
         self._marker.setValue(index)
@@ -76,6 +104,9 @@ class Timeline(QWidget):
         self._loop.setCheckable(True)
         self._loop.setChecked(True)
         self._loop.setToolTip("Start again at the end")
+        self._loop.setStyleSheet(  # the "on" state must be seen at a glance, light or dark
+            "QToolButton:checked { background: palette(highlight);"
+            " color: palette(highlighted-text); border-radius: 3px; padding: 2px 6px; }")
         self._speed = QComboBox()
         for speed in SPEEDS:
             self._speed.addItem(f"{speed:g}×", speed)
@@ -89,6 +120,7 @@ class Timeline(QWidget):
         self._label.setMinimumWidth(190)
         self.error_curve = ErrorCurve()
         self.error_curve.setVisible(False)
+        self._slider.rangeChanged.connect(lambda *_: QTimer.singleShot(0, self._align_curve))
         self.error_curve.frameClicked.connect(self.set_frame)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._advance)
@@ -123,9 +155,36 @@ class Timeline(QWidget):
         self._fps = fps if fps > 0 else 25.0
         self._slider.setEnabled(self.frame_count > 0)
         self._slider.setRange(0, max(0, self.frame_count - 1))
-        self.error_curve.set_values(psnr_db)
+        self.error_curve.set_values(psnr_db, self._times)
+        QTimer.singleShot(0, self._align_curve)
         self._slider.setValue(0)
         self._on_value_changed(0)
+
+    def handle_centre(self, value: int) -> QPoint:
+        """Where the slider draws its handle's centre for ``value``, in this widget."""
+        option = QStyleOptionSlider()
+        self._slider.initStyleOption(option)
+        option.sliderPosition = option.sliderValue = value
+        rect = self._slider.style().subControlRect(
+            QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle,
+            self._slider)
+        return self._slider.mapTo(self, rect.center())
+
+    def _align_curve(self) -> None:
+        if not self.error_curve.isVisible():
+            return
+        curve_left = self.error_curve.mapTo(self, QPoint(0, 0)).x()
+        first = self.handle_centre(self._slider.minimum()).x() - curve_left
+        last = self.handle_centre(self._slider.maximum()).x() - curve_left
+        self.error_curve.align(first, last)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self._align_curve)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._align_curve)
 
     def set_frame(self, index: int) -> None:
         self._slider.setValue(max(0, min(index, self._slider.maximum())))

@@ -30,7 +30,9 @@ from explorer.ui.worker import InferenceWorker
 class TrainDialog(QDialog):
     """Collects training settings, runs the job on the worker and plots its progress."""
 
-    def __init__(self, worker: InferenceWorker, video: Path, parent: QWidget | None = None):
+    def __init__(self, worker: InferenceWorker, video: Path, folder: Path,
+                 parent: QWidget | None = None):
+        """``folder`` is where the model is suggested to go."""
         super().__init__(parent)
         self.setWindowTitle(f"Train a model on {video.name}")
         self.resize(620, 560)
@@ -39,7 +41,7 @@ class TrainDialog(QDialog):
         self.saved_model: Path | None = None
         self._losses: list[float] = []
 
-        self.output = QLineEdit(str(video.with_name(f"{video.stem}_vae.safetensors")))
+        self.output = QLineEdit(str(folder / f"{video.stem}_vae.safetensors"))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         output_row = QHBoxLayout()

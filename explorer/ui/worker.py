@@ -94,6 +94,8 @@ class OpenVideo:
     trajectory: Any = None
     pca_state: dict | None = None
     trust_code: bool = False
+    selection: dict | None = None
+    """Which frames to encode (``Selection`` fields); None: every frame."""
 
 
 @dataclass
@@ -163,8 +165,10 @@ class InferenceWorker(QObject):
     # --- called from the GUI thread -------------------------------------------------
 
     def open(self, video: Path, model: Path, trajectory: Any = None,
-             pca_state: dict | None = None, trust_code: bool = False) -> None:
-        self._submit(OpenVideo(Path(video), Path(model), trajectory, pca_state, trust_code))
+             pca_state: dict | None = None, trust_code: bool = False,
+             selection: dict | None = None) -> None:
+        self._submit(OpenVideo(Path(video), Path(model), trajectory, pca_state, trust_code,
+                               selection))
 
     def export(self, job: ExportClip) -> None:
         self._submit(job)
@@ -327,7 +331,7 @@ class InferenceWorker(QObject):
             job.video,
             job.model,
             self._vae,
-            Selection(measure_error=True),
+            Selection(**(job.selection or {}), measure_error=True),
             cache=TrajectoryCache(),
             on_progress=progress,
             should_stop=self._cancel.is_set,

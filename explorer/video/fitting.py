@@ -77,13 +77,21 @@ class FitPlan:
         before scaling."""
         return self.scaled[0] * self.scaled[1] <= 4 * self.size[0] * self.size[1]
 
+    @property
+    def window(self) -> tuple[int, int, int, int]:
+        """The part of the source frame the model sees: (top, left, height, width) in
+        source pixels; the whole frame when letterboxed."""
+        (height, width), (h, w) = self.size, self.frame
+        if self.mode != "crop":
+            return 0, 0, h, w
+        window_h = max(1, min(h, round(height / self.scale)))
+        window_w = max(1, min(w, round(width / self.scale)))
+        return (h - window_h) // 2, (w - window_w) // 2, window_h, window_w
+
     def apply(self, frame: np.ndarray) -> np.ndarray:
         """Fit one frame [h, w, 3] with OpenCV: crop then scale, or scale then pad."""
         if self.mode == "crop":
-            (height, width), (h, w) = self.size, self.frame
-            window_h = max(1, min(h, round(height / self.scale)))
-            window_w = max(1, min(w, round(width / self.scale)))
-            top, left = (h - window_h) // 2, (w - window_w) // 2
+            top, left, window_h, window_w = self.window
             return _resize(frame[top : top + window_h, left : left + window_w], self)
         return self.place(_resize(frame, self))
 

@@ -12,7 +12,7 @@ import math
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, NamedTuple, Protocol, get_args
+from typing import Protocol
 
 import av
 import av.filter
@@ -30,33 +30,13 @@ from explorer.fileio import (
     reserve_temp,
 )
 from explorer.video.background import BackgroundConsumer
+from explorer.video.formats import CLIP_EXTENSIONS as CLIP_EXTENSIONS
+from explorer.video.formats import CLIP_FORMATS as CLIP_FORMATS
+from explorer.video.formats import RESIZE_FILTERS as RESIZE_FILTERS
+from explorer.video.formats import ClipFormat, ResizeFilter
+from explorer.video.formats import format_for_path as format_for_path
 from explorer.video.reader import SWSCALE_THREADS
 
-ClipFormat = Literal["mp4", "webm", "gif", "png"]
-ResizeFilter = Literal["lanczos", "bicubic", "bilinear", "nearest"]
-
-RESIZE_FILTERS: tuple[ResizeFilter, ...] = get_args(ResizeFilter)
-"""The filters that scale frames, best (and slowest) first, as menus list them."""
-
-
-class ClipFormatInfo(NamedTuple):
-    label: str
-    """What a menu calls the format."""
-    suffix: str
-    """How an output path of the format ends: an extension, or ``/`` for a folder."""
-
-
-CLIP_FORMATS: dict[ClipFormat, ClipFormatInfo] = {
-    "mp4": ClipFormatInfo("MP4 video, H.264 (plays everywhere)", ".mp4"),
-    "webm": ClipFormatInfo("WebM video, VP9", ".webm"),
-    "gif": ClipFormatInfo("Animated GIF (loops)", ".gif"),
-    "png": ClipFormatInfo("Folder of PNG frames", "/"),
-}
-"""Every clip format, in the order menus list them; the formats' names are its keys."""
-CLIP_EXTENSIONS: dict[str, ClipFormat] = {
-    info.suffix: fmt for fmt, info in CLIP_FORMATS.items() if info.suffix != "/"
-}
-"""The file formats by extension (lower case, with the dot)."""
 _PNG_NAME = "{:06d}.png"
 PNG_RECIPE_NAMES = ("latents.npy", "clip.json")
 """What an export saves beside its PNG frames: a folder of frames and these is one of ours."""
@@ -82,24 +62,6 @@ _SWSCALE_FILTERS: dict[ResizeFilter, str] = {
     "bilinear": "BILINEAR",
     "nearest": "POINT",
 }
-
-
-def format_for_path(path: str | os.PathLike[str]) -> ClipFormat:
-    """The clip format a path asks for: by extension, or ``"png"`` for a folder.
-
-    A path names a folder when it ends with a slash or is an existing folder.
-    """
-    text = os.fspath(path)
-    if text.endswith(("/", os.sep)) or Path(text).is_dir():
-        return "png"
-    fmt = CLIP_EXTENSIONS.get(Path(text).suffix.lower())
-    if fmt is None:
-        *others, last = CLIP_EXTENSIONS
-        raise VideoError(
-            f"cannot tell the clip format of {text}: use a name ending in {', '.join(others)} "
-            f"or {last}, or a folder path ending in / for PNG frames"
-        )
-    return fmt
 
 
 def resize_frame(
