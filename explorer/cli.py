@@ -21,7 +21,8 @@ from explorer.memory import reuse_freed_memory
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 MODEL_HELP = (
-    "a .safetensors model, a TorchScript file, a diffusers autoencoder folder or "
+    "a .safetensors model, a TorchScript file, a diffusers image or video autoencoder "
+    "folder or "
     "package.module:factory (see docs/models.md)"
 )
 
@@ -191,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"stop before this frame, {FRAME_COUNT.range} "
                         "(default: the end of the video)")
     encode.add_argument("--stride", type=FRAME_COUNT, default=1,
-                        help=f"take every Nth frame, {FRAME_COUNT.range}")
+                        help=f"take every Nth frame, {FRAME_COUNT.range} (1 for a video "
+                        "autoencoder, whose latent steps cover consecutive frames)")
     encode.add_argument("--max-frames", type=FRAME_COUNT, default=None,
                         help=f"encode at most this many frames, {FRAME_COUNT.range} "
                         "(default: every selected frame)")
@@ -231,9 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"clip length in seconds, {seconds.range}")
     export.add_argument("--fps", type=fps, default=24.0,
                         help=f"frame rate, {fps.range}")
-    export.add_argument("--size", type=clip_size,
-                        help=f"longest side of the output in pixels, {clip_size.range} "
-                        "(default: the model's frame size)")
+    export.add_argument("--size", type=clip_size, default=clip.ExportChoices().size,
+                        help=f"longest side of the output in pixels, {clip_size.range}")
     export.add_argument("--filter", choices=RESIZE_FILTERS, default="lanczos",
                         help="upscaling filter")
     export.add_argument("--quality", type=quality, default=23,
@@ -241,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--side-by-side",
         action="store_true",
-        help="show the original frame beside each frame the path passes through",
+        help="show the nearest video frame beside each frame, labelled (needs --video or "
+             "--trajectory)",
     )
     export.add_argument("--counter", action="store_true", help="draw a frame counter")
     export.add_argument("--ping-pong", action="store_true", help="play forward, then back")

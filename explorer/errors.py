@@ -9,8 +9,21 @@ what went wrong and, where possible, what to do. The CLI prints it as
 from __future__ import annotations
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (a newline becomes ``\\n``): names and
+    values taken from files can neither break a one-line message nor send a terminal
+    escape codes."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 class ExplorerError(Exception):
-    """A failure the user can understand and fix; the message is shown as it is."""
+    """A failure the user can understand and fix, in one line: control characters that
+    came from a file or a name in it are escaped."""
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(printable(str(message)), *args)
 
 
 class VideoError(ExplorerError):

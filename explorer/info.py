@@ -16,6 +16,7 @@ from explorer.describe_files import (
     describe_session,
     is_recipe,
 )
+from explorer.errors import printable
 from explorer.fileio import require_file
 from explorer.model.kinds import MODEL_SUFFIXES, model_kind
 from explorer.session.document import SUFFIX as SESSION_SUFFIX
@@ -120,9 +121,17 @@ def describe_trajectory(path: Path) -> list[Row]:
     model = meta.get("model", {})
     times = trajectory.time_s
     frames = trajectory.frame_index
+    temporal = meta.get("temporal")
+    if temporal:
+        last = int(trajectory.last_frame[-1])
+        covered = (f"{len(trajectory)} latent steps (frames {frames[0]}–{last}, "
+                   f"{temporal['stride']} frames each"
+                   f"{', the first alone' if temporal.get('causal_first_frame') else ''})")
+    else:
+        covered = f"{len(trajectory)} (frames {frames[0]}–{frames[-1]})"
     rows: list[Row] = [
         ("File", str(path)),
-        ("Frames", f"{len(trajectory)} (frames {frames[0]}–{frames[-1]})"),
+        ("Frames", covered),
         ("Time span", f"{times[0]:.2f}–{times[-1]:.2f} s"),
         ("Latent shape", " × ".join(map(str, trajectory.latent_shape))),
         ("Projection", meta.get("projection", {}).get("kind", "none").upper()),
@@ -131,6 +140,10 @@ def describe_trajectory(path: Path) -> list[Row]:
     ]
     if model.get("sha256"):
         rows.append(("Model SHA-256", model["sha256"][:16] + "…"))
+    if temporal:
+        rows.append(("Encoded in", f"{len(temporal.get('windows', []))} windows of "
+                                   f"{temporal.get('window_steps', '?')} steps "
+                                   f"({temporal.get('context_steps', 0)} of context)"))
     return rows
 
 
@@ -162,13 +175,7 @@ def format_table(rows: list[Row]) -> str:
     control characters are escaped, so a file cannot break the table or send the terminal
     escape codes."""
     width = max(len(label) for label, _ in rows)
-    return "\n".join(f"{label:<{width}}  {_printable(value)}" for label, value in rows)
-
-
-def _printable(text: str) -> str:
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    return "\n".join(f"{label:<{width}}  {printable(value)}" for label, value in rows)
 
 
 def _number(value: object) -> str:

@@ -221,8 +221,8 @@ HELP_DEFAULTS = {
               "10,000,000 (default: every frame)", "(default: crop)", "(default: auto)"],
     "encode": ["(default: pca)", "--end END stop before this frame, 1 to 10,000,000 (default: "
                "the end of the video)", "(default: every selected frame)"],
-    "export": ["--size SIZE longest side of the output in pixels, 16 to 8,192 (default: the "
-               "model's frame size)", "--fps FPS frame rate, 1 to 240 (default: 24)",
+    "export": ["--size SIZE longest side of the output in pixels, 16 to 8,192 (default: 256)",
+               "--fps FPS frame rate, 1 to 240 (default: 24)",
                "0.1 to 600 (default: 2)", "(default: --seconds × --fps)", "(default: slerp)",
                "(default: linear)", "(default: lanczos)", "0 best … 51 worst (default: 23)"],
     "bench": ["--model MODEL model to measure (default: the demo model)"],

@@ -13,8 +13,10 @@ FULL = OSError(errno.ENOSPC, "No space left on device", "/data/clip.mp4")
 @pytest.mark.parametrize(
     ("exc", "plain", "typed"),
     [
-        (ExplorerError("frame 9 is not in the trajectory\ndetails"),
-         "frame 9 is not in the trajectory", "frame 9 is not in the trajectory"),
+        (RuntimeError("frame 9 is not in the trajectory\ndetails"),
+         "frame 9 is not in the trajectory", "RuntimeError: frame 9 is not in the trajectory"),
+        (ExplorerError("a name from a file: evil\nline"),
+         "a name from a file: evil\\nline", "a name from a file: evil\\nline"),
         (FULL, "no space left on device: /data/clip.mp4",
          "OSError: no space left on device: /data/clip.mp4"),
         (av.error.FFmpegError(5, "Input/output error", "/data/clip.webm"),

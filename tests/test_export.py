@@ -20,7 +20,14 @@ from explorer.model.files import load_model
 from explorer.model.identity import model_identity
 from explorer.paths import demo_model_path
 from explorer.pipeline import prefetch as prefetch_module
-from explorer.pipeline.export import ExportSettings, build_recipe, export_clip, save_recipe
+from explorer.pipeline.export import (
+    ExportSettings,
+    Originals,
+    ShownFrame,
+    build_recipe,
+    export_clip,
+    save_recipe,
+)
 from explorer.pipeline.recipe import load_recipe
 
 CODECS = {"mp4": "h264", "webm": "vp9", "gif": "gif"}
@@ -78,18 +85,27 @@ def test_png_frames_are_exact(tmp_path, vae, path):
 
 
 def test_ping_pong_side_by_side_and_counter(tmp_path, vae, path):
-    original = np.full((64, 64, 3), 200, np.uint8)
-    originals = [original if f == 0 else None for f in range(20)]
+    shown = [ShownFrame(0, exact=True)] + [ShownFrame(7, exact=False)] * 19
+    reads = []
+
+    def read(frame):
+        reads.append(frame)
+        return np.full((64, 64, 3), 200 if frame == 0 else 90, np.uint8)
+
     output = tmp_path / "pp.mp4"
     export_clip(path.latents, vae, output,
                 ExportSettings(side_by_side=True, frame_counter=True, ping_pong=True),
-                originals=originals)
+                originals=Originals(shown, read))
     _, _, frames = decode(output)
     assert len(frames) == 2 * 20 - 2
     assert frames[0].shape == (64, 128, 3)
-    assert abs(frames[0][10:20, 10:50].mean() - 200) < 10, "the original is on the left"
-    assert frames[5][10:50, 10:50].mean() < 40, "no original there: a dark panel"
-    assert np.abs(frames[1].astype(int) - frames[-1]).mean() < 3, "the way back repeats frame 2"
+    between_labels = (slice(25, 42), slice(10, 50))  # below the frame label, above the counter
+    assert abs(frames[0][between_labels].mean() - 200) < 10, "the keyframe's own frame"
+    assert abs(frames[5][between_labels].mean() - 90) < 10, "between keyframes, the nearest"
+    assert reads == [0, 7], "a run of steps that show one frame reads it once"
+    decoded_half = (slice(None), slice(64, None))
+    way_back = np.abs(frames[1][decoded_half].astype(int) - frames[-1][decoded_half]).mean()
+    assert way_back < 3, "the way back repeats frame 2"
     assert np.abs(frames[1].astype(int) - frames[18]).mean() > 3
 
 

@@ -258,3 +258,34 @@ def test_open_video_range_encodes_the_chosen_frames(window, qtbot, monkeypatch):
                     and window.state.trajectory is not shown, timeout=120_000)
     assert window.state.trajectory.frame_index.tolist() == list(range(10, 70, 3))
     assert window.timeline.frame_count == 20
+
+
+def test_aspect_lock_is_a_choice_kept_per_layout_and_the_probe_label_stays_inside(
+        window, qtbot):
+    from PySide6.QtCore import QPointF
+
+    lock = next(a for a in window.actions() if a.text() == "Lock Map &Aspect Ratio")
+    assert lock.isChecked() and window.latent_map.aspect_locked  # PCA: on by default
+    lock.trigger()
+    assert not window.latent_map.aspect_locked
+    (x0, x1), (y0, y1) = window.latent_map.viewRange()
+    window.latent_map.probe.setPos(QPointF(x1 - 0.02 * (x1 - x0), (y0 + y1) / 2))
+    assert window.latent_map.probe_label_left, "near the right edge the label goes left"
+    window.latent_map.probe.setPos(QPointF(x0 + 0.1 * (x1 - x0), (y0 + y1) / 2))
+    assert not window.latent_map.probe_label_left
+
+
+def test_plots_follow_the_desktop_into_dark_mode(window, qtbot):
+    from PySide6.QtGui import QColor, QPalette
+
+    dark = QPalette(window.palette())
+    dark.setColor(QPalette.ColorRole.Base, QColor("#1e1e1e"))
+    dark.setColor(QPalette.ColorRole.Text, QColor("#e6e6e6"))
+    original = QApplication.palette()
+    try:
+        QApplication.setPalette(dark)
+        qtbot.waitUntil(lambda: window.latent_map.backgroundBrush().color().name() == "#1e1e1e",
+                        timeout=5_000)
+        assert window.timeline.error_curve.backgroundBrush().color().name() == "#1e1e1e"
+    finally:
+        QApplication.setPalette(original)

@@ -1,4 +1,5 @@
-"""``explorer encode``: a video through a model into a trajectory ``.npz``."""
+"""``explorer encode``: a video through a model into a trajectory ``.npz``: a row a frame,
+or for a video autoencoder (Wan, CogVideoX...) a row a latent step."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from explorer import interrupts
 from explorer.commands.progress import ProgressBar
 from explorer.fileio import atomic_output, check_output_path
 from explorer.latent.projection import PCAProjection, UMAPProjection, projection_meta
+from explorer.latent.trajectory import Trajectory
 from explorer.model.open import open_model
 from explorer.pipeline.cache import TrajectoryCache
 from explorer.pipeline.encode import EncodeProgress, Selection, encode_with_cache
@@ -47,13 +49,24 @@ def encode_command(args: argparse.Namespace) -> int:
         trajectory.save(temp, float16=args.float16)
     source = "from the cache" if cached else f"in {seconds:.1f} s"
     print(
-        f"wrote {args.output}: {len(trajectory)} frames, latent shape "
+        f"wrote {args.output}: {_rows(trajectory)}, latent shape "
         f"{'×'.join(map(str, trajectory.latent_shape))}, {source}"
     )
     return 0
 
 
-def _project(trajectory, kind: str) -> tuple[np.ndarray, dict]:
+def _rows(trajectory: Trajectory) -> str:
+    """What the rows are: frames, or latent steps of several frames each."""
+    if not trajectory.is_temporal:
+        return f"{len(trajectory)} frames"
+    temporal = trajectory.meta["temporal"]
+    stride = temporal["stride"]
+    first = ", the first alone" if temporal["causal_first_frame"] and stride > 1 else ""
+    return (f"{len(trajectory)} latent steps ({stride} frame{'s' if stride > 1 else ''} "
+            f"each{first})")
+
+
+def _project(trajectory: Trajectory, kind: str) -> tuple[np.ndarray, dict]:
     """The 2-D embedding and its description (kind and parameters) for the file."""
     if kind == "pca":
         pca = PCAProjection.fit(trajectory.mu)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +24,10 @@ from explorer.pipeline.encode import encode_with_cache
 from explorer.pipeline.export import (
     ExportProgress,
     ExportSettings,
+    Originals,
     build_recipe,
     export_clip,
+    nearest_frames,
     recipe_paths,
     save_recipe,
 )
@@ -32,6 +36,11 @@ from explorer.video.writer import check_clip_target, format_for_path
 
 
 def export_command(args: argparse.Namespace) -> int:
+    if args.side_by_side and args.latents is not None:
+        raise ExplorerError(
+            "--side-by-side needs --video or --trajectory: latents rendered as they are "
+            "come with no video frames to show beside them"
+        )
     _check_targets(args)
     if args.video is not None:
         probe_video(args.video)
@@ -46,6 +55,7 @@ def export_command(args: argparse.Namespace) -> int:
         ping_pong=args.ping_pong,
         overwrite=args.overwrite,
     )
+    trajectory: Trajectory | None = None
     if args.latents is not None:
         latents = load_latents(args.latents, vae.latent_shape)
         frames: list[int | None] = [None] * len(latents)
@@ -58,7 +68,6 @@ def export_command(args: argparse.Namespace) -> int:
         method, easing = args.method, args.easing
         path = clip_path(keyframes, steps, method, easing)
         latents, frames = path.latents, path.frames
-    originals = _originals(video, frames) if settings.side_by_side else None
     shaped = latents.reshape(len(latents), *vae.latent_shape)
     recipe = build_recipe(
         latents,
@@ -70,7 +79,11 @@ def export_command(args: argparse.Namespace) -> int:
         model_identity=model_identity(args.model),
         video=video,
     )
-    with ProgressBar(desc="exporting", unit=" frames") as bar:
+    with ExitStack() as stack:
+        originals = None
+        if settings.side_by_side and trajectory is not None:
+            originals = stack.enter_context(_originals(video, trajectory, latents, frames))
+        bar = stack.enter_context(ProgressBar(desc="exporting", unit=" frames"))
 
         def progress(update: ExportProgress) -> None:
             bar.update_to(update.done, update.total)
@@ -123,8 +136,13 @@ def _trajectory(args: argparse.Namespace, vae) -> tuple[Trajectory, Path | None]
     return trajectory, args.video
 
 
-def _originals(video: Path | None, frames: list[int | None]) -> list[np.ndarray | None]:
+@contextmanager
+def _originals(
+    video: Path | None, trajectory: Trajectory, latents: np.ndarray, frames: list[int | None]
+) -> Iterator[Originals]:
+    """The frames beside a side-by-side clip: a keyframe's own, else the nearest one's."""
     if video is None or not Path(video).exists():
         raise ExplorerError("--side-by-side needs the original video, which was not found")
+    shown = nearest_frames(latents, trajectory.mu, trajectory.frame_index, exact=frames)
     with open_video(video) as reader:
-        return [None if f is None else reader.frame(f) for f in frames]
+        yield Originals(shown, reader.frame)

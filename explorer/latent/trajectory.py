@@ -3,8 +3,13 @@
 File layout (``numpy.savez``, no pickles): ``mu`` [N, D] float32, ``logvar`` [N, D] float32,
 ``frame_index`` [N] int64, ``time_s`` [N] float64, ``embedding`` [N, 2] float32 and
 ``meta``, a JSON string (model, video, settings, projection, ``latent_shape`` when the
-latent is not a flat vector). Optional: ``psnr_db`` [N] float32, each frame's reconstruction
-PSNR, when it was measured.
+latent is not a flat vector). Optional: ``psnr_db`` [N] float32, each row's reconstruction
+PSNR, when it was measured; ``last_frame`` [N] int64, for a temporal model only.
+
+Rows are frames for a per-frame model, and latent steps for a temporal one (a video
+autoencoder whose steps each cover several frames): row ``i`` then covers the video's
+frames ``frame_index[i]`` to ``last_frame[i]``, and ``meta["temporal"]`` says how
+(:class:`TemporalMeta`). Without ``last_frame`` each row covers exactly ``frame_index[i]``.
 """
 
 from __future__ import annotations
@@ -31,12 +36,16 @@ ARRAY_SPECS = {
     "frame_index": Spec("iu", ("N",)),
     "time_s": Spec("f", ("N",)),
     "psnr_db": Spec("f", ("N",), required=False),
+    "last_frame": Spec("iu", ("N",), required=False),
 }
 """The arrays of a trajectory, in a trajectory file and in a session."""
 
 _FILE_SPECS = {**ARRAY_SPECS, "embedding": Spec("f", ("N", 2)), "meta": Spec("U", ())}
 
 Size = Annotated[int, Field(ge=1, le=1 << 20)]
+MAX_FRAME = 2**53
+"""Frame numbers a float64 holds exactly."""
+FrameNumber = Annotated[int, Field(ge=0, le=MAX_FRAME)]
 
 
 class VideoMeta(Open):
@@ -51,6 +60,25 @@ class ModelMeta(Open):
     sha256: Text | None = None
 
 
+class TemporalMeta(Open):
+    """How the rows of a temporal model's trajectory cover frames."""
+
+    stride: Annotated[int, Field(ge=1, le=1024)]
+    """Frames a latent step covers (after the first, when ``causal_first_frame``)."""
+    causal_first_frame: bool
+    """The video's (or encoded range's) first step covers its first frame alone."""
+    rule: Text
+    """The frame rule in one sentence."""
+    windows: Annotated[list[Annotated[list[FrameNumber], Field(min_length=2, max_length=2)]],
+                       Field(max_length=1 << 20)]
+    """``[first_step, start_frame]`` of each window the video was encoded in: rows
+    ``first_step`` on (to the next window's) came from encoding the frames from video
+    frame ``start_frame``, whose first steps were context, dropped. Rows just after a
+    window's start differ most from what encoding the whole video at once would give."""
+    window_steps: Size | None = None
+    context_steps: Annotated[int, Field(ge=0, le=1 << 20)] | None = None
+
+
 class TrajectoryMeta(Open):
     """The JSON ``meta`` of a trajectory: what code reads from it is typed and bounded."""
 
@@ -61,6 +89,7 @@ class TrajectoryMeta(Open):
     latent_shape: Annotated[list[Size], Field(min_length=1, max_length=8)] | None = None
     frame_size: Annotated[list[Size], Field(min_length=2, max_length=2)] | None = None
     projection: Settings | None = None
+    temporal: TemporalMeta | None = None
 
 
 def check_meta(meta: Any, width: int, source: str, error: type[ExplorerError],
@@ -76,9 +105,10 @@ def check_meta(meta: Any, width: int, source: str, error: type[ExplorerError],
 
 @dataclass(frozen=True, eq=False)  # equal only to itself: arrays have no one truth value
 class Trajectory:
-    """One video's latents, frame by frame. Never changed once encoded: a new layout or
-    new metadata makes a new value (:meth:`with_meta`, :meth:`with_embedding`), so the
-    window, the inference worker and the autosave thread can share one safely."""
+    """One video's latents, row by row: a row per frame, or per latent step of a temporal
+    model (see the module docstring). Never changed once encoded: a new layout or new
+    metadata makes a new value (:meth:`with_meta`, :meth:`with_embedding`), so the window,
+    the inference worker and the autosave thread can share one safely."""
 
     mu: np.ndarray
     logvar: np.ndarray
@@ -87,9 +117,34 @@ class Trajectory:
     embedding: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     psnr_db: np.ndarray | None = None
+    last_frame: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.mu)
+
+    @property
+    def is_temporal(self) -> bool:
+        """Whether rows are latent steps that may each cover several frames."""
+        return self.last_frame is not None
+
+    def frames_of(self, row: int) -> tuple[int, int]:
+        """The first and last video frame row ``row`` covers (the same for a per-frame
+        model)."""
+        last = self.frame_index if self.last_frame is None else self.last_frame
+        return int(self.frame_index[row]), int(last[row])
+
+    def row_of_frame(self, frame: int) -> int | None:
+        """The row covering video frame ``frame``, or None when no row does (a frame
+        outside the encoded range, or skipped by a stride)."""
+        last = self.frame_index if self.last_frame is None else self.last_frame
+        row = int(np.searchsorted(self.frame_index, frame, side="right")) - 1
+        return row if row >= 0 and frame <= last[row] else None
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays of :data:`ARRAY_SPECS` this trajectory has, by name (the optional
+        ones only when present), as a session stores them."""
+        return {name: getattr(self, name) for name in ARRAY_SPECS
+                if getattr(self, name) is not None}
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
@@ -119,6 +174,8 @@ class Trajectory:
         if embedding is None:
             embedding = np.full((len(self), 2), np.nan, np.float32)
         optional = {} if self.psnr_db is None else {"psnr_db": self.psnr_db.astype(np.float32)}
+        if self.last_frame is not None:
+            optional["last_frame"] = self.last_frame.astype(np.int64, copy=False)
         target = Path(path)
         with atomic_output(target) as temp, open(temp, "wb") as handle:
             np.savez(
@@ -155,7 +212,9 @@ class Trajectory:
     def checked(cls, arrays: Mapping[str, np.ndarray], meta: dict[str, Any], source: str,
                 error: type[ExplorerError]) -> Trajectory:
         """A trajectory from arrays whose shapes met :data:`ARRAY_SPECS`, once their values
-        make sense: at least one frame, finite numbers, frame numbers increasing."""
+        make sense: at least one frame, finite numbers, frame numbers increasing, and for
+        a temporal model (``last_frame`` with ``meta["temporal"]``) rows covering frames
+        in order, none twice."""
         if not len(arrays["mu"]) or not arrays["mu"].shape[1]:
             raise error(f"{source}: mu: has shape {arrays['mu'].shape}; expected at least "
                         "one frame of at least one number")
@@ -163,9 +222,17 @@ class Trajectory:
             if name in arrays:
                 _require_finite(arrays[name], f"{source}: {name}", error)
         frames = arrays["frame_index"]
-        if frames[0] < 0 or frames[-1] > 2**53 or (np.diff(frames) <= 0).any():
+        if frames[0] < 0 or frames[-1] > MAX_FRAME or (np.diff(frames) <= 0).any():
             raise error(f"{source}: frame_index: frame numbers must be increasing, from 0 "
                         "up")
+        last = arrays.get("last_frame")
+        if (last is None) != (meta.get("temporal") is None):
+            raise error(f"{source}: last_frame and meta.temporal come together (a temporal "
+                        "model's trajectory has both, a per-frame one neither)")
+        if last is not None and ((last < frames).any() or last[-1] > MAX_FRAME
+                                 or (last[:-1] >= frames[1:]).any()):
+            raise error(f"{source}: last_frame: each row must cover frames frame_index to "
+                        "last_frame, after the row before it and without overlapping it")
         return cls(
             mu=arrays["mu"].astype(np.float32, copy=False),
             logvar=arrays["logvar"].astype(np.float32, copy=False),
@@ -174,6 +241,7 @@ class Trajectory:
             meta=meta,
             psnr_db=None if "psnr_db" not in arrays else
             arrays["psnr_db"].astype(np.float32, copy=False),
+            last_frame=None if last is None else last.astype(np.int64, copy=False),
         )
 
 

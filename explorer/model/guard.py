@@ -12,6 +12,11 @@ silently and leave the app waiting for ever). It becomes a :class:`ModelRuntimeE
 like any other failure. Only ``KeyboardInterrupt`` passes through: that is the user's own
 Ctrl-C, not the model's doing.
 
+A temporal model (:class:`~explorer.model.contract.TemporalVideoVAE`) goes through
+:func:`encode_clip` and :func:`decode_steps`, checked the same way against its frame rule:
+``T`` frames make ``steps_for(T)`` latent steps, ``S`` steps decode to ``frames_for(S)``
+frames.
+
 A model that handles only one frame at a time breaks the contract (``encode`` and
 ``decode`` take whole batches). It is recognised rather than worked around: by a batch of
 N giving one result, or by a batch failing where its first item alone succeeds (one more
@@ -30,9 +35,10 @@ import numpy as np
 from explorer.errors import ExplorerError, describe_error
 
 if TYPE_CHECKING:  # the contract's module imports the video stack; the bench's child must not
-    from explorer.model.contract import VideoVAE
+    from explorer.model.contract import TemporalVideoVAE, VideoVAE
 
 _CONTRACT = "see explorer.model.contract.VideoVAE"
+_TEMPORAL_CONTRACT = "see explorer.model.contract.TemporalVideoVAE"
 
 
 class ModelRuntimeError(ExplorerError):
@@ -41,16 +47,57 @@ class ModelRuntimeError(ExplorerError):
 
 def encode(vae: VideoVAE, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``vae.encode(frames)``, checked: float32 ``(mu, logvar)``, each ``[N, *latent_shape]``."""
+    _require_per_frame(vae, "encode")
     output = _call(vae.encode, frames, "encoding")
+    return _latents(output, (len(frames), *vae.latent_shape), "encode")
+
+
+def decode(vae: VideoVAE, latents: np.ndarray) -> np.ndarray:
+    """``vae.decode(latents)``, checked: uint8 RGB frames ``[N, *frame_size, 3]``."""
+    _require_per_frame(vae, "decode")
+    frames = _call(vae.decode, latents, "decoding")
+    return _frames(frames, (len(latents), *vae.frame_size, 3), "decode")
+
+
+def encode_clip(vae: TemporalVideoVAE, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``vae.encode_clip(frames)``, checked: float32 ``(mu, logvar)``, each
+    ``[steps_for(T), *latent_shape]``. A failure is not retried on one frame: a clip is
+    not a batch."""
+    output = _call(vae.encode_clip, frames, "encoding", batched=False)
+    expected = (vae.steps_for(len(frames)), *vae.latent_shape)
+    return _latents(output, expected, "encode_clip", batched=False)
+
+
+def decode_steps(vae: TemporalVideoVAE, latents: np.ndarray) -> np.ndarray:
+    """``vae.decode_steps(latents)``, checked: uint8 RGB frames
+    ``[frames_for(S), *frame_size, 3]``."""
+    frames = _call(vae.decode_steps, latents, "decoding", batched=False)
+    expected = (vae.frames_for(len(latents)), *vae.frame_size, 3)
+    return _frames(frames, expected, "decode_steps", batched=False)
+
+
+def _require_per_frame(vae: object, method: str) -> None:
+    """A temporal model where one latent a frame is needed: one line, not an AttributeError
+    (a part of the app that does not handle latent steps yet)."""
+    if not hasattr(vae, method) and hasattr(vae, "decode_steps"):
+        raise ModelRuntimeError(
+            f"this needs a model that can {method} frame by frame, and this one is a video "
+            "autoencoder whose latent steps each cover several frames"
+        )
+
+
+def _latents(output: Any, expected: tuple[int, ...], method: str,
+             batched: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``output`` if it is the float32, finite ``(mu, logvar)`` pair of shape ``expected``."""
+    contract = _CONTRACT if batched else _TEMPORAL_CONTRACT
     if not (isinstance(output, (tuple, list)) and len(output) == 2):
         raise ModelRuntimeError(
-            f"the model's encode returned {_a(output)}; expected a pair of numpy arrays "
-            f"(mean, log-variance) ({_CONTRACT})"
+            f"the model's {method} returned {_a(output)}; expected a pair of numpy arrays "
+            f"(mean, log-variance) ({contract})"
         )
-    expected = (len(frames), *vae.latent_shape)
     mu, logvar = output
     for name, array in (("mean", mu), ("log-variance", logvar)):
-        _check_array(array, expected, f"latent {name}s", "encode")
+        _check_array(array, expected, f"latent {name}s", method, batched)
         if array.dtype != np.float32:
             raise ModelRuntimeError(
                 f"the model encoded {array.dtype} latent {name}s; expected float32"
@@ -60,10 +107,10 @@ def encode(vae: VideoVAE, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mu, logvar
 
 
-def decode(vae: VideoVAE, latents: np.ndarray) -> np.ndarray:
-    """``vae.decode(latents)``, checked: uint8 RGB frames ``[N, *frame_size, 3]``."""
-    frames = _call(vae.decode, latents, "decoding")
-    _check_array(frames, (len(latents), *vae.frame_size, 3), "decoded frames", "decode")
+def _frames(frames: Any, expected: tuple[int, ...], method: str,
+            batched: bool = True) -> np.ndarray:
+    """``frames`` if they are uint8 RGB frames of shape ``expected``."""
+    _check_array(frames, expected, "decoded frames", method, batched)
     if frames.dtype != np.uint8:
         if np.issubdtype(frames.dtype, np.floating) and not np.isfinite(frames).all():
             raise ModelRuntimeError("the model's decoder returned NaN or infinite values")
@@ -83,11 +130,12 @@ def describe_failure(action: str, exc: BaseException) -> str:
     return f"the model failed while {action}: {describe_error(exc, with_type=True)}"
 
 
-def _call(method: Callable[[np.ndarray], Any], inputs: np.ndarray, action: str) -> Any:
+def _call(method: Callable[[np.ndarray], Any], inputs: np.ndarray, action: str,
+          batched: bool = True) -> Any:
     """``method(inputs)``; anything it raises but Ctrl-C becomes a ModelRuntimeError.
 
-    After a failure on a batch of several, the first item alone is tried once: if that
-    works, the message says the model handles only batch 1.
+    After a failure on a ``batched`` call of several items, the first item alone is tried
+    once: if that works, the message says the model handles only batch 1.
     """
     try:
         return method(inputs)
@@ -95,7 +143,8 @@ def _call(method: Callable[[np.ndarray], Any], inputs: np.ndarray, action: str) 
         raise
     except BaseException as exc:  # SystemExit and GeneratorExit too: see the module docstring
         message = describe_failure(action, exc)
-        if len(inputs) > 1 and not _out_of_memory(exc) and _works_on_one(method, inputs):
+        if (batched and len(inputs) > 1 and not _out_of_memory(exc)
+                and _works_on_one(method, inputs)):
             message = (f"the model failed on a batch of {len(inputs)} but works on one at a "
                        f"time: it must handle whole batches ({_CONTRACT}); {message}")
         raise ModelRuntimeError(message) from exc
@@ -115,13 +164,14 @@ def _works_on_one(method: Callable[[np.ndarray], Any], inputs: np.ndarray) -> bo
     return True
 
 
-def _check_array(array: object, shape: tuple[int, ...], what: str, method: str) -> None:
+def _check_array(array: object, shape: tuple[int, ...], what: str, method: str,
+                 batched: bool) -> None:
     if not isinstance(array, np.ndarray):
         raise ModelRuntimeError(f"the model returned {_a(array)} as {what}; "
                                 "expected a numpy array")
     if array.shape == shape:
         return
-    if array.shape[1:] == shape[1:]:  # one result per item is all that is wrong
+    if batched and array.shape[1:] == shape[1:]:  # one result per item is all that is wrong
         one_at_a_time = (
             ": it seems to handle only one at a time, but its "
             f"{method} must handle whole batches ({_CONTRACT})" if len(array) == 1 else ""
@@ -129,8 +179,9 @@ def _check_array(array: object, shape: tuple[int, ...], what: str, method: str) 
         raise ModelRuntimeError(
             f"the model returned {what} for a batch of {len(array)}, not {shape[0]}{one_at_a_time}"
         )
+    rule = "" if batched else f" ({method} must follow the model's frame rule)"
     raise ModelRuntimeError(f"the model returned {what} of shape {array.shape}; "
-                            f"expected {shape}")
+                            f"expected {shape}{rule}")
 
 
 def _a(value: object) -> str:

@@ -23,8 +23,8 @@ from explorer.fileio import require_file
 ENTRY_POINT_GROUP = "explorer.models"
 ACCEPTED = (
     "a model is a Latent Explorer .safetensors file, a TorchScript file (.pt, .pth, .jit), "
-    "a diffusers autoencoder folder, package.module:factory, or the name of an installed "
-    "model loader"
+    "a diffusers image or video autoencoder folder, package.module:factory, or the name of "
+    "an installed model loader"
 )
 TORCHSCRIPT_SUFFIXES = (".pt", ".pth", ".jit", ".torchscript")
 PICKLE_SUFFIXES = (".ckpt", ".bin", ".pkl", ".pickle")
@@ -49,6 +49,7 @@ class ModelKind:
 
 SAFETENSORS = ModelKind("Latent Explorer model", runs_code=False)
 DIFFUSERS = ModelKind("diffusers autoencoder folder", runs_code=False)
+"""An image autoencoder, or a video one (Wan, CogVideoX...): ``config.json`` says which."""
 TORCHSCRIPT = ModelKind("TorchScript model", runs_code=True)
 REGISTERED = ModelKind("installed model loader", runs_code=True)
 PLUGIN = ModelKind("Python plugin", runs_code=True)

@@ -2,8 +2,11 @@
 
 A spec names, in this order of precedence:
 
-1. an existing folder: a diffusers image autoencoder (``AutoencoderKL``, ``VQModel``...;
-   settings in ``explorer.json`` inside);
+1. an existing folder: a diffusers image autoencoder (``AutoencoderKL``, ``VQModel``...),
+   or a video autoencoder (``AutoencoderKLWan``, ``AutoencoderKLCogVideoX``...: its
+   ``config.json`` names a class of :data:`~explorer.model.diffusers_video.VIDEO_CLASSES`),
+   which opens as a :class:`~explorer.model.contract.TemporalVideoVAE`; settings in
+   ``explorer.json`` inside;
 2. an existing file, whose kind its name says and its content must confirm: a Latent
    Explorer ``.safetensors`` file, or a TorchScript archive (``.pt``, ``.pth``, ``.jit``,
    ``.torchscript``; settings in a JSON file of the same name beside it);
@@ -28,8 +31,9 @@ from pydantic import BeforeValidator, Field
 
 from explorer.errors import ModelFileError, describe_error
 from explorer.fileio import require_file
-from explorer.model.contract import MAX_FRAME_SIDE, VideoVAE
+from explorer.model.contract import MAX_FRAME_SIDE, AnyVAE
 from explorer.model.diffusers_vae import load_diffusers_vae
+from explorer.model.diffusers_video import holds_video_vae, load_diffusers_video_vae
 from explorer.model.files import load_model
 from explorer.model.kinds import (
     DIFFUSERS,
@@ -90,9 +94,17 @@ class DiffusersSettings(Strict):
     """VQ models only: false decodes latents without the quantiser (default true)."""
 
 
+class VideoDiffusersSettings(Strict):
+    """``explorer.json`` inside a diffusers video autoencoder folder."""
+
+    frame_size: FrameSize | None = None
+    tiling: bool = False
+    """Spatial (and, where the class can, temporal) tiles: flat memory, blended seams."""
+
+
 def open_model(
     spec: str | os.PathLike[str], device: str = "auto", *, trust_code: bool = False
-) -> VideoVAE:
+) -> AnyVAE:
     """Open the model ``spec`` names (see the module docstring) on ``device``.
 
     A model that is code (TorchScript, plugins, registered loaders) opens only with
@@ -104,6 +116,9 @@ def open_model(
     if kind.runs_code and not trust_code:
         raise UntrustedCodeError(untrusted_message(text, kind))
     path = Path(text).expanduser()
+    if kind is DIFFUSERS and holds_video_vae(path):
+        settings = read_settings(path / SETTINGS_FILE, VideoDiffusersSettings)
+        return load_diffusers_video_vae(path, device, **settings)
     if kind is DIFFUSERS:
         settings = read_settings(path / SETTINGS_FILE, DiffusersSettings)
         return load_diffusers_vae(path, device, **settings)

@@ -16,6 +16,7 @@ The clip is written to a temporary name and renamed into place when complete (se
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import threading
@@ -53,7 +54,8 @@ class ExportSettings:
     quality: int = 23
     """CRF-like: 0 best, 51 worst (MP4/WebM)."""
     side_by_side: bool = False
-    """Put the original frame beside each decoded one where the path is a real frame."""
+    """Put a real frame beside each decoded one: the step's own frame where the path passes
+    through one, else the nearest (see :func:`nearest_frames`), labelled with its number."""
     frame_counter: bool = False
     ping_pong: bool = False
     """Play forward then backward, for a seamless loop."""
@@ -65,6 +67,93 @@ class ExportSettings:
 class ExportProgress:
     done: int
     total: int
+
+
+@dataclass(frozen=True)
+class ShownFrame:
+    """The video frame shown beside one step of a side-by-side clip."""
+
+    frame: int
+    exact: bool
+    """The step is this frame's own latent (a keyframe); otherwise the frame is the nearest."""
+
+    @property
+    def label(self) -> str:
+        # "~", not "≈": OpenCV's fonts draw ASCII only
+        return f"frame {self.frame}" if self.exact else f"~ frame {self.frame}"
+
+
+@dataclass(frozen=True)
+class Originals:
+    """Where a side-by-side export takes its left panels from."""
+
+    shown: Sequence[ShownFrame]
+    """One per step (see :func:`nearest_frames`)."""
+    read: Callable[[int], np.ndarray]
+    """Video frame number to its RGB frame; called on the thread that calls
+    :func:`export_clip`, once for each run of steps that show the same frame, so the
+    frames are never all held at once."""
+
+
+NEAREST_BLOCK_VALUES = 1 << 22
+"""Floats in each block of distances (and of trajectory rows) :func:`nearest_frames`
+works on: 16 MB, however long the trajectory or wide its latents."""
+
+
+def nearest_frames(
+    latents: np.ndarray,
+    trajectory_mu: np.ndarray,
+    frame_index: np.ndarray,
+    exact: Sequence[int | None] | None = None,
+) -> list[ShownFrame]:
+    """For each step of a path, the video frame to show beside it in a side-by-side clip.
+
+    ``latents`` [steps, ...] is the path; ``trajectory_mu`` [N, ...] and ``frame_index``
+    [N] are a trajectory's latents and their video frame numbers. ``exact``, when given,
+    is per step the frame the step shows exactly, or None (``ClipPath.frames``): those
+    frames are kept, so a keyframe shows itself even where two frames share its latent.
+    Every other step gets the frame whose latent is nearest to it (euclidean; the
+    earliest of equals).
+    """
+    steps = np.asarray(latents, np.float32).reshape(len(latents), -1)
+    mu = np.asarray(trajectory_mu).reshape(len(trajectory_mu), -1)
+    known = [None] * len(steps) if exact is None else list(exact)
+    if len(known) != len(steps):
+        raise ExplorerError(f"{len(known)} exact frames given for a path of {len(steps)} steps")
+    if len(mu) != len(frame_index):
+        raise ExplorerError(f"{len(mu)} trajectory latents but {len(frame_index)} frame numbers")
+    wanted = [step for step, frame in enumerate(known) if frame is None]
+    if wanted and (len(mu) == 0 or mu.shape[1] != steps.shape[1]):
+        raise ExplorerError(
+            f"the path's latents have {steps.shape[1]} numbers a step but the trajectory's "
+            f"{mu.shape[1] if len(mu) else 'none'}"
+        )
+    rows = dict(zip(wanted, _nearest_rows(steps[wanted], mu), strict=True)) if wanted else {}
+    return [
+        ShownFrame(int(frame_index[rows[step]]), False) if frame is None
+        else ShownFrame(int(frame), True)
+        for step, frame in enumerate(known)
+    ]
+
+
+def _nearest_rows(points: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each of ``points`` [P, D], the index of its nearest of ``rows`` [N, D], taking
+    the rows a block at a time so that memory stays bounded however many there are."""
+    point_norms = np.einsum("ij,ij->i", points, points)
+    best = np.full(len(points), np.inf, np.float32)
+    best_row = np.zeros(len(points), np.intp)
+    block = max(1, NEAREST_BLOCK_VALUES // max(len(points), rows.shape[1]))
+    everyone = np.arange(len(points))
+    for start in range(0, len(rows), block):
+        chunk = np.asarray(rows[start : start + block], np.float32)
+        # squared distances, |point|² - 2 point·row + |row|², as one matrix product
+        distances = point_norms[:, None] - 2 * (points @ chunk.T)
+        distances += np.einsum("ij,ij->i", chunk, chunk)[None, :]
+        nearest = np.argmin(distances, axis=1)
+        closest = distances[everyone, nearest]
+        closer = closest < best
+        best[closer], best_row[closer] = closest[closer], start + nearest[closer]
+    return best_row
 
 
 @dataclass
@@ -111,19 +200,21 @@ def export_clip(
     vae: VideoVAE,
     output: str | os.PathLike[str],
     settings: ExportSettings = ExportSettings(),
-    originals: Sequence[np.ndarray | None] | None = None,
+    originals: Originals | None = None,
     on_progress: Callable[[ExportProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     between_batches: Callable[[], None] | None = None,
 ) -> Path:
     """Decode ``latents`` [N, *latent_shape] and write them as a clip at ``output``.
 
-    ``originals[i]``, when given and not None, is the real frame that step ``i`` passes
-    through (used by ``side_by_side``). Returns the written path.
+    ``originals`` gives the real frame beside each step, and is needed by
+    ``side_by_side``. Returns the written path.
     """
     latents = np.asarray(latents, dtype=np.float32)
     if len(latents) == 0:
         raise ExplorerError("there are no latents to export")
+    if settings.side_by_side and (originals is None or len(originals.shown) != len(latents)):
+        raise ExplorerError("a side-by-side export needs the original frame of every step")
     order = _frame_order(len(latents), settings.ping_pong)
     writer = ClipWriter(
         output,
@@ -133,8 +224,12 @@ def export_clip(
         size=clip_size(vae.frame_size, settings),
         resize_filter=settings.resize_filter,
     )
-    sink = _InClipOrder(writer, order)
+    sink = _InClipOrder(writer, order, settings.frame_counter)
     model_in_use = threading.Lock()  # previews between batches wait for the decoder
+    left_panel = None
+    if originals is not None and settings.side_by_side:
+        width, height = panel_size(vae.frame_size, settings.size)
+        left_panel = _left_panels(originals, (height, width))
 
     def decoded_batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for start in range(0, len(latents), settings.batch_size):
@@ -149,10 +244,8 @@ def export_clip(
             if should_stop and should_stop():
                 raise Cancelled("export cancelled")
             for row, image in zip(rows, decoded, strict=True):
-                original = originals[row] if originals is not None else None
-                sink.frames[int(row)] = compose_frame(
-                    image, original, int(row), len(latents), settings
-                )
+                left = left_panel(int(row)) if left_panel else None
+                sink.frames[int(row)] = compose_frame(image, settings, left)
             sink.flush()
             if on_progress:
                 on_progress(ExportProgress(sink.sent, len(order)))
@@ -163,31 +256,28 @@ def export_clip(
 
 
 def compose_frame(
-    decoded: np.ndarray,
-    original: np.ndarray | None,
-    index: int,
-    total: int,
-    settings: ExportSettings,
+    decoded: np.ndarray, settings: ExportSettings, left: np.ndarray | None = None
 ) -> np.ndarray:
-    """One output frame: the decoded image with its original and counter, if asked.
+    """One output frame before its counter: the decoded image, after ``left`` (the
+    original's panel, see :func:`original_panel`) when there is one.
 
-    A frame with neither is left at the model's size: the writer scales it to
-    :func:`clip_size` as it converts it to the video's colours, in one pass.
+    A frame with neither original nor counter is left at the model's size: the writer
+    scales it to :func:`clip_size` as it converts it to the video's colours, in one pass.
     """
     if not (settings.side_by_side or settings.frame_counter):
         return decoded
     panel = resize_frame(
         decoded, panel_size(decoded.shape[:2], settings.size), settings.resize_filter
     )
-    if settings.side_by_side:
-        if original is None:
-            left = np.full_like(panel, 24)
-        else:
-            left = fit_frames(original, panel.shape[:2], "crop")
+    if left is not None:
         panel = np.concatenate([left, panel], axis=1)
-    if settings.frame_counter:
-        panel = draw_counter(panel, f"{index + 1}/{total}")
     return np.ascontiguousarray(panel)
+
+
+def original_panel(frame: np.ndarray, shown: ShownFrame, size: tuple[int, int]) -> np.ndarray:
+    """The left half of a side-by-side frame: the video ``frame`` cropped to ``size`` =
+    (H, W), labelled with its number at the top."""
+    return draw_label(fit_frames(frame, size, "crop"), shown.label, at_top=True)
 
 
 def panel_size(frame_size: tuple[int, int], longest: int | None) -> tuple[int, int]:
@@ -208,14 +298,41 @@ def clip_size(frame_size: tuple[int, int], settings: ExportSettings) -> tuple[in
     return (2 * width if settings.side_by_side else width), height
 
 
-def draw_counter(image: np.ndarray, text: str) -> np.ndarray:
-    """White text with a dark outline in the bottom-left corner, scaled to the frame."""
+def _left_panels(originals: Originals, size: tuple[int, int]) -> Callable[[int], np.ndarray]:
+    """Step number to its :func:`original_panel` of ``size`` = (H, W); a run of steps
+    that show the same frame reads and labels it once."""
+
+    @functools.lru_cache(maxsize=1)
+    def panel(shown: ShownFrame) -> np.ndarray:
+        return original_panel(originals.read(shown.frame), shown, size)
+
+    return lambda step: panel(originals.shown[step])
+
+
+LABEL_BACKING = 0.55
+"""How far the box behind a label darkens the picture: white text reads on white frames."""
+
+
+def draw_label(image: np.ndarray, text: str, at_top: bool = False) -> np.ndarray:
+    """A copy of ``image`` with ``text`` in white on a translucent dark box, in its
+    bottom-left corner (top-left ``at_top``), scaled to the frame and narrowed to fit it."""
     image = image.copy()
-    scale = max(0.35, image.shape[0] / 400)
-    thickness = max(1, round(scale * 2))
-    origin = (round(6 * scale) + 2, image.shape[0] - round(8 * scale) - 2)
+    height, width = image.shape[:2]
     font = cv2.FONT_HERSHEY_SIMPLEX
-    cv2.putText(image, text, origin, font, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+    scale = max(0.35, height / 400)
+    pad = margin = max(2, round(4 * scale))
+    room = width - 2 * (margin + pad)
+    while True:  # glyph widths are whole pixels: narrowing may take a second try
+        thickness = max(1, round(scale * 2))
+        (text_width, text_height), baseline = cv2.getTextSize(text, font, scale, thickness)
+        if text_width <= room or scale < 0.1:
+            break
+        scale *= 0.95 * max(room, 1) / text_width
+    box_height = text_height + baseline + 2 * pad
+    top = margin if at_top else max(0, height - margin - box_height)
+    box = image[top : top + box_height, margin : margin + text_width + 2 * pad]
+    box[...] = box * (1 - LABEL_BACKING)
+    origin = (margin + pad, top + pad + text_height)
     cv2.putText(image, text, origin, font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
     return image
 
@@ -258,11 +375,14 @@ def _frame_order(count: int, ping_pong: bool) -> list[int]:
 
 
 class _InClipOrder:
-    """Holds decoded frames until their turn in the clip; ping-pong frames until their last."""
+    """Holds composed frames until their turn in the clip; ping-pong frames until their
+    last. The counter goes on as a frame is written: it numbers the clip's frames, so on
+    the way back of a ping-pong it goes on counting up."""
 
-    def __init__(self, writer: ClipWriter, order: list[int]) -> None:
+    def __init__(self, writer: ClipWriter, order: list[int], counter: bool) -> None:
         self._writer = writer
         self._order = order
+        self._counter = counter
         self._last_use = {index: position for position, index in enumerate(order)}
         self.frames: dict[int, np.ndarray] = {}
         self.sent = 0
@@ -273,7 +393,10 @@ class _InClipOrder:
             index = self._order[self.sent]
             if index not in self.frames:
                 break
-            self._writer.write(self.frames[index])
+            frame = self.frames[index]
+            if self._counter:
+                frame = draw_label(frame, f"{self.sent + 1}/{len(self._order)}")
+            self._writer.write(frame)
             if self._last_use[index] == self.sent:
                 del self.frames[index]
             self.sent += 1

@@ -47,8 +47,6 @@ SUFFIX = ".lxsession"
 # Each entry turns a document of version k into version k + 1; none are needed yet.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
-_TRAJECTORY_ARRAYS = ("mu", "logvar", "frame_index", "time_s")
-
 Frame = Annotated[int, Field(ge=0, le=2**53)]
 Pair = Annotated[list[FiniteFloat], Field(min_length=2, max_length=2)]
 
@@ -241,10 +239,7 @@ def _migrated(file: Path, document: Any) -> dict[str, Any]:
 
 def _split(session: Session) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     trajectory = session.trajectory
-    arrays: dict[str, np.ndarray] = {name: getattr(trajectory, name) for name in
-                                     _TRAJECTORY_ARRAYS}
-    if trajectory.psnr_db is not None:
-        arrays["psnr_db"] = trajectory.psnr_db
+    arrays = trajectory.arrays()
     projections = {}
     for kind, state in session.projections.items():
         scalars = {}

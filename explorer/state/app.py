@@ -143,12 +143,9 @@ class AppState:
         return int(self.trajectory.frame_index[row])
 
     def row_of_frame(self, frame: int) -> int | None:
-        """The trajectory row of video frame ``frame``, or None when it was not encoded."""
-        if self.trajectory is None:
-            return None
-        index = self.trajectory.frame_index
-        row = int(np.searchsorted(index, frame))
-        return row if row < len(index) and index[row] == frame else None
+        """The trajectory row covering video frame ``frame`` (a latent step may cover
+        several), or None when none does."""
+        return None if self.trajectory is None else self.trajectory.row_of_frame(frame)
 
     def keyframe_at_row(self, row: int) -> Keyframe:
         """The trajectory row's latent as a keyframe that remembers its frame."""

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, QtMsgType, Slot, qInstallMessageHandler
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from explorer import __version__
 from explorer.errors import ExplorerError
@@ -100,6 +100,23 @@ def follow_palette(app: QApplication) -> None:
         background=palette.color(QPalette.ColorRole.Base),
         foreground=palette.color(QPalette.ColorRole.Text),
     )
+
+
+def recolour_plots(root: QWidget) -> None:
+    """Plots already drawn take the palette's colours again (the desktop switched between
+    light and dark while the app runs)."""
+    import pyqtgraph as pg
+    from PySide6.QtGui import QPalette
+
+    follow_palette(QApplication.instance())
+    palette = root.palette()
+    text = palette.color(QPalette.ColorRole.Text)
+    for plot in root.findChildren(pg.PlotWidget):
+        plot.setBackground(palette.color(QPalette.ColorRole.Base))
+        for side in ("left", "bottom"):
+            axis = plot.getAxis(side)
+            axis.setPen(text)
+            axis.setTextPen(text)
 
 
 class _Screenshot(QObject):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QIcon, QKeySequence, QPixmap, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -32,7 +32,10 @@ from explorer.state.app import AppState, Clip
 from explorer.state.settings import FPS, SECONDS, InterpolationSettings
 from explorer.ui.images import to_qimage
 
-THUMBNAIL = 48
+THUMBNAIL = 64
+"""Pictures are made this large; the list shows them smaller when it is short."""
+SMALLEST_ICON = 26
+ROWS_AT_LEAST = 3
 
 
 class InterpolationPanel(QWidget):
@@ -55,7 +58,7 @@ class InterpolationPanel(QWidget):
 
         self.list = QListWidget()
         self.list.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
-        self.list.setMinimumHeight(2 * (THUMBNAIL + 6))
+        self.list.setMinimumHeight(ROWS_AT_LEAST * (SMALLEST_ICON + 6))
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.list.model().rowsMoved.connect(self._on_rows_moved)
         self.list.itemClicked.connect(
@@ -83,7 +86,11 @@ class InterpolationPanel(QWidget):
         self.method = QComboBox()
         for method in METHODS:
             self.method.addItem(METHOD_LABELS[method], method)
+        self.method.setToolTip("How the clip travels between keyframes: along great circles "
+                               "(slerp, for Gaussian latents), straight lines, or a smooth "
+                               "spline through all of them")
         self.easing = QComboBox()
+        self.easing.setToolTip("How the clip's speed changes from start to end")
         for easing in EASING_NAMES:
             self.easing.addItem(easing, easing)
         self.seconds = QDoubleSpinBox(minimum=SECONDS[0], maximum=SECONDS[1], singleStep=0.5,
@@ -130,6 +137,12 @@ class InterpolationPanel(QWidget):
         self._preview_timer.timeout.connect(self._preview_next)
         self._preview_step = 0
         self._show_path()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Icons shrink in a short list so that it always shows three keyframes or more."""
+        super().resizeEvent(event)
+        side = max(SMALLEST_ICON, min(THUMBNAIL, self.list.height() // ROWS_AT_LEAST - 8))
+        self.list.setIconSize(QSize(side, side))
 
     # --- what the state holds -----------------------------------------------------------
 

@@ -186,6 +186,8 @@ class LatentMap(pg.PlotWidget):
         self.probe.sigPositionChangeFinished.connect(
             lambda item: self.probeReleased.emit(item.pos().x(), item.pos().y())
         )
+        self.probe.sigPositionChanged.connect(self._keep_probe_label_inside)
+        self._view.sigRangeChanged.connect(self._keep_probe_label_inside)
         self._embedding = np.zeros((0, 2), np.float32)
 
     @property
@@ -292,11 +294,29 @@ class LatentMap(pg.PlotWidget):
     def _move_probe(self, x: float, y: float) -> None:
         self.probe.setPos(QPointF(x, y))
 
+    def _keep_probe_label_inside(self, *_args) -> None:
+        """The probe's label goes to its left near the map's right edge, so it is never cut."""
+        label = self.probe.label()
+        if label is None:
+            return
+        scene = self._view.mapViewToScene(self.probe.pos())
+        right = self._view.sceneBoundingRect().right()
+        flip = scene.x() + label.boundingRect().width() + 24 > right
+        label.offset = pg.Point(-10, -10) if flip else pg.Point(10, -10)
+        label.setAnchor((1, 0.5) if flip else (0, 0.5))
+        label.valueChanged()
+
+    @property
+    def probe_label_left(self) -> bool:
+        """Whether the probe's label is drawn to its left (for tests)."""
+        return self.probe.label().offset.x() < 0
+
     def place_probe(self, x: float, y: float) -> None:
         """Move the probe without emitting ``probeMoved``."""
         self.probe.blockSignals(True)
         self.probe.setPos(QPointF(x, y))
         self.probe.blockSignals(False)
+        self._keep_probe_label_inside()
 
     def to_scene(self, x: float, y: float) -> QPointF:
         """Data coordinates to this widget's pixel coordinates (for tests and tooltips)."""

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -211,6 +211,12 @@ class MainWindow(QMainWindow):
                          lambda: timeline.set_frame(timeline.frame_count - 1))
         view_menu.addSeparator()
         self._add_action(view_menu, "Reset Map View", "Ctrl+0", self.latent_map.fit_view)
+        self._lock_aspect = QAction("Lock Map &Aspect Ratio", self, checkable=True, checked=True)
+        self._lock_aspect.setToolTip("One unit as long across as up (on for PCA by default)")
+        self._lock_aspect.toggled.connect(self.map_binding.lock_aspect)
+        self.map_binding.aspectLocked.connect(self._show_aspect_lock)
+        view_menu.addAction(self._lock_aspect)
+        self.addAction(self._lock_aspect)
         self._add_action(view_menu, "Probe to Current Frame", "P",
                          self.map_binding.probe_to_current)
         self._add_action(view_menu, "Add Current Frame as Keyframe", "K",
@@ -325,10 +331,16 @@ class MainWindow(QMainWindow):
             else:
                 fps = trajectory.meta.get("video", {}).get("fps") or 25.0
                 self.timeline.set_frames(trajectory.time_s, fps, trajectory.psnr_db)
-            self.frames_label.setText(f"{len(trajectory)} frames" if trajectory else "")
+            rows = "latent steps" if trajectory and trajectory.is_temporal else "frames"
+            self.frames_label.setText(f"{len(trajectory)} {rows}" if trajectory else "")
             self._update_title()
         elif aspect == "frame":
             self.timeline.set_frame(self.state.frame)
+
+    def _show_aspect_lock(self, locked: bool) -> None:
+        self._lock_aspect.blockSignals(True)
+        self._lock_aspect.setChecked(locked)
+        self._lock_aspect.blockSignals(False)
 
     def _show_history(self) -> None:
         history = self.state.history
@@ -622,6 +634,13 @@ class MainWindow(QMainWindow):
         if names:
             names[0] += "*" if self.sessions.dirty else ""
         self.setWindowTitle(" — ".join([*names, "Latent Explorer"]))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.ApplicationPaletteChange, QEvent.Type.PaletteChange):
+            from explorer.ui.app import recolour_plots
+
+            recolour_plots(self)  # the desktop went dark, or light
+        super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.sessions.maybe_discard():

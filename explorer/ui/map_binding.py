@@ -20,6 +20,8 @@ class MapBinding(QObject):
 
     pathDrawn = Signal()
     """The user drew a path: it is now the clip."""
+    aspectLocked = Signal(bool)
+    """Whether the shown layout keeps one unit as long across as up."""
 
     def __init__(self, state: AppState, latent_map: LatentMap) -> None:
         super().__init__(latent_map)
@@ -27,6 +29,7 @@ class MapBinding(QObject):
         self._probe_rest: np.ndarray | None = None  # the probe's latent before a drag
         self._dragging = False
         self._shown: str | None = None  # the kind of layout drawn
+        self._locked = {"pca": True}  # by kind: on for PCA, where distances mean something
         self._growth = GrowingLayout()
         self._growth_drawn = QElapsedTimer()  # since the growing trajectory was last drawn
         latent_map.frameClicked.connect(state.set_frame)
@@ -65,7 +68,8 @@ class MapBinding(QObject):
             return
         kind = projection.kind
         self._shown = None  # the range changes below belong to no layout yet
-        self.map.set_aspect_locked(kind == "pca")
+        self.map.set_aspect_locked(self._locked.get(kind, False))
+        self.aspectLocked.emit(self._locked.get(kind, False))
         self.map.set_trajectory(projection.embedding, trajectory.time_s, fit=False)
         self.map.set_axis_names(*self._axis_names(projection, trajectory))
         self.map.set_current(self.state.frame)
@@ -116,6 +120,12 @@ class MapBinding(QObject):
             self.map.show_keyframes(projection.project_new(latents))
         else:
             self.map.show_keyframes(np.zeros((0, 2)))
+
+    def lock_aspect(self, locked: bool) -> None:
+        """The user's choice for the shown layout, kept for it."""
+        kind = self.state.projection_kind
+        self._locked[kind] = locked
+        self.map.set_aspect_locked(locked)
 
     def show_playhead(self, latent: np.ndarray | None) -> None:
         """Mark the clip preview's current latent on the map (None: the preview ended)."""

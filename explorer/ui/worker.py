@@ -270,14 +270,19 @@ class InferenceWorker(QObject):
         trajectory = self._trajectory
         if trajectory is None:
             return
+        from explorer.pipeline.encode import decode_row
+
         index = int(np.clip(index, 0, len(trajectory) - 1))
-        original = self._reader.frame(int(trajectory.frame_index[index]))
-        reconstruction = guard.decode(self._vae, trajectory.latents(slice(index, index + 1)))[0]
+        original = self._reader.frame(trajectory.frames_of(index)[0])
+        reconstruction = decode_row(self._vae, trajectory, index)[0]
         self.framePreviewReady.emit(FramePreview(stamp, index, original, reconstruction))
 
     def _cursor_preview(self, stamp: int, latent: np.ndarray) -> None:
+        from explorer.model.contract import is_temporal
+
         shaped = latent.reshape(1, *self._vae.latent_shape)
-        self.cursorReady.emit(CursorPreview(stamp, guard.decode(self._vae, shaped)[0]))
+        decode = guard.decode_steps if is_temporal(self._vae) else guard.decode  # a lone step
+        self.cursorReady.emit(CursorPreview(stamp, decode(self._vae, shaped)[0]))
 
     def _thumbnail(self, stamp: int, index: int, signal: Any = None) -> None:
         import cv2
@@ -314,7 +319,8 @@ class InferenceWorker(QObject):
             projection = projection_from_state(job.pca_state, trajectory.mu)
         self._trajectory = trajectory
         self.trajectoryReady.emit(trajectory, projection)
-        self.status.emit(f"{len(trajectory)} frames {source}")
+        rows = "latent steps" if trajectory.is_temporal else "frames"
+        self.status.emit(f"{len(trajectory)} {rows} {source}")
 
     def _encode(self, job: OpenVideo) -> tuple[Any, str]:
         from explorer.pipeline.cache import TrajectoryCache
@@ -339,14 +345,18 @@ class InferenceWorker(QObject):
         return trajectory, "from the cache" if cached else "encoded"
 
     def _export(self, job: ExportClip) -> None:
-        from explorer.pipeline.export import export_clip, save_recipe
+        from explorer.pipeline.export import Originals, export_clip, nearest_frames, save_recipe
 
         if self._vae is None:
             raise ExplorerError("open a model before exporting")
         self.status.emit(f"Exporting {Path(job.output).name}…")
         originals = None
-        if job.settings.side_by_side:
-            originals = [None if f is None else self._reader.frame(f) for f in job.frames]
+        if job.settings.side_by_side:  # the nearest real frame beside every step
+            if self._trajectory is None:
+                raise ExplorerError("open a video before exporting side by side")
+            shown = nearest_frames(job.recipe.latents, self._trajectory.mu,
+                                   self._trajectory.frame_index, exact=job.frames)
+            originals = Originals(shown, self._reader.frame)
 
         def progress(update: Any) -> None:
             self.jobProgress.emit(update.done, update.total)
