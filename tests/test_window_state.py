@@ -217,18 +217,24 @@ def fill_export_dialog(output: str, format_data: str, size: int) -> None:
     dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save).click()
 
 
+def export_through_the_dialog(window, qtbot, frames, output: Path, fmt: str, size: int) -> None:
+    """Mark ``frames`` with K, then Ctrl+E and fill the dialog: a half-second clip."""
+    from PySide6.QtCore import QTimer
+
+    for frame in frames:
+        window.timeline.set_frame(frame)
+        qtbot.keyClick(window, Qt.Key.Key_K)
+    window.interpolation.seconds.setValue(0.5)
+    QTimer.singleShot(0, lambda: fill_export_dialog(str(output), fmt, size))
+    with qtbot.waitSignal(window.worker.clipExported, timeout=READY_MS):
+        qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+
+
 def test_export_settings_are_remembered_in_sessions(qtbot, tmp_path):
     from PySide6.QtCore import QTimer
 
     window = ready_window(qtbot)
-    for frame in (0, 60):
-        window.timeline.set_frame(frame)
-        qtbot.keyClick(window, Qt.Key.Key_K)
-    window.interpolation.seconds.setValue(0.5)
-    output = tmp_path / "loop.gif"
-    QTimer.singleShot(0, lambda: fill_export_dialog(str(output), "gif", 96))
-    with qtbot.waitSignal(window.worker.clipExported, timeout=READY_MS):
-        qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    export_through_the_dialog(window, qtbot, (0, 60), tmp_path / "loop.gif", "gif", 96)
     window.sessions.path = tmp_path / "export.lxsession"
     assert window.sessions.save()
     saved = load_session(tmp_path / "export.lxsession").export
@@ -251,19 +257,11 @@ def test_export_settings_are_remembered_in_sessions(qtbot, tmp_path):
 
 
 def test_the_clip_recipe_says_how_the_clip_was_made(qtbot, tmp_path):
-    from PySide6.QtCore import QTimer
-
     from explorer.pipeline.recipe import load_recipe
 
     window = ready_window(qtbot)
-    for frame in (0, 30, 90):
-        window.timeline.set_frame(frame)
-        qtbot.keyClick(window, Qt.Key.Key_K)
-    window.interpolation.seconds.setValue(0.5)
     output = tmp_path / "clip.mp4"
-    QTimer.singleShot(0, lambda: fill_export_dialog(str(output), "mp4", 64))
-    with qtbot.waitSignal(window.worker.clipExported, timeout=READY_MS):
-        qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    export_through_the_dialog(window, qtbot, (0, 30, 90), output, "mp4", 64)
     recipe = load_recipe(Path(f"{output}.clip.json"))
     assert recipe.keyframes == [{"frame": 0}, {"frame": 30}, {"frame": 90}]
     settings = recipe.settings
