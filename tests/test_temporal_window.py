@@ -24,6 +24,7 @@ def test_a_wan_folder_opens_scrubs_and_decodes_at_the_probe(qtbot, tmp_path):
 
     window.timeline.set_frame(3)  # the step covering frames 9–12
     qtbot.waitUntil(lambda: window.original_view.caption == "frame 9", timeout=30_000)
+    assert window.timeline._label.text().startswith("step 3 / 4  ·  frames 9–12")
     assert window.reconstruction_view.frame.shape == (32, 32, 3)
     assert window.state.row_of_frame(11) == 3
 

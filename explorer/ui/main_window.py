@@ -330,7 +330,9 @@ class MainWindow(QMainWindow):
                 self.timeline.set_frames(np.zeros(0), 25.0)
             else:
                 fps = trajectory.meta.get("video", {}).get("fps") or 25.0
-                self.timeline.set_frames(trajectory.time_s, fps, trajectory.psnr_db)
+                spans = (np.stack([trajectory.frame_index, trajectory.last_frame], axis=1)
+                         if trajectory.is_temporal else None)
+                self.timeline.set_frames(trajectory.time_s, fps, trajectory.psnr_db, spans)
             rows = "latent steps" if trajectory and trajectory.is_temporal else "frames"
             self.frames_label.setText(f"{len(trajectory)} {rows}" if trajectory else "")
             self._update_title()

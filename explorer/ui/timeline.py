@@ -126,6 +126,7 @@ class Timeline(QWidget):
         self._timer.timeout.connect(self._advance)
         self._fps = 25.0
         self._times = np.zeros(0)
+        self._spans: np.ndarray | None = None
 
         layout = QGridLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
@@ -149,9 +150,14 @@ class Timeline(QWidget):
     def playing(self) -> bool:
         return self._timer.isActive()
 
-    def set_frames(self, time_s: np.ndarray, fps: float, psnr_db: np.ndarray | None = None) -> None:
-        """Show ``len(time_s)`` frames; ``time_s`` labels each one, ``fps`` paces playback."""
+    def set_frames(self, time_s: np.ndarray, fps: float, psnr_db: np.ndarray | None = None,
+                   spans: np.ndarray | None = None) -> None:
+        """Show ``len(time_s)`` rows; ``time_s`` labels each one, ``fps`` paces playback.
+        ``spans`` [N, 2], for a video autoencoder, gives the first and last video frame
+        each row (a latent step) covers: the label names them and playback keeps the
+        video's pace."""
         self._times = np.asarray(time_s, dtype=np.float64)
+        self._spans = None if spans is None else np.asarray(spans, dtype=np.int64)
         self._fps = fps if fps > 0 else 25.0
         self._slider.setEnabled(self.frame_count > 0)
         self._slider.setRange(0, max(0, self.frame_count - 1))
@@ -208,7 +214,8 @@ class Timeline(QWidget):
     def _restart_timer(self) -> None:
         if self._play.isChecked():
             speed = self._speed.currentData()
-            self._timer.start(max(1, round(1000 / (self._fps * speed))))
+            frames = 1.0 if self._spans is None else float(np.mean(np.diff(self._spans) + 1))
+            self._timer.start(max(1, round(1000 * frames / (self._fps * speed))))
 
     def _advance(self) -> None:
         if self.frame + 1 < self.frame_count:
@@ -224,7 +231,11 @@ class Timeline(QWidget):
         self._play.setIcon(self.style().standardIcon(icon))
 
     def _on_value_changed(self, index: int) -> None:
-        if self.frame_count:
+        if self.frame_count and self._spans is not None:
+            first, last = self._spans[index]
+            self._label.setText(f"step {index} / {self.frame_count - 1}  ·  frames "
+                                f"{first}–{last}  ·  {self._times[index]:.2f} s")
+        elif self.frame_count:
             last = self.frame_count - 1
             self._label.setText(f"frame {index} / {last}  ·  {self._times[index]:.2f} s")
         else:
