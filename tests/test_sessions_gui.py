@@ -166,3 +166,24 @@ def test_opening_another_video_starts_a_clean_document(qtbot, tmp_path):
         window._replace(clip, window.model)
     assert window.interpolation.keyframes == []
     assert not window.state.history.can_undo and not window.sessions.dirty
+
+
+def test_a_burst_of_edits_is_autosaved_once_with_the_newest(qtbot, monkeypatch):
+    import time
+
+    from explorer.ui import session_controller
+
+    window = ready_window(qtbot)
+    written: list[int] = []
+
+    def slow_save(session, path):
+        time.sleep(0.2)
+        written.append(len(session.keyframes))
+        return path
+
+    monkeypatch.setattr(session_controller, "save_session", slow_save)
+    add_keyframes(window, qtbot, range(0, 100, 10))  # ten edits, each asks for an autosave
+    window.sessions.wait_for_autosave()
+    qtbot.waitUntil(lambda: not window.sessions._autosave_running, timeout=10_000)
+    assert written[-1] == 10, "the newest session is the one left on disk"
+    assert len(written) < 10, "edits made during a write were not each written"

@@ -31,19 +31,11 @@ def check_frame_side(origin: str, size: tuple[int, int]) -> tuple[int, int]:
     return size
 
 
-@runtime_checkable
-class VideoVAE(Protocol):
-    """A video frame autoencoder.
+class _Autoencoder(Protocol):
+    """What every model says of itself, whether it encodes frames or clips."""
 
-    ``encode`` takes RGB uint8 frames ``[N, H, W, 3]`` of any size (they are fitted to
-    ``frame_size`` first) and returns float32 ``(mu, logvar)``, each ``[N, *latent_shape]``.
-    ``decode`` takes float latents ``[N, *latent_shape]`` and returns RGB uint8 frames
-    ``[N, *frame_size, 3]``. Both work through ``batch_size`` frames at a time.
-    ``fit_mode`` says how frames of another shape are fitted (centre crop or letterbox).
-    """
-
-    batch_size: int
     fit_mode: FitMode
+    """How frames of another shape are fitted (centre crop or letterbox)."""
 
     @property
     def frame_size(self) -> tuple[int, int]: ...
@@ -56,15 +48,28 @@ class VideoVAE(Protocol):
 
     def to(self, device: str) -> None: ...
 
-    def encode(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
-
-    def decode(self, latents: np.ndarray) -> np.ndarray: ...
-
     def describe(self) -> dict[str, Any]: ...
 
 
 @runtime_checkable
-class TemporalVideoVAE(Protocol):
+class VideoVAE(_Autoencoder, Protocol):
+    """A video frame autoencoder.
+
+    ``encode`` takes RGB uint8 frames ``[N, H, W, 3]`` of any size (they are fitted to
+    ``frame_size`` first) and returns float32 ``(mu, logvar)``, each ``[N, *latent_shape]``.
+    ``decode`` takes float latents ``[N, *latent_shape]`` and returns RGB uint8 frames
+    ``[N, *frame_size, 3]``. Both work through ``batch_size`` frames at a time.
+    """
+
+    batch_size: int
+
+    def encode(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def decode(self, latents: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class TemporalVideoVAE(_Autoencoder, Protocol):
     """A video autoencoder whose latent steps each stand for several frames (Wan,
     CogVideoX, LTX-Video...; :class:`~explorer.model.video_vae.temporal_vae.TemporalVAE`).
 
@@ -76,17 +81,7 @@ class TemporalVideoVAE(Protocol):
     ``window_steps`` is the steps a window holds by default.
     """
 
-    fit_mode: FitMode
     rule: FrameRule
-
-    @property
-    def frame_size(self) -> tuple[int, int]: ...
-
-    @property
-    def latent_shape(self) -> tuple[int, ...]: ...
-
-    @property
-    def device(self) -> str: ...
 
     @property
     def temporal_stride(self) -> int: ...
@@ -97,8 +92,6 @@ class TemporalVideoVAE(Protocol):
     @property
     def window_steps(self) -> int: ...
 
-    def to(self, device: str) -> None: ...
-
     def steps_for(self, frames: int) -> int: ...
 
     def frames_for(self, steps: int) -> int: ...
@@ -108,8 +101,6 @@ class TemporalVideoVAE(Protocol):
     def encode_clip(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
     def decode_steps(self, latents: np.ndarray) -> np.ndarray: ...
-
-    def describe(self) -> dict[str, Any]: ...
 
 
 AnyVAE = VideoVAE | TemporalVideoVAE

@@ -302,6 +302,8 @@ class LatentMap(pg.PlotWidget):
         scene = self._view.mapViewToScene(self.probe.pos())
         right = self._view.sceneBoundingRect().right()
         flip = scene.x() + label.boundingRect().width() + 24 > right
+        if flip == self.probe_label_left:
+            return  # the drag path: nothing to redo while the side stays the same
         label.offset = pg.Point(-10, -10) if flip else pg.Point(10, -10)
         label.setAnchor((1, 0.5) if flip else (0, 0.5))
         label.valueChanged()

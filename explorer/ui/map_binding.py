@@ -30,6 +30,7 @@ class MapBinding(QObject):
         self._dragging = False
         self._shown: str | None = None  # the kind of layout drawn
         self._locked = {"pca": True}  # by kind: on for PCA, where distances mean something
+        self._shares: dict[str, object] = {}  # axis shares of the open layouts, by kind
         self._growth = GrowingLayout()
         self._growth_drawn = QElapsedTimer()  # since the growing trajectory was last drawn
         latent_map.frameClicked.connect(state.set_frame)
@@ -46,6 +47,7 @@ class MapBinding(QObject):
 
     def on_state_changed(self, aspect: str) -> None:
         if aspect == "documents":
+            self._shares.clear()
             self._growth = GrowingLayout()
             self._growth_drawn.invalidate()  # the first batch of a new video is drawn at once
             self._shown = None
@@ -88,9 +90,10 @@ class MapBinding(QObject):
         from explorer.latent.projection import variance_explained  # loaded by the worker
 
         name = projection.kind.upper()
-        shares = None
-        if trajectory.mu.size <= VARIANCE_LIMIT:  # else too slow for the GUI thread
-            shares = variance_explained(projection, trajectory.mu)
+        if name not in self._shares:  # read once per layout, not at every switch back
+            small = trajectory.mu.size <= VARIANCE_LIMIT  # else too slow for the GUI thread
+            self._shares[name] = variance_explained(projection, trajectory.mu) if small else None
+        shares = self._shares[name]
         if shares is None:
             return f"{name} 1", f"{name} 2"
         first, second = (f"{name} {axis + 1} ({share:.0%} of variance)"

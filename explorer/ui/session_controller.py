@@ -9,6 +9,7 @@ thread so a large trajectory never stalls the window.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -56,6 +57,9 @@ class SessionController(QObject):
         state.changed.connect(self._on_state_changed)
         self.autosave_store = autosave or AutosaveStore()
         self._autosaver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
+        self._autosave_lock = threading.Lock()
+        self._autosave_next: Session | None = None
+        self._autosave_running = False
         self._autosave_timer = QTimer(self)
         self._autosave_timer.timeout.connect(self.autosave)
         self._autosave_timer.start(AUTOSAVE_MS)
@@ -239,12 +243,34 @@ class SessionController(QObject):
     # --- autosave and recovery ----------------------------------------------------------
 
     def autosave(self) -> None:
-        """Write the session to the autosave file, off the GUI thread."""
+        """Write the session to the autosave file, off the GUI thread. Latest wins: edits
+        made while a write runs (a burst of probe moves) are written once, the newest."""
         if not self.dirty:
             return
         session = self.state.to_session()
-        if session is not None:
-            self._autosaver.submit(save_session, session, self.autosave_store.prepare())
+        if session is None:
+            return
+        with self._autosave_lock:
+            self._autosave_next = session
+            if self._autosave_running:
+                return
+            self._autosave_running = True
+        self._autosaver.submit(self._write_autosaves)
+
+    def _write_autosaves(self) -> None:
+        """On the autosave thread: write the newest waiting session until none waits."""
+        while True:
+            with self._autosave_lock:  # finding none and stopping are one step
+                session, self._autosave_next = self._autosave_next, None
+                if session is None:
+                    self._autosave_running = False
+                    return
+            try:
+                save_session(session, self.autosave_store.prepare())
+            except BaseException:  # the next autosave tries again
+                with self._autosave_lock:
+                    self._autosave_running = False
+                raise
 
     def wait_for_autosave(self) -> None:
         self._autosaver.submit(lambda: None).result()
