@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -180,12 +181,19 @@ def run_bench(settings: BenchSettings, log: Callable[[str], None] = lambda _: No
             log(f"measuring {name}")
             gc.collect()  # no measurement pays for the garbage of the one before
             result.metrics.update(step())
-    result.notes = _notes(sizes)
+    result.notes = _notes(sizes, vae)
     return result
 
 
-def _notes(sizes: Sizes) -> list[str]:
+def _notes(sizes: Sizes, vae: Any) -> list[str]:
+    from explorer.model.contract import is_temporal
+
     notes = []
+    if is_temporal(vae):
+        notes.append(
+            f"a video autoencoder ({vae.temporal_stride} frames a latent step): decode_ms "
+            "decodes a step after one step of context, and every rate counts frames"
+        )
     if sizes.umap_inverse_points != sizes.inverse_points:
         notes.append(
             f"inverse_ms_p95 on a PCA layout of {sizes.inverse_points:,} points; "
@@ -226,12 +234,19 @@ def trajectory_like(count: int, dim: int = 16, seed: int = 0) -> np.ndarray:
 
 
 def check_model(vae: Any) -> None:
-    """Encode two frames and decode their latents through the model guard: a model that
-    raises or returns something unusable stops the bench with the guard's one line."""
+    """Encode two frames and decode their latents through the model guard (a temporal
+    model: as a clip, into latent steps): a model that raises or returns something unusable
+    stops the bench with the guard's one line."""
     from explorer.demo import demo_frames
+    from explorer.model.contract import is_temporal
 
-    mu, _ = guard.encode(vae, np.stack(list(demo_frames(2, SYNTHETIC_SIZE))))
-    guard.decode(vae, mu)
+    frames = np.stack(list(demo_frames(2, SYNTHETIC_SIZE)))
+    if is_temporal(vae):
+        mu, _ = guard.encode_clip(vae, frames)
+        guard.decode_steps(vae, mu)
+    else:
+        mu, _ = guard.encode(vae, frames)
+        guard.decode(vae, mu)
 
 
 def _demo_video() -> Path:
@@ -326,26 +341,27 @@ def measure_encode(
     All three work through the video's first ``count`` frames. Reading includes fitting
     the frames to the model's input, which the reader does as it decodes them, in the
     encode as here. The model alone gets frames read beforehand (going round the first
-    ones again when they would not all fit in memory). It is timed with torch's usual
-    threads and with the core the encode leaves to the reader, and counts at its better
-    speed.
+    ones again when they would not all fit in memory), in the pieces the encode hands it
+    (:func:`model_inputs`). It is timed with torch's usual threads and with the core the
+    encode leaves to the reader, and counts at its better speed.
     """
+    from explorer.model.contract import is_temporal
     from explorer.pipeline.encode import Selection, encode_video
     from explorer.pipeline.prefetch import available_cores
 
     def read(limit: int) -> list[np.ndarray]:
         return _read_frames(video, limit, vae.frame_size, vae.fit_mode)
 
-    frames = np.stack(read(_FRAME_BUDGET // (3 * vae.frame_size[0] * vae.frame_size[1])))
-    whole = len(frames) - len(frames) % batch_size or len(frames)  # go round in whole batches
-    batches = [
-        frames[start % whole : start % whole + min(batch_size, count - start)]
-        for start in range(0, count, batch_size)
-    ]
+    pieces = model_inputs(vae, count, batch_size)
+    longest = max(stop - start for start, stop in pieces)
+    height, width = vae.frame_size
+    frames = np.stack(read(max(longest, _FRAME_BUDGET // (3 * height * width))))
+    inputs = [_wrapped(frames, start, stop - start) for start, stop in pieces]
+    encode = guard.encode_clip if is_temporal(vae) else guard.encode
 
     def model_alone() -> None:
-        for batch in batches:
-            guard.encode(vae, batch)
+        for piece in inputs:
+            encode(vae, piece)
 
     stages = {
         "reader": lambda: read(count),
@@ -362,6 +378,27 @@ def measure_encode(
         "encode_fps": rates["encode"].per_s,
         "encode_frames": count,
     }
+
+
+def model_inputs(vae: Any, count: int, batch_size: int) -> list[tuple[int, int]]:
+    """The frames ``(start, stop)`` that :func:`~explorer.pipeline.encode.encode_video`
+    hands the model at each call for a video's first ``count`` frames: batches of
+    ``batch_size``, or a temporal model's windows, each after the first with its context."""
+    from explorer.model.contract import is_temporal
+    from explorer.pipeline.encode import Windowing
+
+    if is_temporal(vae):
+        windowing = Windowing.for_model(vae)
+        windows = vae.rule.windows(count, windowing.steps, windowing.context)
+        return [(window.start, window.stop) for window in windows]
+    return [(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
+
+
+def _wrapped(frames: np.ndarray, start: int, length: int) -> np.ndarray:
+    """``length`` consecutive frames standing for frames ``start:start + length`` of a
+    video of which only the first ``len(frames)`` were read: a view, going round them."""
+    offset = start % (len(frames) - length + 1)
+    return frames[offset : offset + length]
 
 
 def _read_frames(
@@ -386,26 +423,32 @@ def _count_frames(video: Path, limit: int) -> int:
 def measure_export(vae: Any, folder: Path, sizes: Sizes) -> Metrics:
     """Exporting a 256×256 H.264 clip against decoding alone and writing alone.
 
-    The writer alone gets finished 256×256 frames, scaled up from the decoded ones
-    beforehand; inside the export the writer scales them as it converts their colours.
-    Decoding alone counts at its better thread count, as in :func:`measure_encode`.
+    The clip is ``export_frames`` latents of a per-frame model, or the latent steps that
+    decode to about as many frames for a temporal one; every rate counts the frames
+    decoded and written. Decoding alone decodes the path in the export's own batches
+    (:func:`~explorer.pipeline.decode.decode_path`). The writer alone gets finished
+    256×256 frames, scaled up from the decoded ones beforehand; inside the export the
+    writer scales them as it converts their colours. Decoding alone counts at its better
+    thread count, as in :func:`measure_encode`.
     """
+    from explorer.model.contract import is_temporal
+    from explorer.pipeline.decode import decode_path, latents_per_batch
     from explorer.pipeline.export import ExportSettings, clip_size, export_clip
     from explorer.pipeline.prefetch import available_cores
     from explorer.video.writer import ClipWriter, resize_frame
 
-    count = sizes.export_frames
     settings = ExportSettings(size=SYNTHETIC_SIZE, overwrite=True)
+    steps = vae.steps_for(sizes.export_frames) if is_temporal(vae) else sizes.export_frames
     rng = np.random.default_rng(0)
-    latents = rng.standard_normal((count, *vae.latent_shape)).astype(np.float32)
-    batches = [latents[s : s + settings.batch_size] for s in range(0, count, settings.batch_size)]
+    latents = rng.standard_normal((steps, *vae.latent_shape)).astype(np.float32)
+    batch = latents_per_batch(vae, settings.batch_size)
+    decoded = np.concatenate([frames for _, frames in decode_path(vae, latents, batch)])
     size = clip_size(vae.frame_size, settings)
-    decoded = guard.decode(vae, latents)
     finished = [resize_frame(image, size, settings.resize_filter) for image in decoded]
 
     def decode_alone() -> None:
-        for batch in batches:
-            guard.decode(vae, batch)
+        for _ in decode_path(vae, latents, batch):
+            pass
 
     def write_alone() -> None:
         target = folder / "writer.mp4"
@@ -418,7 +461,7 @@ def measure_export(vae: Any, folder: Path, sizes: Sizes) -> Metrics:
         "writer": write_alone,
         "export": lambda: export_clip(latents, vae, folder / "export.mp4", settings),
     }
-    rates = best_rates(stages, count, sizes.rounds)
+    rates = best_rates(stages, len(decoded), sizes.rounds)
     decode = _faster_thread_count(rates, "decode")
     return {
         "export_efficiency": rates["export"].per_s / min(decode.per_s, rates["writer"].per_s),
@@ -426,7 +469,7 @@ def measure_export(vae: Any, folder: Path, sizes: Sizes) -> Metrics:
         "decode_fps": decode.per_s,
         "writer_fps": rates["writer"].per_s,
         "export_fps": rates["export"].per_s,
-        "export_frames": count,
+        "export_frames": len(decoded),
     }
 
 
@@ -520,13 +563,21 @@ def _startup_times(video: Path, model: ModelSpec) -> dict[str, float]:
 # --- preview ------------------------------------------------------------------------------
 
 
-def single_decode_ms(vae: Any, latents: np.ndarray, calls: int = 200) -> float:
-    """Median milliseconds of the model decoding one latent: the floor of any preview."""
-    times = []
-    for index in range(calls):
-        row = latents[index % len(latents)][None]
+def decode_row_ms(vae: Any, trajectory: Any, row: int, calls: int = 200,
+                  budget_s: float = 2.0) -> float:
+    """Median milliseconds of the model decoding trajectory ``row`` as a preview does
+    (:func:`~explorer.pipeline.decode.decode_row`: one latent, or a temporal model's step
+    after one step of context): the floor of any preview. ``calls`` decodes after an
+    untimed one, or as many as ``budget_s`` seconds allow (at least three): a video
+    autoencoder's can take seconds each."""
+    from explorer.pipeline.decode import decode_row
+
+    decode_row(vae, trajectory, row)  # the first call of a shape sets up torch's kernels
+    times: list[float] = []
+    ends = time.perf_counter() + budget_s
+    while len(times) < calls and (len(times) < 3 or time.perf_counter() < ends):
         started = time.perf_counter()
-        guard.decode(vae, row)
+        decode_row(vae, trajectory, row)
         times.append(time.perf_counter() - started)
     return float(np.median(times) * 1e3)
 
@@ -536,18 +587,27 @@ def measure_preview(video: Path, model: ModelSpec, vae: Any, sizes: Sizes) -> Me
 
     The worker opens ``video`` with ``model`` as the app does, but is handed ``vae`` rather
     than loading it again; then a timer moves a probe across the PCA map every
-    :data:`DRAG_INTERVAL_MS` and asks for the image under it. The
-    time from each request to its image arriving on the GUI thread, less the model's own
-    decode time, is the overhead of the worker's plumbing.
+    :data:`DRAG_INTERVAL_MS` and asks for the image under it. A temporal model decodes the
+    probe as the trajectory's middle step would be, after the step before it, as the window
+    decodes it at the current step. The time from each request to its image arriving on
+    the GUI thread, less the model's own decode time for that (:func:`decode_row_ms`, on
+    the worker's thread: torch's thread settings are per thread, and on a busy machine two
+    of its threads can take many times as long as one), is the overhead of the worker's
+    plumbing.
     """
+    from explorer.model.video_vae.rule import CONTEXT_STEPS
     from explorer.ui.worker import WorkerThread
 
     _qt_app()
     thread = WorkerThread(model_loader=lambda _spec, _device: vae)
     try:
         trajectory, projection = _open_in_worker(thread.worker, video, Path(model.spec))
-        decode_ms = single_decode_ms(vae, trajectory.latents(slice(None)))
-        drag = _drag(thread.worker, projection.embedding, projection.inverse, sizes.drag_seconds)
+        row = len(trajectory) // 2
+        context = (trajectory.latents(slice(max(0, row - CONTEXT_STEPS), row))
+                   if trajectory.is_temporal else None)
+        decode_ms = _in_thread_of(thread.worker, lambda: decode_row_ms(vae, trajectory, row))
+        drag = _drag(thread.worker, projection.embedding, projection.inverse,
+                     sizes.drag_seconds, context)
     finally:
         thread.close()
     latency_p95 = float(np.percentile(drag["latencies_ms"], 95))
@@ -568,6 +628,30 @@ def _qt_app() -> Any:
     from PySide6.QtWidgets import QApplication
 
     return QApplication.instance() or QApplication([sys.argv[0]])
+
+
+def _in_thread_of(owner: Any, work: Callable[[], float]) -> float:
+    """``work()``, run on the thread of the idle QObject ``owner`` (the worker's); waits
+    for it and raises what it raised."""
+    from PySide6.QtCore import QTimer
+
+    done = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # re-raised on the calling thread
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    QTimer.singleShot(0, owner, run)
+    if not done.wait(_TIMEOUT_S):
+        raise ExplorerError(f"the worker did not run the measurement in {_TIMEOUT_S} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _open_in_worker(worker: Any, video: Path, model: Path) -> tuple[Any, Any]:
@@ -599,8 +683,10 @@ def _open_in_worker(worker: Any, video: Path, model: Path) -> tuple[Any, Any]:
     return inbox.answer
 
 
-def _drag(worker: Any, embedding: np.ndarray, inverse: Callable, seconds: float) -> dict:
-    """Stream cursor requests along a looping path over ``embedding`` for ``seconds``.
+def _drag(worker: Any, embedding: np.ndarray, inverse: Callable, seconds: float,
+          context: np.ndarray | None = None) -> dict:
+    """Stream cursor requests along a looping path over ``embedding`` for ``seconds``
+    (with a temporal model, each decoded after the ``context`` steps).
 
     Records each answer's latency, and how many requests were waiting in the worker's
     slot right after each new one (the most that can ever wait: the worker may already
@@ -620,7 +706,7 @@ def _drag(worker: Any, embedding: np.ndarray, inverse: Callable, seconds: float)
                 return
             latent = inverse(path[len(requested)][None])[0]
             stamp_time = time.perf_counter()
-            stamp = worker.request_cursor(latent)
+            stamp = worker.request_cursor(latent, context=context)
             requested[stamp] = stamp_time
             record["waiting"].append(int(worker.cursor_requests.pending))
 

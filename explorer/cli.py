@@ -33,8 +33,10 @@ _COMMAND_HELP = """commands:
                                      encode a video into a latent trajectory
   explorer export --model MODEL --video VIDEO --keyframes 0,120 -o OUT.mp4
                                      interpolate between keyframes into a clip
+  explorer library encode VIDEO_OR_FOLDER... --model MODEL -o LIB
+                                     encode many videos into one library, on Ray
   explorer info FILE                 describe a model, video, trajectory, session,
-                                     clip recipe, latents or PNG-frame clip
+                                     clip recipe, latents, PNG-frame clip or library
   explorer bench [--quick] [--json]  measure speed and memory against the targets
 
 Run 'explorer COMMAND --help' for a command's options."""
@@ -45,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from explorer import interrupts
 
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:1] in (["train"], ["encode"], ["export"]):
+    if args_list[:1] in (["train"], ["encode"], ["export"], ["library"]):
         interrupts.install()  # their progress callbacks stop at interrupts.check()
     args = parse_args(args_list)
     handler = _COMMANDS.get(args.command, _run_gui)
@@ -218,9 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--video", type=Path, help="video to take keyframes from")
     source.add_argument("--trajectory", type=Path, help="trajectory (.npz) to take them from")
     source.add_argument("--latents", type=Path, help="render this [N, ...] .npy as it is")
-    export.add_argument("--keyframes", type=_frame_list,
+    source.add_argument("--library", type=Path, metavar="LIB",
+                        help="library (its folder) to take keyframes from, across its videos")
+    export.add_argument("--keyframes", type=_keyframe_list,
                         help="frame numbers, e.g. 0,120,240 (needed with --video or "
-                        "--trajectory; --latents takes none)")
+                        "--trajectory; --latents takes none); with --library VIDEO:FRAME, "
+                        "e.g. 0:10,2:40, the video by its index in explorer info LIB or its "
+                        "file name")
     export.add_argument("--method", choices=METHODS, default="slerp",
                         help="how the path goes between keyframes")
     export.add_argument("--easing", choices=EASING_NAMES, default="linear",
@@ -228,7 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     length = export.add_mutually_exclusive_group()
     length.add_argument("--steps", type=CLIP_FRAMES,
                         help=f"frames in the clip, {CLIP_FRAMES.range} "
-                        "(default: --seconds × --fps)")
+                        "(default: --seconds × --fps); a video autoencoder's clip is "
+                        "rounded up to whole latent steps")
     length.add_argument("--seconds", type=seconds, default=2.0,
                         help=f"clip length in seconds, {seconds.range}")
     export.add_argument("--fps", type=fps, default=24.0,
@@ -271,17 +278,63 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--video", type=Path, help="clip to measure (default: a synthetic one)")
     bench.add_argument("--quick", action="store_true", help="smaller sizes, under a minute")
 
+    _library_parser(commands, common)
+
     info = commands.add_parser(
         "info",
         parents=[common],
         formatter_class=_HelpFormatter,
         help="describe any file the app reads or writes",
         description="Print what a model (a file or a diffusers folder), a video, a trajectory "
-        "(.npz), a session (.lxsession), a clip recipe (.clip.json), latents (.npy) or a clip "
-        "saved as PNG frames (its folder) holds. Nothing in the file runs.",
+        "(.npz), a session (.lxsession), a clip recipe (.clip.json), latents (.npy), a clip "
+        "saved as PNG frames (its folder) or a library (its folder) holds. Nothing in the "
+        "file runs.",
     )
     info.add_argument("file", type=Path, help="the file or folder to describe")
     return parser
+
+
+def _library_parser(commands: argparse._SubParsersAction,
+                    common: argparse.ArgumentParser) -> None:
+    library = commands.add_parser(
+        "library",
+        parents=[common],
+        formatter_class=_HelpFormatter,
+        help="encode many videos into one library, on Ray",
+        description="A library is a folder: a trajectory per video, all in one model's latent "
+        "space, and a map shared by all of them (docs/scale-out.md).",
+    )
+    actions = library.add_subparsers(dest="library_command", required=True, metavar="ACTION")
+    encode = actions.add_parser(
+        "encode",
+        parents=[common],
+        formatter_class=_HelpFormatter,
+        help="encode videos into a library, on Ray",
+        description="Encode videos (and the videos in folders) into a library, on a Ray started "
+        "on this machine or on a Ray cluster. Videos done already are skipped, changed ones "
+        "encoded again; a video that fails is recorded and the others finish (exit 1).",
+    )
+    encode.add_argument("inputs", nargs="+", type=Path, metavar="VIDEO_OR_FOLDER",
+                        help="videos, and folders searched for videos (subfolders too)")
+    encode.add_argument("--model", required=True, help=MODEL_HELP)
+    _add_trust_option(encode)
+    encode.add_argument("-o", "--output", type=Path, required=True, metavar="LIB",
+                        help="the library's folder: new, empty, or a library to add to (on a "
+                        "cluster, a path every node can reach, as the videos and model)")
+    encode.add_argument("--ray-address", metavar="ADDR",
+                        help="a Ray cluster's address, HOST:PORT (default: start Ray on this "
+                        "machine, reachable from it alone)")
+    encode.add_argument("--workers", type=WORKERS, metavar="N",
+                        help=f"encoders, each with the model open, {WORKERS.range} (default: "
+                        "one per CPU of the Ray cluster, or per core here without "
+                        "--ray-address; with --gpus-per-worker as many as the GPUs hold)")
+    encode.add_argument("--gpus-per-worker", type=_gpu_share, default=0.0, metavar="G",
+                        help=f"GPUs for each worker, {GPU_SHARE.range}, e.g. 1 or 0.5: the "
+                        "workers run on CUDA (default: none, on the CPU)")
+    _batch_size_option(encode)
+    encode.add_argument("--overwrite", action="store_true",
+                        help="encode every video given again, even the ones done (and replace "
+                        "a library made with another model)")
 
 
 def build_gui_parser() -> argparse.ArgumentParser:
@@ -370,6 +423,8 @@ LEARNING_RATE = Bounded(float, 1e-8, 1.0)
 SEED = Bounded(int, 0, 2**32 - 1)
 """What numpy and torch both accept as a seed."""
 CLIP_FRAMES = Bounded(int, 1, 100_000)
+WORKERS = Bounded(int, 1, 4096)
+GPU_SHARE = Bounded(float, 0.0, 64.0)
 """The x264 CRF scale (the writer maps it onto VP9's for WebM)."""
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,2})?")
 
@@ -402,6 +457,31 @@ def _frame_list(text: str) -> list[int]:
     return frames
 
 
+def _keyframe_list(text: str) -> list[int] | list[tuple[str, int]]:
+    """Frame numbers (``0,120``), or VIDEO:FRAME pairs (``0:10,bikes.mp4:40``) for a
+    library; which of them the source needs is checked with the source."""
+    if ":" not in text:
+        return _frame_list(text)
+    pairs = []
+    for part in text.split(","):
+        video, colon, frame = part.strip().rpartition(":")
+        if not (colon and video and frame.isdigit()):
+            raise argparse.ArgumentTypeError(
+                f"expected VIDEO:FRAME pairs like 0:10,2:40, not {part.strip()!r}")
+        pairs.append((video, FRAME_NUMBER(frame)))
+    if len(pairs) < 2:
+        raise argparse.ArgumentTypeError("give at least two keyframes")
+    return pairs
+
+
+def _gpu_share(text: str) -> float:
+    """A GPU share as Ray takes it: a fraction of one, or whole GPUs."""
+    share = GPU_SHARE(text)
+    if share > 1 and not float(share).is_integer():
+        raise argparse.ArgumentTypeError(f"above 1, give whole GPUs, not {text}")
+    return share
+
+
 def _run_gui(args: argparse.Namespace) -> int:
     if args.self_test:
         from explorer.selftest import run_self_test
@@ -426,10 +506,17 @@ def _run_encode(args: argparse.Namespace) -> int:
 
 
 def _run_export(args: argparse.Namespace) -> int:
+    if args.latents is None and args.keyframes is None:
+        raise ExplorerError("--keyframes is needed with --video, --trajectory or --library")
+    pairs = bool(args.keyframes) and isinstance(args.keyframes[0], tuple)
+    if args.library is not None and not pairs:
+        raise ExplorerError("--library takes keyframes as VIDEO:FRAME, e.g. 0:10,2:40 (the "
+                            "video by its index in explorer info LIB, or its file name)")
+    if args.library is None and pairs:
+        raise ExplorerError("VIDEO:FRAME keyframes are for --library; with --video or "
+                            "--trajectory give frame numbers, e.g. 0,120")
     from explorer.commands.export import export_command
 
-    if args.latents is None and args.keyframes is None:
-        raise ExplorerError("--keyframes is needed with --video or --trajectory")
     return export_command(args)
 
 
@@ -437,6 +524,12 @@ def _run_bench(args: argparse.Namespace) -> int:
     from explorer.commands.bench import bench_command
 
     return bench_command(args)
+
+
+def _run_library(args: argparse.Namespace) -> int:
+    from explorer.commands.library import library_command
+
+    return library_command(args)
 
 
 def _run_info(args: argparse.Namespace) -> int:
@@ -451,5 +544,6 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "encode": _run_encode,
     "export": _run_export,
     "bench": _run_bench,
+    "library": _run_library,
     "info": _run_info,
 }

@@ -1,5 +1,5 @@
 """What ``explorer info`` says about the files the app writes besides models, trajectories
-and videos: sessions, clip recipes, latents and clips saved as PNG frames.
+and videos: sessions, clip recipes, latents, clips saved as PNG frames and libraries.
 
 Each file is read with the loader the app itself uses, which checks everything it holds;
 nothing it names (a video, a model) is opened.
@@ -124,7 +124,52 @@ def _recipe_rows(path: Path) -> list[Row]:
     rows.append(("Model", model))
     if "video" in settings:
         rows.append(("Video", _scalar(settings["video"])))
+    if "library" in settings:
+        rows.append(("Library", f"{_scalar(settings['library'])} (keyframes "
+                                f"{_scalar(settings.get('library_keyframes'))}, as "
+                                "VIDEO:FRAME)"))
     return rows
+
+
+def describe_library(folder: Path) -> list[Row]:
+    """A library: its model, each video (index, name, frames, duration, status), the
+    totals and the shared map. Trajectories are only looked for; the map is checked."""
+    from explorer.library.catalog import load_library
+    from explorer.library.shared_map import load_map
+
+    library = load_library(folder)
+    model = library.model
+    shape = " × ".join(map(str, model.latent_shape)) if model.latent_shape else "not known yet"
+    rows: list[Row] = [
+        ("Folder", str(folder)),
+        ("Kind", f"video library (version {library.version})"),
+        ("Model", model.path),
+        *([("Model SHA-256", model.identity[:16] + "…")] if model.identity else []),
+        ("Latent shape", shape),
+    ]
+    for index, video in enumerate(library.videos):
+        if video.status == "failed":
+            rows.append((f"Video {index}", f"{video.name}: failed: {video.reason}"))
+            continue
+        missing = "" if (folder / video.trajectory).is_file() else ", trajectory file missing"
+        rows.append((f"Video {index}", f"{video.name}: {video.frames:,} frames, "
+                                       f"{video.duration_s:.1f} s at {video.fps:g} fps, "
+                                       f"done{missing}"))
+        rows += [("  Warning", warning) for warning in video.warnings]
+    done = [video for _, video in library.done()]
+    rows.append(("Total", f"{len(done)} of {len(library.videos)} videos done, "
+                          f"{sum(video.frames for video in done):,} frames "
+                          f"({sum(video.duration_s for video in done):.1f} s); "
+                          f"{len(library.failed())} failed"))
+    entry = library.shared_map
+    if entry is None:
+        return [*rows, ("Shared map", "none yet")]
+    points = len(load_map(folder, library).embedding)
+    stale = "" if entry.videos == library.covered() else \
+        " (fitted before the videos changed: encoding again fits it anew)"
+    covered = len(entry.videos)
+    return [*rows, ("Shared map", f"{entry.kind.upper()} of {covered} "
+                                  f"video{'' if covered == 1 else 's'}, {points:,} points{stale}")]
 
 
 def describe_latents(path: Path) -> list[Row]:

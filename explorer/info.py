@@ -11,6 +11,7 @@ from explorer.describe_files import (
     PNG_CLIP_RECIPE,
     Row,
     describe_latents,
+    describe_library,
     describe_png_clip,
     describe_recipe,
     describe_session,
@@ -18,6 +19,7 @@ from explorer.describe_files import (
 )
 from explorer.errors import printable
 from explorer.fileio import require_file
+from explorer.library.catalog import LIBRARY_FILE
 from explorer.model.kinds import MODEL_SUFFIXES, model_kind
 from explorer.session.document import SUFFIX as SESSION_SUFFIX
 
@@ -25,7 +27,7 @@ from explorer.session.document import SUFFIX as SESSION_SUFFIX
 def describe_file(path: str | os.PathLike[str]) -> list[Row]:
     """Rows of (label, value) for a model (a file or a diffusers folder), a trajectory
     (``.npz``), a session, a clip recipe, latents (``.npy``), a clip saved as PNG frames
-    (a folder with its recipe) or a video.
+    (a folder with its recipe), a library (a folder with ``library.json``) or a video.
 
     The kind follows the name (a folder's by what it holds), never the content alone: a
     file named as one kind and holding another is refused by that kind's reader.
@@ -36,6 +38,8 @@ def describe_file(path: str | os.PathLike[str]) -> list[Row]:
             return describe_model(candidate)
         if (candidate / PNG_CLIP_RECIPE).is_file():
             return describe_png_clip(candidate)
+        if (candidate / LIBRARY_FILE).exists():
+            return describe_library(candidate)
     file = require_file(path, "input")
     suffix = file.suffix.lower()
     if suffix in MODEL_SUFFIXES:

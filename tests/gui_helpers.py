@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
 NO_MODIFIER = Qt.KeyboardModifier.NoModifier
+MOVE_INTERVAL_MS = 12
+"""Between the moves of a drag: pyqtgraph drops moves that come sooner than 10 ms after
+the last one (its ``mouseRateLimit``), so a burst of moves could arrive as no drag at all."""
 
 
 def _send(
@@ -36,7 +40,7 @@ def drag(
         else:  # a quadratic curve through the middle point
             point = start * (1 - t) ** 2 + middle * (2 * t * (1 - t)) + end * t**2
         _send(widget, QEvent.Type.MouseMove, point, Qt.MouseButton.NoButton, left, modifiers)
-        QApplication.processEvents()
+        QTest.qWait(MOVE_INTERVAL_MS)
     _send(widget, QEvent.Type.MouseButtonRelease, end, left, Qt.MouseButton.NoButton, modifiers)
 
 

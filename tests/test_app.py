@@ -81,6 +81,11 @@ def test_keys_scrub_the_timeline_and_the_map_marker(window, qtbot):
     np.testing.assert_allclose(marker, window.state.projection.embedding[-1], atol=1e-5)
     qtbot.keyClick(window, Qt.Key.Key_Home)
     assert window.timeline.frame == 0
+    fps = window.state.trajectory.meta["video"]["fps"]
+    qtbot.keyClick(window, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert window.timeline.frame == round(fps), "Shift+Right: a second on"
+    qtbot.keyClick(window, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert window.timeline.frame == 0
 
 
 def test_space_plays_and_pauses(window, qtbot):

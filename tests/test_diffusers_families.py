@@ -214,7 +214,7 @@ def test_unusable_scaling_factor_is_refused(tmp_path, factor):
 
 
 @pytest.mark.parametrize(
-    "class_name", ["UNet2DConditionModel", "AutoencoderKLAllegro", None, "Evil\nName", ["list"]]
+    "class_name", ["UNet2DConditionModel", "AutoencoderOobleck", None, "Evil\nName", ["list"]]
 )
 def test_unsupported_classes_name_the_supported_ones(tmp_path, class_name):
     config = {} if class_name is None else {"_class_name": class_name}

@@ -99,9 +99,9 @@ def test_side_by_side_of_a_drawn_path_shows_the_nearest_frame_throughout(
     check_left_halves(frames, expected)
 
 
-def test_side_by_side_needs_the_original_of_every_step(tmp_path, vae):
+def test_side_by_side_needs_a_video_frame_beside_every_frame(tmp_path, vae):
     latents = np.zeros((3, 16), np.float32)
-    with pytest.raises(ExplorerError, match="original frame of every step"):
+    with pytest.raises(ExplorerError, match="a video frame beside each of the clip"):
         export_clip(latents, vae, tmp_path / "x.mp4", ExportSettings(side_by_side=True))
     assert not (tmp_path / "x.mp4").exists()
 

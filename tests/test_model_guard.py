@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from explorer.errors import ExplorerError
+from explorer.latent.trajectory import Trajectory
 from explorer.model import guard
 from explorer.model.guard import ModelRuntimeError
 from explorer.paths import demo_model_path
@@ -281,7 +282,7 @@ def test_bench_stops_at_once_on_a_faulty_plugin(run_cli):
     assert "measuring" not in result.stderr, "it failed before measuring anything"
 
 
-@pytest.mark.parametrize("measurement", ["check", "encode", "export", "single decode"])
+@pytest.mark.parametrize("measurement", ["check", "encode", "export", "preview decode"])
 def test_bench_measurements_refuse_bad_output(measurement, demo_clip, tmp_path):
     from explorer import bench
 
@@ -289,7 +290,9 @@ def test_bench_measurements_refuse_bad_output(measurement, demo_clip, tmp_path):
         "check": lambda: bench.check_model(Toy("decode:nan")),
         "encode": lambda: bench.measure_encode(demo_clip, 8, Toy("encode:float64"), bench.QUICK),
         "export": lambda: bench.measure_export(Toy("decode:nan"), tmp_path, bench.QUICK),
-        "single decode": lambda: bench.single_decode_ms(Toy("decode:nan"), latents()),
+        "preview decode": lambda: bench.decode_row_ms(
+            Toy("decode:nan"),
+            Trajectory(latents(), latents(), np.arange(BATCH), np.arange(BATCH) / 24.0), 0),
     }[measurement]
     with pytest.raises(ModelRuntimeError):
         run()

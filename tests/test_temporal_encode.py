@@ -25,7 +25,6 @@ from explorer.pipeline.cache import TrajectoryCache
 from explorer.pipeline.encode import (
     Selection,
     Windowing,
-    decode_row,
     encode_video,
     encode_with_cache,
 )
@@ -201,21 +200,6 @@ def test_reconstruction_error_is_measured_per_step(wan, clips):
     errors = ((frames.astype(np.float32) - decoded) ** 2).reshape(17, -1).mean(axis=1)
     expected = [10 * np.log10(255.0**2 / errors[a : b + 1].mean()) for a, b in FIRST_THEN_4]
     np.testing.assert_allclose(trajectory.psnr_db, expected, rtol=1e-5)
-
-
-def test_a_row_decodes_to_the_frames_it_covers(wan, clips):
-    trajectory = encode_video(clips[15], wan)  # the last step covers frames 13 and 14 only
-    latents = trajectory.latents()
-    assert trajectory.last_frame.tolist() == [0, 4, 8, 12, 14]
-    np.testing.assert_array_equal(decode_row(wan, trajectory, 0), wan.decode_steps(latents[:1]))
-    np.testing.assert_array_equal(decode_row(wan, trajectory, 2),
-                                  wan.decode_steps(latents[1:3])[-4:])
-    np.testing.assert_array_equal(decode_row(wan, trajectory, 4, context=2),
-                                  wan.decode_steps(latents[2:5])[-4:-2])
-    per_frame = make_vae()  # 64 px: frames are fitted
-    frames = encode_video(clips[15], per_frame)
-    np.testing.assert_array_equal(decode_row(per_frame, frames, 3),
-                                  per_frame.decode(frames.latents(slice(3, 4))))
 
 
 # --- the trajectory -------------------------------------------------------------------------

@@ -44,8 +44,14 @@ COSMOS = {"latent_channels": 4, "encoder_block_out_channels": (8,) * 4,
           "num_layers": 1, "patch_size": 4, "latents_mean": None, "latents_std": None}
 SVD = {"block_out_channels": (32, 32), "down_block_types": ("DownEncoderBlock2D",) * 2,
        "latent_channels": 4, "layers_per_block": 1}
+ALLEGRO = {"block_out_channels": (8,) * 3, "down_block_types": ("AllegroDownBlock3D",) * 3,
+           "up_block_types": ("AllegroUpBlock3D",) * 3,
+           "temporal_downsample_blocks": (True, True, False),
+           "temporal_upsample_blocks": (False, True, True), "latent_channels": 4,
+           "layers_per_block": 1, "norm_num_groups": 4, "sample_size": 32}  # tiles: 1 spatial
 
 FIRST_THEN_4 = [[0, 0], [1, 4], [5, 8], [9, 12], [13, 16]]
+EACH_4 = [[0, 3], [4, 7], [8, 11], [12, 15], [16, 19], [20, 23]]
 
 
 def save(folder: Path, class_name: str, config: dict, **buffers: list[float]) -> Path:
@@ -107,6 +113,7 @@ def test_wan_encodes_17_frames_into_5_steps_and_decodes_17(tmp_path):
         ("AutoencoderKLMochi", MOCHI, 13, [[0, 0], [1, 6], [7, 12]]),
         ("AutoencoderKLCosmos", COSMOS, 17, [[0, 0], [1, 8], [9, 16]]),
         ("AutoencoderKLTemporalDecoder", SVD, 3, [[0, 0], [1, 1], [2, 2]]),
+        ("AutoencoderKLAllegro", ALLEGRO, 24, EACH_4),  # one 24-frame tile
     ],
 )
 def test_each_class_follows_its_frame_rule(tmp_path, class_name, config, frames, step_frames):
@@ -129,6 +136,55 @@ def test_a_clip_that_does_not_fit_is_padded_with_its_last_frame(tmp_path):
     np.testing.assert_array_equal(mu, vae.encode_clip(padded)[0])
     assert not np.array_equal(mu, vae.encode_clip(np.concatenate([frames, frames[:5]]))[0])
     assert vae.decode_steps(mu).shape == (17, 32, 32, 3)
+
+
+def test_allegro_pads_clips_to_whole_tiles_and_keeps_the_steps_of_real_frames(tmp_path):
+    """Its tiles are 24 frames, 16 apart: a clip is padded with its last frame to
+    24 + 16k frames, the steps past its 4k-frame rule dropped, and latents are padded with
+    their last step to 6 + 4k steps to decode."""
+    vae = open_at_32(save(tmp_path / "allegro", "AutoencoderKLAllegro", ALLEGRO))
+    assert vae.temporal_stride == 4 and not vae.causal_first_frame
+    assert [vae.steps_for(n) for n in (17, 24, 25, 48)] == [5, 6, 7, 12]
+    assert vae.step_frames(17).tolist() == [*EACH_4[:4], [16, 16]]
+    assert vae.frames_for(vae.window_steps + 1) == 88  # a window and its context: 5 tiles
+
+    for frames, covered in ((17, 24), (25, 40)):  # 1 and 2 temporal tiles
+        real = clip(frames)
+        mu, logvar = vae.encode_clip(real)
+        whole = np.concatenate([real, np.repeat(real[-1:], covered - frames, axis=0)])
+        whole_mu, whole_logvar = vae.encode_clip(whole)
+        assert len(mu) == vae.steps_for(frames) and len(whole_mu) == covered // 4
+        np.testing.assert_array_equal(mu, whole_mu[: len(mu)])
+        np.testing.assert_array_equal(logvar, whole_logvar[: len(mu)])
+
+    decoded = vae.decode_steps(mu)  # 7 steps decoded as 10: 2 tiles of 6 steps, 4 apart
+    assert decoded.shape == (28, 32, 32, 3)
+    repeated = np.concatenate([mu, np.repeat(mu[-1:], 3, axis=0)])
+    np.testing.assert_array_equal(decoded, vae.decode_steps(repeated)[:28])
+
+
+def test_allegro_frames_are_fitted_to_whole_tiles(tmp_path):
+    small = save(tmp_path / "small", "AutoencoderKLAllegro", ALLEGRO)
+    for asked in (16, [50, 70]):  # its 32 px tiles cannot step: one tile, whatever is asked
+        assert load_diffusers_video_vae(small, "cpu", frame_size=asked).frame_size == (32, 32)
+    # 128 px tiles step 8 px down and 48 across: 144 = 128 + 2 × 8, 176 = 128 + 48.
+    large = save(tmp_path / "large", "AutoencoderKLAllegro", {**ALLEGRO, "sample_size": 128})
+    vae = load_diffusers_video_vae(large, "cpu", frame_size=[150, 200])
+    assert vae.frame_size == (144, 176) and vae.latent_shape == (4, 36, 44)
+    assert load_diffusers_video_vae(large, "cpu").frame_size == (128, 128)
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({**ALLEGRO, "temporal_compression_ratio": 2}, "temporal_compression_ratio is 2"),
+        ({**ALLEGRO, "temporal_upsample_blocks": (False, False, True)}, "its decoder 2×"),
+        ({**ALLEGRO, "sample_size": 30}, "sample_size 30 is not a multiple of its 4×"),
+        ({**ALLEGRO, "sample_size": 120}, "leaves its tiles no room"),
+    ],
+)
+def test_allegro_configs_its_tiles_cannot_follow_are_refused(tmp_path, config, expected):
+    assert expected in error_of(save(tmp_path / "allegro", "AutoencoderKLAllegro", config))
 
 
 def test_frames_of_another_size_are_fitted(tmp_path):

@@ -1,5 +1,6 @@
 """``explorer encode``: a video through a model into a trajectory ``.npz``: a row a frame,
-or for a video autoencoder (Wan, CogVideoX...) a row a latent step."""
+or for a video autoencoder (Wan, CogVideoX...) a row a latent step. For a VQ model the
+summary says how many codebook entries the video uses."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from explorer.commands.progress import ProgressBar
 from explorer.fileio import atomic_output, check_output_path
 from explorer.latent.projection import PCAProjection, UMAPProjection, projection_meta
 from explorer.latent.trajectory import Trajectory
+from explorer.model import guard
+from explorer.model.contract import AnyVAE
 from explorer.model.open import open_model
 from explorer.pipeline.cache import TrajectoryCache
 from explorer.pipeline.encode import EncodeProgress, Selection, encode_with_cache
@@ -50,9 +53,17 @@ def encode_command(args: argparse.Namespace) -> int:
     source = "from the cache" if cached else f"in {seconds:.1f} s"
     print(
         f"wrote {args.output}: {_rows(trajectory)}, latent shape "
-        f"{'×'.join(map(str, trajectory.latent_shape))}, {source}"
+        f"{'×'.join(map(str, trajectory.latent_shape))}{_codes(vae, trajectory)}, {source}"
     )
     return 0
+
+
+def _codes(vae: AnyVAE, trajectory: Trajectory) -> str:
+    """For a VQ model, how many of its codebook entries the latents snap to; else nothing."""
+    used = guard.codes_used(vae, trajectory.latents())
+    if used is None:
+        return ""
+    return f", using {used:,} of {vae.describe()['codebook_size']:,} codebook entries"
 
 
 def _rows(trajectory: Trajectory) -> str:

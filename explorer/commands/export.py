@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,9 +18,13 @@ from explorer.fileio import check_not_an_input, check_output_path, check_writabl
 from explorer.latent.interpolate import steps_for
 from explorer.latent.keyframes import Keyframe, clip_path, keyframes_at_frames
 from explorer.latent.trajectory import Trajectory
+from explorer.library.catalog import load_library
+from explorer.library.joined import JoinedLibrary, LibraryFrames, join_library
+from explorer.model.contract import AnyVAE, is_temporal
 from explorer.model.identity import model_identity
 from explorer.model.open import open_model
 from explorer.pipeline.cache import TrajectoryCache
+from explorer.pipeline.decode import check_decodable
 from explorer.pipeline.encode import encode_with_cache
 from explorer.pipeline.export import (
     ExportProgress,
@@ -27,9 +32,9 @@ from explorer.pipeline.export import (
     Originals,
     build_recipe,
     export_clip,
-    nearest_frames,
     recipe_paths,
     save_recipe,
+    shown_beside,
 )
 from explorer.video.reader import open_video, probe_video
 from explorer.video.writer import check_clip_target, format_for_path
@@ -38,8 +43,8 @@ from explorer.video.writer import check_clip_target, format_for_path
 def export_command(args: argparse.Namespace) -> int:
     if args.side_by_side and args.latents is not None:
         raise ExplorerError(
-            "--side-by-side needs --video or --trajectory: latents rendered as they are "
-            "come with no video frames to show beside them"
+            "--side-by-side needs --video or --trajectory (or --library): latents rendered "
+            "as they are come with no video frames to show beside them"
         )
     _check_targets(args)
     if args.video is not None:
@@ -56,15 +61,18 @@ def export_command(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
     )
     trajectory: Trajectory | None = None
+    joined: JoinedLibrary | None = None
     if args.latents is not None:
         latents = load_latents(args.latents, vae.latent_shape)
         frames: list[int | None] = [None] * len(latents)
         keyframes: list[Keyframe] = []
         method = easing = video = None
     else:
-        trajectory, video = _trajectory(args, vae)
-        keyframes = keyframes_at_frames(trajectory, args.keyframes)
+        trajectory, numbers, video, joined = _keyframe_source(args, vae)
+        keyframes = keyframes_at_frames(trajectory, numbers)
         steps = args.steps or steps_for(args.seconds, args.fps)
+        if is_temporal(vae):  # as many latent steps as the clip's frames need
+            steps = max(2, vae.steps_for(steps))
         method, easing = args.method, args.easing
         path = clip_path(keyframes, steps, method, easing)
         latents, frames = path.latents, path.frames
@@ -72,17 +80,22 @@ def export_command(args: argparse.Namespace) -> int:
     recipe = build_recipe(
         latents,
         settings,
-        keyframes=keyframes,
+        keyframes=keyframes if joined is None else
+        [Keyframe(k.latent, joined.split(k.frame)[1]) for k in keyframes],
         method=method,
         easing=easing,
         model=args.model,
         model_identity=model_identity(args.model),
         video=video,
     )
+    if joined is not None:  # the keyframes' frames are their own videos'
+        recipe.settings.update(library=str(args.library.resolve()),
+                               library_keyframes=joined.pairs([k.frame for k in keyframes]))
     with ExitStack() as stack:
         originals = None
         if settings.side_by_side and trajectory is not None:
-            originals = stack.enter_context(_originals(video, trajectory, latents, frames))
+            originals = stack.enter_context(
+                _originals(video, vae, trajectory, latents, frames, joined))
         bar = stack.enter_context(ProgressBar(desc="exporting", unit=" frames"))
 
         def progress(update: ExportProgress) -> None:
@@ -101,7 +114,7 @@ def _check_targets(args: argparse.Namespace) -> None:
     """Fail before any long work when the clip or its recipe files could not, or may not,
     be written at the end (see :func:`~explorer.pipeline.export.save_recipe`)."""
     output, overwrite = args.output, args.overwrite
-    inputs = (args.model, args.video, args.trajectory, args.latents)
+    inputs = (args.model, args.video, args.trajectory, args.latents, args.library)
     png = format_for_path(output) == "png"
     clip = Path(output.rstrip("/\\")) if png else Path(output)
     recipes = recipe_paths(output)
@@ -115,17 +128,26 @@ def _check_targets(args: argparse.Namespace) -> None:
             check_output_path(recipe, overwrite)
 
 
-def _trajectory(args: argparse.Namespace, vae) -> tuple[Trajectory, Path | None]:
+class _Keyframes(NamedTuple):
+    """Where the keyframes come from: a trajectory, the frame numbers in it, and the
+    video, or the library whose videos it joins."""
+
+    trajectory: Trajectory
+    numbers: list[int]
+    video: Path | None
+    joined: JoinedLibrary | None
+
+
+def _keyframe_source(args: argparse.Namespace, vae: AnyVAE) -> _Keyframes:
+    if args.library is not None:
+        joined = join_library(args.library, load_library(args.library))
+        check_decodable(joined.trajectory, vae, str(args.library), args.model, "the library")
+        return _Keyframes(joined.trajectory, joined.joined_frames(args.keyframes), None, joined)
     if args.trajectory is not None:
         trajectory = Trajectory.load(args.trajectory)
-        if tuple(trajectory.latent_shape) != tuple(vae.latent_shape):
-            raise ExplorerError(
-                f"{args.trajectory} holds latents of shape {tuple(trajectory.latent_shape)} "
-                f"but {args.model} makes {tuple(vae.latent_shape)}; encode the video with "
-                "this model first"
-            )
+        check_decodable(trajectory, vae, str(args.trajectory), args.model)
         video = trajectory.meta.get("video", {}).get("path")
-        return trajectory, Path(video) if video else None
+        return _Keyframes(trajectory, args.keyframes, Path(video) if video else None, None)
     trajectory, _ = encode_with_cache(
         args.video,
         args.model,
@@ -133,16 +155,23 @@ def _trajectory(args: argparse.Namespace, vae) -> tuple[Trajectory, Path | None]
         cache=TrajectoryCache(),
         on_progress=lambda _update: interrupts.check(),
     )
-    return trajectory, args.video
+    return _Keyframes(trajectory, args.keyframes, args.video, None)
 
 
 @contextmanager
 def _originals(
-    video: Path | None, trajectory: Trajectory, latents: np.ndarray, frames: list[int | None]
+    video: Path | None, vae: AnyVAE, trajectory: Trajectory, latents: np.ndarray,
+    frames: list[int | None], joined: JoinedLibrary | None = None,
 ) -> Iterator[Originals]:
-    """The frames beside a side-by-side clip: a keyframe's own, else the nearest one's."""
+    """The frames beside a side-by-side clip: a keyframe's own, else the nearest one's,
+    from whichever of a library's videos holds it."""
+    if joined is not None:
+        with LibraryFrames(joined) as library_frames:
+            shown = shown_beside(vae, latents, trajectory, frames)
+            yield Originals(joined.labelled(shown), library_frames.read)
+        return
     if video is None or not Path(video).exists():
         raise ExplorerError("--side-by-side needs the original video, which was not found")
-    shown = nearest_frames(latents, trajectory.mu, trajectory.frame_index, exact=frames)
+    shown = shown_beside(vae, latents, trajectory, frames)
     with open_video(video) as reader:
         yield Originals(shown, reader.frame)

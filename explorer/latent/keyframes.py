@@ -38,16 +38,21 @@ class ClipPath:
 
 
 def keyframes_at_frames(trajectory: Trajectory, frames: Sequence[int]) -> list[Keyframe]:
-    """Keyframes for video frame numbers, which must be in the trajectory."""
-    rows = {int(f): row for row, f in enumerate(trajectory.frame_index)}
-    missing = [f for f in frames if f not in rows]
-    if missing:
-        first, last = int(trajectory.frame_index[0]), int(trajectory.frame_index[-1])
+    """Keyframes for video frame numbers, which must be in the trajectory; a frame inside
+    a temporal model's latent step picks that step (and is remembered as its first frame)."""
+    rows = [trajectory.row_of_frame(int(frame)) for frame in frames]
+    if None in rows:
+        missing = frames[rows.index(None)]
+        first = int(trajectory.frame_index[0])
+        last = int((trajectory.frame_index if trajectory.last_frame is None
+                    else trajectory.last_frame)[-1])
         raise ExplorerError(
-            f"frame {missing[0]} is not in the trajectory (it has {len(trajectory)} frames, "
-            f"{first}–{last}); pick keyframes among the encoded frames"
+            f"frame {missing} is not in the trajectory (it has {len(trajectory)} "
+            f"{'latent steps' if trajectory.is_temporal else 'frames'}, frames {first}–{last}); "
+            "pick keyframes among the encoded frames"
         )
-    return [Keyframe(trajectory.mu[rows[f]].astype(np.float32), int(f)) for f in frames]
+    return [Keyframe(trajectory.mu[row].astype(np.float32), trajectory.frames_of(row)[0])
+            for row in rows]
 
 
 def clip_path(

@@ -28,7 +28,12 @@ from pydantic import Field
 from explorer.arrays import Spec, open_npz, open_regular
 from explorer.errors import ExplorerError
 from explorer.fileio import atomic_output
+from explorer.model.video_vae.rule import FrameRule
 from explorer.schema import FiniteFloat, Name, Open, Settings, Text, parse_json, validate
+
+TRAJECTORY_SUFFIX = ".npz"
+"""How a trajectory file is named: the window (and ``explorer TRAJ.npz``) opens one as a
+trajectory, browsed with or without its video."""
 
 ARRAY_SPECS = {
     "mu": Spec("f", ("N", "D")),
@@ -126,6 +131,14 @@ class Trajectory:
     def is_temporal(self) -> bool:
         """Whether rows are latent steps that may each cover several frames."""
         return self.last_frame is not None
+
+    @property
+    def frame_rule(self) -> FrameRule | None:
+        """How a temporal model's steps cover frames (None for one row a frame)."""
+        temporal = self.meta.get("temporal") if self.is_temporal else None
+        if not temporal:
+            return None
+        return FrameRule(int(temporal["stride"]), bool(temporal["causal_first_frame"]))
 
     def frames_of(self, row: int) -> tuple[int, int]:
         """The first and last video frame row ``row`` covers (the same for a per-frame

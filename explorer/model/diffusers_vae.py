@@ -13,7 +13,8 @@ multiplied by its ``scaling_factor``, with the log-variance moved by the same sc
 (``AutoencoderTiny``, ``AutoencoderDC``, ``VQModel``) has no log-variance: it reports
 :data:`NO_LOGVAR` everywhere and ``"deterministic": True`` in ``describe()``. A VQ-VAE's
 latents are its continuous pre-quantisation latents; decoding quantises them, as the model
-does, unless it is opened with ``quantize=False``.
+does, unless it is opened with ``quantize=False``; it opens as a :class:`QuantisedVAE`,
+which also counts the codebook entries a video's latents use.
 
 The model has no fixed frame size: it is the config's ``sample_size`` (else 256 px), or
 the ``frame_size`` asked for, rounded down to a multiple of the model's downsampling
@@ -24,14 +25,15 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from explorer.errors import ModelFileError
+from explorer.errors import ExplorerError, ModelFileError
 from explorer.model.diffusers_families import ImageFamily, image_family
 from explorer.model.diffusers_folder import (
     check_size_against_weights,
@@ -40,7 +42,7 @@ from explorer.model.diffusers_folder import (
     import_class,
     read_config,
 )
-from explorer.model.torch_vae import TorchVAE
+from explorer.model.torch_vae import TorchVAE, to_device
 
 NO_LOGVAR = -30.0
 """The log-variance a deterministic autoencoder reports (variance e⁻³⁰ ≈ 10⁻¹³): the
@@ -51,6 +53,9 @@ _DEFAULT_SIZE = 256
 # Frames per batch are chosen to keep about this many pixels in flight: the decoder's
 # full-resolution activations (128 channels at 512 px for Stable Diffusion) dominate memory.
 _PIXELS_PER_BATCH = 1 << 19
+# Latent vectors × codebook entries compared at a time when counting the codes a video
+# uses: 32 MiB of float32 distances, however long the video is and however large the codebook.
+_DISTANCES_PER_CHUNK = 1 << 23
 
 
 def load_diffusers_vae(
@@ -99,7 +104,8 @@ def load_diffusers_vae(
         half_precision = not loaded.get("force_upcast", True)
     if batch_size is None:
         batch_size = max(1, min(32, _PIXELS_PER_BATCH // (size[0] * size[1])))
-    return TorchVAE(
+    wrapper = QuantisedVAE if family.quantised else TorchVAE
+    return wrapper(
         module,
         size,
         family.latent_shape(loaded, size),
@@ -148,6 +154,45 @@ class DiffusersImageAutoencoder(nn.Module):
         options = {"force_not_quantize": not self.quantize} if self.family.quantised else {}
         images = self.autoencoder.decode(z, **options).sample
         return (images + 1.0) / 2.0
+
+
+class QuantisedVAE(TorchVAE):
+    """A VQ model (:class:`DiffusersImageAutoencoder` of a quantised family): a TorchVAE
+    that can also say how many of its codebook entries a video's latents use."""
+
+    @torch.inference_mode()
+    def codes_used(self, latents: np.ndarray) -> int:
+        """How many distinct codebook entries ``latents`` (float ``[N, *latent_shape]``, or
+        flattened ``[N, D]`` as a trajectory stores them) snap to: those decoding through
+        the quantiser would show (counted even when the model decodes without it). The
+        model's own quantiser picks them, in its dtype, as in decoding; a chunk of latent
+        vectors at a time, so memory stays bounded however long the video."""
+        latents = np.asarray(latents, dtype=np.float32)
+        if latents.shape[1:] not in (self.latent_shape, (math.prod(self.latent_shape),)):
+            raise ExplorerError(
+                f"latents of shape {latents.shape[1:]} do not fit this model, "
+                f"which expects {self.latent_shape}"
+            )
+        latents = latents.reshape(len(latents), *self.latent_shape)
+        quantizer = self.module.autoencoder.quantize
+        used = torch.zeros(quantizer.n_e, dtype=torch.bool, device=self._device)
+        for vectors in _vectors(latents, max(1, _DISTANCES_PER_CHUNK // quantizer.n_e)):
+            z = to_device(vectors, self._device).to(self.dtype)  # [m, C]
+            # [1, C, 1, m]: an image one row high, whose m positions are quantised alone.
+            _, _, (_, _, indices) = quantizer(z.T[None, :, None, :])
+            used[indices.flatten()] = True
+        return int(used.sum())
+
+
+def _vectors(latents: np.ndarray, count: int) -> Iterator[np.ndarray]:
+    """The latent vectors of ``latents`` ``[N, C, h, w]``, ``[m ≤ count, C]`` at a time,
+    each chunk a copy of a few frames' only."""
+    cells = math.prod(latents.shape[2:])
+    frames = max(1, count // cells)
+    for start in range(0, len(latents), frames):
+        vectors = np.moveaxis(latents[start : start + frames], 1, -1).reshape(-1, latents.shape[1])
+        for first in range(0, len(vectors), count):
+            yield vectors[first : first + count]
 
 
 def _factor(config: Any, key: str, default: float) -> float:

@@ -11,9 +11,13 @@ is downloaded.
 
 Frames are fitted to ``frame_size``: the one asked for, else the config's
 ``sample_height`` × ``sample_width`` or ``sample_size``, else 256 px, rounded down to a
-multiple of the model's spatial compression. ``tiling`` turns on the class's memory savers
-(spatial tiles, and temporal tiles for LTX-Video and HunyuanVideo): memory then stays flat
-in frame size and clip length, and tiles are blended at their seams.
+multiple of the model's spatial compression (Allegro's: to whole tiles, at least one).
+``tiling`` turns on the class's memory savers (spatial tiles, and temporal tiles for
+LTX-Video and HunyuanVideo; Allegro is always tiled): memory then stays flat in frame size
+and clip length, and tiles are blended at their seams. On a CUDA GPU the model runs in the
+precision its family's diffusers pipelines use
+(:meth:`~explorer.model.video_vae.families.Family.dtype`), which ``half_precision``
+overrides; on the CPU and MPS in float32.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.errors import ModelFileError
+from explorer.model.contract import check_frame_side
 from explorer.model.diffusers_folder import (
     check_size_against_weights,
     fit_frame_size,
@@ -46,11 +51,21 @@ def load_diffusers_video_vae(
     *,
     frame_size: int | Sequence[int] | None = None,
     tiling: bool = False,
+    half_precision: bool | None = None,
 ) -> TemporalVAE:
-    """Open the diffusers video autoencoder in a local ``save_pretrained`` folder."""
+    """Open the diffusers video autoencoder in a local ``save_pretrained`` folder.
+
+    ``half_precision`` runs it in 16 bits on CUDA (True) or in float32 (False); None
+    follows its family's pipelines.
+    """
     root = Path(folder).expanduser()
     config = read_config(root)
     family = video_family(config.get("_class_name"), root)
+    if half_precision and family.half is None:
+        raise ModelFileError(
+            f"{root}: a {family.class_name} runs only in float32 (its encoder loses the frames' "
+            "detail in 16 bits): remove half_precision from explorer.json"
+        )
     model_class, accelerate = import_class(family.class_name)
     check_size_against_weights(root, config, model_class)
     module = from_pretrained(root, model_class, accelerate)
@@ -61,7 +76,9 @@ def load_diffusers_video_vae(
         raise ModelFileError(f"{root}/config.json: {exc}") from None
     if frame_size is None:
         frame_size = _declared_size(config)
-    size = fit_frame_size(root, frame_size, geometry.spatial)
+    size = check_frame_side(
+        str(root), family.frame_size(module, fit_frame_size(root, frame_size, geometry.spatial))
+    )
     family.limit_memory(module, tiling)
     return TemporalVAE(
         module, family, geometry, statistics, size,
@@ -70,10 +87,12 @@ def load_diffusers_video_vae(
             "path": str(root),
             "scaling_factor": statistics.scale,
             "latents_mean_std": statistics.mean is not None,
-            "tiling": tiling and family.tiles,
+            # Only where the class has memory savers: the out-of-memory advice offers it.
+            **({"tiling": tiling} if family.tiles else {}),
             "deterministic": family.deterministic,
         },
         device=device,
+        half_precision=half_precision,
     )
 
 

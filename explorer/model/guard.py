@@ -15,7 +15,10 @@ Ctrl-C, not the model's doing.
 A temporal model (:class:`~explorer.model.contract.TemporalVideoVAE`) goes through
 :func:`encode_clip` and :func:`decode_steps`, checked the same way against its frame rule:
 ``T`` frames make ``steps_for(T)`` latent steps, ``S`` steps decode to ``frames_for(S)``
-frames.
+frames. Out of GPU memory, a diffusers video autoencoder is told which of its folder's
+settings would help (:func:`memory_advice`).
+
+:func:`codes_used` asks a VQ model how many codebook entries latents snap to, when it can.
 
 A model that handles only one frame at a time breaks the contract (``encode`` and
 ``decode`` take whole batches). It is recognised rather than worked around: by a batch of
@@ -28,6 +31,7 @@ a model that has just failed again and again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,6 +43,8 @@ if TYPE_CHECKING:  # the contract's module imports the video stack; the bench's 
 
 _CONTRACT = "see explorer.model.contract.VideoVAE"
 _TEMPORAL_CONTRACT = "see explorer.model.contract.TemporalVideoVAE"
+_SETTINGS_FILE = "explorer.json"  # explorer.model.open.SETTINGS_FILE, which loads torch
+_CPU_ADVICE = "choose the CPU in the Device menu (or --device cpu)"
 
 
 class ModelRuntimeError(ExplorerError):
@@ -48,14 +54,14 @@ class ModelRuntimeError(ExplorerError):
 def encode(vae: VideoVAE, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``vae.encode(frames)``, checked: float32 ``(mu, logvar)``, each ``[N, *latent_shape]``."""
     _require_per_frame(vae, "encode")
-    output = _call(vae.encode, frames, "encoding")
+    output = _call(vae, "encode", frames, "encoding")
     return _latents(output, (len(frames), *vae.latent_shape), "encode")
 
 
 def decode(vae: VideoVAE, latents: np.ndarray) -> np.ndarray:
     """``vae.decode(latents)``, checked: uint8 RGB frames ``[N, *frame_size, 3]``."""
     _require_per_frame(vae, "decode")
-    frames = _call(vae.decode, latents, "decoding")
+    frames = _call(vae, "decode", latents, "decoding")
     return _frames(frames, (len(latents), *vae.frame_size, 3), "decode")
 
 
@@ -63,7 +69,7 @@ def encode_clip(vae: TemporalVideoVAE, frames: np.ndarray) -> tuple[np.ndarray, 
     """``vae.encode_clip(frames)``, checked: float32 ``(mu, logvar)``, each
     ``[steps_for(T), *latent_shape]``. A failure is not retried on one frame: a clip is
     not a batch."""
-    output = _call(vae.encode_clip, frames, "encoding", batched=False)
+    output = _call(vae, "encode_clip", frames, "encoding", batched=False)
     expected = (vae.steps_for(len(frames)), *vae.latent_shape)
     return _latents(output, expected, "encode_clip", batched=False)
 
@@ -71,9 +77,23 @@ def encode_clip(vae: TemporalVideoVAE, frames: np.ndarray) -> tuple[np.ndarray, 
 def decode_steps(vae: TemporalVideoVAE, latents: np.ndarray) -> np.ndarray:
     """``vae.decode_steps(latents)``, checked: uint8 RGB frames
     ``[frames_for(S), *frame_size, 3]``."""
-    frames = _call(vae.decode_steps, latents, "decoding", batched=False)
+    frames = _call(vae, "decode_steps", latents, "decoding", batched=False)
     expected = (vae.frames_for(len(latents)), *vae.frame_size, 3)
     return _frames(frames, expected, "decode_steps", batched=False)
+
+
+def codes_used(vae: object, latents: np.ndarray) -> int | None:
+    """How many distinct codebook entries ``latents`` ``[N, *latent_shape]`` snap to, for a
+    model that can say (a VQ model's ``codes_used``); None for any other model."""
+    if not callable(getattr(vae, "codes_used", None)):
+        return None
+    count = _call(vae, "codes_used", latents, "counting the codes it uses", batched=False)
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+        raise ModelRuntimeError(
+            f"the model's codes_used returned {ascii(count)[:40]}; expected a count of "
+            "codebook entries"
+        )
+    return int(count)
 
 
 def _require_per_frame(vae: object, method: str) -> None:
@@ -120,31 +140,56 @@ def _frames(frames: Any, expected: tuple[int, ...], method: str,
     return frames
 
 
-def describe_failure(action: str, exc: BaseException) -> str:
-    """One line: what the model was doing and why it failed, with advice where there is one."""
+def describe_failure(action: str, exc: BaseException, vae: object = None) -> str:
+    """One line: what the model was doing and why it failed, with advice where there is one
+    (for ``vae``, where it is known: :func:`memory_advice`)."""
     if _out_of_memory(exc):
-        return (f"out of GPU memory while {action}: choose the CPU in the Device menu (or "
-                "--device cpu), or use smaller batches")
+        return f"out of GPU memory while {action}: {memory_advice(vae)}"
     if isinstance(exc, SystemExit):
         return f"the model tried to exit the program while {action} (SystemExit: {exc.code})"
     return f"the model failed while {action}: {describe_error(exc, with_type=True)}"
 
 
-def _call(method: Callable[[np.ndarray], Any], inputs: np.ndarray, action: str,
-          batched: bool = True) -> Any:
-    """``method(inputs)``; anything it raises but Ctrl-C becomes a ModelRuntimeError.
+def memory_advice(vae: object) -> str:
+    """What to change when ``vae`` runs out of GPU memory.
+
+    A diffusers video autoencoder (a temporal model with a folder) is told the settings in
+    its folder's ``explorer.json`` that bound its memory: ``"tiling": true`` where its class
+    has tiles and they are off, and a smaller ``"frame_size"`` (half the sides it has).
+    Other models: the CPU, or smaller batches where batches are what it takes.
+    """
+    if not hasattr(vae, "decode_steps"):
+        return f"{_CPU_ADVICE}, or use smaller batches"
+    try:
+        facts = dict(vae.describe())
+        height, width = vae.frame_size
+    except Exception:  # a broken model still gets the plain advice
+        return _CPU_ADVICE
+    if not (str(facts.get("kind", "")).startswith("diffusers ") and facts.get("path")):
+        return _CPU_ADVICE  # no settings file to change
+    settings = Path(facts["path"]) / _SETTINGS_FILE
+    smaller = f'[{max(1, height // 2)}, {max(1, width // 2)}]'
+    if facts.get("tiling") is False:
+        return (f'put "tiling": true in {settings}, or a smaller "frame_size" there, such as '
+                f"{smaller}; or {_CPU_ADVICE}")
+    return f'put a smaller "frame_size" in {settings}, such as {smaller}; or {_CPU_ADVICE}'
+
+
+def _call(vae: Any, method: str, inputs: np.ndarray, action: str, batched: bool = True) -> Any:
+    """``vae.method(inputs)``; anything it raises but Ctrl-C becomes a ModelRuntimeError.
 
     After a failure on a ``batched`` call of several items, the first item alone is tried
     once: if that works, the message says the model handles only batch 1.
     """
+    call: Callable[[np.ndarray], Any] = getattr(vae, method)
     try:
-        return method(inputs)
+        return call(inputs)
     except (ExplorerError, KeyboardInterrupt):
         raise
     except BaseException as exc:  # SystemExit and GeneratorExit too: see the module docstring
-        message = describe_failure(action, exc)
+        message = describe_failure(action, exc, vae)
         if (batched and len(inputs) > 1 and not _out_of_memory(exc)
-                and _works_on_one(method, inputs)):
+                and _works_on_one(call, inputs)):
             message = (f"the model failed on a batch of {len(inputs)} but works on one at a "
                        f"time: it must handle whole batches ({_CONTRACT}); {message}")
         raise ModelRuntimeError(message) from exc

@@ -100,6 +100,8 @@ class VideoDiffusersSettings(Strict):
     frame_size: FrameSize | None = None
     tiling: bool = False
     """Spatial (and, where the class can, temporal) tiles: flat memory, blended seams."""
+    half_precision: bool | None = None
+    """16 bits on CUDA (true) or float32 (false); default: as the class's pipelines run it."""
 
 
 def open_model(

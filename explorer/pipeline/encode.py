@@ -215,24 +215,6 @@ def encode_video(
     )
 
 
-def decode_row(vae: AnyVAE, trajectory: Trajectory, row: int, context: int = 1) -> np.ndarray:
-    """The frames trajectory row ``row`` decodes to: ``[k, *frame_size, 3]``, one for a
-    per-frame model, the ``k`` frames the step covers for a temporal one.
-
-    A temporal model decodes the step after ``context`` (at least one) steps before it, as
-    a clip, and keeps the step's frames: decoded first, a causal model's step would give
-    one frame. More context is closer to decoding the whole video, and slower.
-    """
-    if not is_temporal(vae):
-        return guard.decode(vae, trajectory.latents(slice(row, row + 1)))
-    first, last = trajectory.frames_of(row)
-    begin = max(0, row - max(1, context))
-    frames = guard.decode_steps(vae, trajectory.latents(slice(begin, row + 1)))
-    lone = row == 0 and vae.causal_first_frame  # the only step: one frame
-    per_step = 1 if lone else vae.temporal_stride
-    return frames[len(frames) - per_step:][: last - first + 1]
-
-
 def psnr_db(originals: np.ndarray, reconstructions: np.ndarray) -> np.ndarray:
     """Per-frame PSNR in dB of uint8 frames [N, H, W, 3]; identical frames give 100 dB."""
     return _psnr(_mse(originals, reconstructions))

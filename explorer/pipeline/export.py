@@ -31,9 +31,15 @@ import numpy as np
 from explorer.errors import Cancelled, ExplorerError
 from explorer.fileio import atomic_output
 from explorer.latent.keyframes import Keyframe
-from explorer.model import guard
-from explorer.model.contract import VideoVAE
+from explorer.latent.trajectory import Trajectory
+from explorer.model.contract import AnyVAE, is_temporal
 from explorer.model.identity import model_location
+from explorer.pipeline.decode import (
+    decode_path,
+    decoded_frame_count,
+    frames_per_step,
+    latents_per_batch,
+)
 from explorer.pipeline.prefetch import leave_cores, prefetch
 from explorer.video.fitting import fit_frames
 from explorer.video.writer import (
@@ -55,7 +61,7 @@ class ExportSettings:
     """CRF-like: 0 best, 51 worst (MP4/WebM)."""
     side_by_side: bool = False
     """Put a real frame beside each decoded one: the step's own frame where the path passes
-    through one, else the nearest (see :func:`nearest_frames`), labelled with its number."""
+    through one, else the nearest (see :func:`shown_beside`), labelled with its number."""
     frame_counter: bool = False
     ping_pong: bool = False
     """Play forward then backward, for a seamless loop."""
@@ -88,10 +94,10 @@ class Originals:
     """Where a side-by-side export takes its left panels from."""
 
     shown: Sequence[ShownFrame]
-    """One per step (see :func:`nearest_frames`)."""
+    """One per frame of the clip (see :func:`shown_beside`)."""
     read: Callable[[int], np.ndarray]
     """Video frame number to its RGB frame; called on the thread that calls
-    :func:`export_clip`, once for each run of steps that show the same frame, so the
+    :func:`export_clip`, once for each run of frames that show the same one, so the
     frames are never all held at once."""
 
 
@@ -134,6 +140,31 @@ def nearest_frames(
         else ShownFrame(int(frame), True)
         for step, frame in enumerate(known)
     ]
+
+
+def shown_beside(
+    vae: AnyVAE,
+    latents: np.ndarray,
+    trajectory: Trajectory,
+    exact: Sequence[int | None] | None = None,
+) -> list[ShownFrame]:
+    """For each frame of the clip ``latents`` decode to, the video frame to show beside it.
+
+    Each latent shows the frame :func:`nearest_frames` chooses. A temporal model's step
+    decodes to several frames, and shows the frames of the trajectory's step it is nearest
+    to, in step: the path's frames and the video's advance together, aligned on the step's
+    last frame (a causal model's lone first step is a step's last frame).
+    """
+    per_step = nearest_frames(latents, trajectory.mu, trajectory.frame_index, exact)
+    if not is_temporal(vae):
+        return per_step
+    shown = []
+    for step, length in zip(per_step, frames_per_step(vae, len(latents)), strict=True):
+        row = trajectory.row_of_frame(step.frame)
+        first, last = (step.frame, step.frame) if row is None else trajectory.frames_of(row)
+        shown += [ShownFrame(max(first, last - behind), step.exact)
+                  for behind in range(int(length) - 1, -1, -1)]
+    return shown
 
 
 def _nearest_rows(points: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -197,7 +228,7 @@ def build_recipe(
 
 def export_clip(
     latents: np.ndarray,
-    vae: VideoVAE,
+    vae: AnyVAE,
     output: str | os.PathLike[str],
     settings: ExportSettings = ExportSettings(),
     originals: Originals | None = None,
@@ -207,15 +238,19 @@ def export_clip(
 ) -> Path:
     """Decode ``latents`` [N, *latent_shape] and write them as a clip at ``output``.
 
-    ``originals`` gives the real frame beside each step, and is needed by
+    A per-frame model makes a frame of each latent; a temporal model decodes them as
+    latent steps, into :func:`~explorer.pipeline.decode.decoded_frame_count` frames.
+    ``originals`` gives the real frame beside each of the clip's frames, and is needed by
     ``side_by_side``. Returns the written path.
     """
     latents = np.asarray(latents, dtype=np.float32)
     if len(latents) == 0:
         raise ExplorerError("there are no latents to export")
-    if settings.side_by_side and (originals is None or len(originals.shown) != len(latents)):
-        raise ExplorerError("a side-by-side export needs the original frame of every step")
-    order = _frame_order(len(latents), settings.ping_pong)
+    count = decoded_frame_count(vae, len(latents))
+    if settings.side_by_side and (originals is None or len(originals.shown) != count):
+        raise ExplorerError(
+            "a side-by-side export needs a video frame beside each of the clip's frames")
+    order = _frame_order(count, settings.ping_pong)
     writer = ClipWriter(
         output,
         settings.fps,
@@ -231,21 +266,25 @@ def export_clip(
         width, height = panel_size(vae.frame_size, settings.size)
         left_panel = _left_panels(originals, (height, width))
 
-    def decoded_batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for start in range(0, len(latents), settings.batch_size):
-            rows = np.arange(start, min(start + settings.batch_size, len(latents)))
+    def decoded_batches() -> Iterator[np.ndarray]:
+        path = decode_path(vae, latents, latents_per_batch(vae, settings.batch_size))
+        while True:
             with model_in_use:
-                decoded = guard.decode(vae, latents[rows])
-            yield rows, decoded
+                batch = next(path, None)
+            if batch is None:
+                return
+            yield batch[1]
 
     batches = prefetch(decoded_batches(), polite=True, thread_context=leave_cores)
     with writer, contextlib.closing(batches):
-        for rows, decoded in batches:
+        position = 0
+        for decoded in batches:
             if should_stop and should_stop():
                 raise Cancelled("export cancelled")
-            for row, image in zip(rows, decoded, strict=True):
-                left = left_panel(int(row)) if left_panel else None
-                sink.frames[int(row)] = compose_frame(image, settings, left)
+            for image in decoded:
+                left = left_panel(position) if left_panel else None
+                sink.frames[position] = compose_frame(image, settings, left)
+                position += 1
             sink.flush()
             if on_progress:
                 on_progress(ExportProgress(sink.sent, len(order)))
@@ -299,8 +338,8 @@ def clip_size(frame_size: tuple[int, int], settings: ExportSettings) -> tuple[in
 
 
 def _left_panels(originals: Originals, size: tuple[int, int]) -> Callable[[int], np.ndarray]:
-    """Step number to its :func:`original_panel` of ``size`` = (H, W); a run of steps
-    that show the same frame reads and labels it once."""
+    """The clip's frame number to its :func:`original_panel` of ``size`` = (H, W); a run
+    of frames that show the same video frame reads and labels it once."""
 
     @functools.lru_cache(maxsize=1)
     def panel(shown: ShownFrame) -> np.ndarray:

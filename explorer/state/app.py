@@ -21,6 +21,7 @@ import numpy as np
 from explorer.errors import ExplorerError
 from explorer.latent.keyframes import ClipPath, Keyframe, clip_path
 from explorer.latent.trajectory import Trajectory
+from explorer.model.video_vae.rule import FrameRule
 from explorer.session.document import Session
 from explorer.state.events import Event
 from explorer.state.settings import Colouring, ExportChoices, InterpolationSettings, ViewRange
@@ -67,18 +68,31 @@ class Clip:
     def with_drawn(self, latents: np.ndarray) -> Clip:
         return Clip(self.keyframes, np.asarray(latents, np.float32))
 
-    def path(self, settings: InterpolationSettings) -> tuple[ClipPath | None, str]:
-        """The path the clip makes with ``settings``, and one line saying what it is."""
+    def path(self, settings: InterpolationSettings,
+             rule: FrameRule | None = None) -> tuple[ClipPath | None, str]:
+        """The path the clip makes with ``settings``, and one line saying what it is.
+
+        With a temporal model's ``rule`` the path's latents are steps: as many as the
+        clip's frames need, each decoding to several frames.
+        """
         if self.drawn is not None:
             return (ClipPath(self.drawn, [None] * len(self.drawn)),
-                    f"Drawn path: {len(self.drawn)} frames.")
+                    f"Drawn path: {_length(len(self.drawn), rule)}.")
         if len(self.keyframes) < 2:
             return None, NO_PATH
+        steps = settings.steps if rule is None else max(2, rule.steps_for(settings.steps))
         try:
-            path = clip_path(self.keyframes, settings.steps, settings.method, settings.easing)
+            path = clip_path(self.keyframes, steps, settings.method, settings.easing)
         except ExplorerError as exc:
             return None, str(exc)
-        return path, f"{len(self.keyframes)} keyframes, {settings.steps} frames."
+        return path, f"{len(self.keyframes)} keyframes, {_length(steps, rule)}."
+
+
+def _length(latents: int, rule: FrameRule | None) -> str:
+    """A path's length: its frames, and a temporal model's steps."""
+    if rule is None:
+        return f"{latents} frames"
+    return f"{latents} latent steps = {rule.frames_for(latents)} frames"
 
 
 class AppState:
@@ -97,13 +111,17 @@ class AppState:
         """Where the map looked in each layout, so switching back returns there."""
         self.frame = 0
         """The row of the trajectory on screen."""
+        self.within = 0
+        """Which of the row's frames is on screen: 0, but for a video autoencoder's latent
+        step, which covers several."""
         self.probe: np.ndarray | None = None
         self.clip = Clip()
         self.interpolation = InterpolationSettings()
         self.export = ExportChoices()
         self.selection: tuple[int, ...] = ()
         self.colouring: Colouring = "time"
-        self._path: tuple[Clip, InterpolationSettings, ClipPath | None, str] | None = None
+        self._path: tuple[Clip, InterpolationSettings, FrameRule | None, ClipPath | None,
+                          str] | None = None
 
     # --- reading -----------------------------------------------------------------------
 
@@ -133,10 +151,13 @@ class AppState:
 
     def _clip_path(self) -> tuple[ClipPath | None, str]:
         cached = self._path
-        if cached is None or cached[0] is not self.clip or cached[1] != self.interpolation:
-            cached = (self.clip, self.interpolation, *self.clip.path(self.interpolation))
+        rule = self.trajectory.frame_rule if self.trajectory is not None else None
+        if (cached is None or cached[0] is not self.clip or cached[1] != self.interpolation
+                or cached[2] != rule):
+            path = self.clip.path(self.interpolation, rule)
+            cached = (self.clip, self.interpolation, rule, *path)
             self._path = cached
-        return cached[2], cached[3]
+        return cached[3], cached[4]
 
     def frame_number(self, row: int) -> int:
         """The video frame number of trajectory row ``row``."""
@@ -160,14 +181,16 @@ class AppState:
         user's settings stay."""
         self.videos, self.models = (video,), (model,)
         self.layouts, self.projection_kind, self.view_ranges = {"pca": pca}, "pca", {}
-        self.frame, self.probe, self.clip, self.selection = 0, None, Clip(), ()
+        self.frame, self.within, self.probe, self.clip = 0, 0, None, Clip()
+        self.selection = ()
         self.history.clear()
         self.changed.emit("documents")
 
     def close(self) -> None:
         """Nothing open (another video is being opened)."""
         self.videos, self.models, self.layouts, self.view_ranges = (), (), {}, {}
-        self.frame, self.probe, self.clip, self.selection = 0, None, Clip(), ()
+        self.frame, self.within, self.probe, self.clip = 0, 0, None, Clip()
+        self.selection = ()
         self.history.clear()
         self.changed.emit("documents")
 
@@ -193,12 +216,15 @@ class AppState:
 
     # --- changing: what the user looks at ----------------------------------------------
 
-    def set_frame(self, row: int) -> None:
+    def set_frame(self, row: int, within: int = 0) -> None:
+        """Show trajectory row ``row``, and of a latent step its frame ``within``."""
         if self.trajectory is None:
             return
         row = int(np.clip(row, 0, len(self.trajectory) - 1))
-        if row != self.frame:
-            self.frame = row
+        first, last = self.trajectory.frames_of(row)
+        within = int(np.clip(within, 0, last - first))
+        if (row, within) != (self.frame, self.within):
+            self.frame, self.within = row, within
             self.changed.emit("frame")
 
     def set_probe(self, latent: np.ndarray | None) -> None:
@@ -305,7 +331,7 @@ class AppState:
             keyframes.append(keyframe)
         self.interpolation, self.export = session.interpolation, session.export
         self.clip = Clip(tuple(keyframes), session.drawn_path if same_latents else None)
-        self.frame = min(session.current_frame, len(trajectory) - 1)
+        self.frame, self.within = min(session.current_frame, len(trajectory) - 1), 0
         if session.probe is not None and session.probe.shape == trajectory.mu.shape[1:]:
             self.probe = session.probe
         if session.projection_kind in self.layouts:

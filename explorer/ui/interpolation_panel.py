@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from explorer.latent.interpolate import EASING_NAMES, METHOD_LABELS, METHODS
 from explorer.latent.keyframes import ClipPath, Keyframe
+from explorer.model.video_vae.rule import FrameRule
 from explorer.state.app import AppState, Clip
 from explorer.state.settings import FPS, SECONDS, InterpolationSettings
 from explorer.ui.images import to_qimage
@@ -210,8 +211,16 @@ class InterpolationPanel(QWidget):
         for widget in (self.method, self.easing, self.seconds, self.fps):
             widget.blockSignals(False)
 
+    @property
+    def _rule(self) -> FrameRule | None:
+        """A video autoencoder's: the path's latents are steps of several frames."""
+        trajectory = self.state.trajectory
+        return trajectory.frame_rule if trajectory is not None else None
+
     def _show_path(self) -> None:
-        self.steps_label.setText(f"= {self.steps} frames")
+        rule = self._rule
+        frames = self.steps if rule is None else rule.frames_for(rule.steps_for(self.steps))
+        self.steps_label.setText(f"= {frames} frames")
         self._stop_preview()
         self.message.setText(self.state.clip_message)
         self.preview_button.setEnabled(self.path is not None)
@@ -264,7 +273,9 @@ class InterpolationPanel(QWidget):
         if playing and self.path is not None:
             self._preview_step = 0
             self.preview_button.setText("Stop")
-            self._preview_timer.start(max(1, round(1000 / self.state.interpolation.fps)))
+            frames = 1 if self._rule is None else self._rule.stride  # a step's, after the first
+            self._preview_timer.start(
+                max(1, round(1000 * frames / self.state.interpolation.fps)))
         else:
             self._stop_preview()
 
@@ -277,7 +288,8 @@ class InterpolationPanel(QWidget):
         self.previewStep.emit(self._preview_step, len(path.latents),
                               path.latents[self._preview_step])
         self._preview_step += 1
-        self.message.setText(f"Preview: frame {self._preview_step} of {len(path.latents)}")
+        unit = "frame" if self._rule is None else "latent step"
+        self.message.setText(f"Preview: {unit} {self._preview_step} of {len(path.latents)}")
 
     def _stop_preview(self) -> None:
         if not self._preview_timer.isActive() and not self.preview_button.isChecked():

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QLabel, QMenu
 from explorer.ui.images import to_qimage
 
 COLOUR_MAP = "viridis"
+COLOUR_STEPS = 256
+"""Shades of the colour map the points are drawn in (a lookup table)."""
 HOVER_OFFSET = 16
 
 
@@ -117,6 +119,9 @@ class LatentMap(pg.PlotWidget):
         for side in ("bottom", "left"):  # latents are small numbers: "0.5", not "500 ×0.001"
             self.getAxis(side).enableAutoSIPrefix(False)
         self._colour_map = pg.colormap.get(COLOUR_MAP)
+        self._brushes = np.array(  # shared by the points: one brush a shade, not a point
+            [pg.mkBrush(*colour) for colour in self._colour_map.getLookupTable(nPts=COLOUR_STEPS)],
+            dtype=object)
         self._line = pg.PlotDataItem(pen=pg.mkPen((150, 150, 150, 110), width=1.5))
         self._points = _DraggableScatter(size=7, pen=None, hoverable=True, tip=None)
         self._current = pg.ScatterPlotItem(
@@ -219,12 +224,12 @@ class LatentMap(pg.PlotWidget):
                 item.setData([], [])
             return
         span = max(float(time_s[-1] - time_s[0]), 1e-9)
-        shades = self._colour_map.map((time_s - time_s[0]) / span, mode="qcolor")
+        shade = np.round((time_s - time_s[0]) / span * (COLOUR_STEPS - 1)).astype(np.intp)
         self._line.setData(self._embedding[:, 0], self._embedding[:, 1])
         self._points.setData(
             pos=self._embedding,
-            brush=[pg.mkBrush(c) for c in shades],
-            data=np.arange(len(shades)),
+            brush=self._brushes[shade],
+            data=np.arange(len(shade)),
         )
         self._colour_bar.setLevels((float(time_s[0]), float(time_s[0]) + span))
         if fit:

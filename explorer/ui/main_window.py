@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.errors import ExplorerError, describe_error
+from explorer.latent.trajectory import TRAJECTORY_SUFFIX
 from explorer.model.kinds import MODEL_SUFFIXES
 from explorer.state.app import AppState, LoadedModel, LoadedVideo
 from explorer.state.quality import reconstruction_warning
@@ -45,8 +46,10 @@ from explorer.ui.session_controller import SessionController
 from explorer.ui.timeline import Timeline
 from explorer.ui.trust import CodeGate
 from explorer.ui.worker import ModelLoader, WorkerThread
+from explorer.video.formats import VIDEO_SUFFIXES
 
-VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.webm *.mkv *.avi *.ts *.gif);;All files (*)"
+VIDEO_FILTER = (f"Videos ({' '.join('*' + suffix for suffix in VIDEO_SUFFIXES)});;"
+                f"Trajectories encoded before (*{TRAJECTORY_SUFFIX});;All files (*)")
 MESSAGE_S = 15  # how long a status-bar message stays
 ERROR_S = 60  # an error stays longer (interactive use also shows it in a dialog)
 MODEL_FILTER = f"Models ({' '.join('*' + s for s in MODEL_SUFFIXES)});;All files (*)"
@@ -206,9 +209,11 @@ class MainWindow(QMainWindow):
         self._add_action(view_menu, "Play / Pause", "Space", timeline.toggle_play)
         self._add_action(view_menu, "Next Frame", "Right", lambda: timeline.step(1))
         self._add_action(view_menu, "Previous Frame", "Left", lambda: timeline.step(-1))
+        self._add_action(view_menu, "One Second On", "Shift+Right", lambda: timeline.skip(1.0))
+        self._add_action(view_menu, "One Second Back", "Shift+Left", lambda: timeline.skip(-1.0))
         self._add_action(view_menu, "First Frame", "Home", lambda: timeline.set_frame(0))
         self._add_action(view_menu, "Last Frame", "End",
-                         lambda: timeline.set_frame(timeline.frame_count - 1))
+                         lambda: timeline.set_position(timeline.position_count - 1))
         view_menu.addSeparator()
         self._add_action(view_menu, "Reset Map View", "Ctrl+0", self.latent_map.fit_view)
         self._lock_aspect = QAction("Lock Map &Aspect Ratio", self, checkable=True, checked=True)
@@ -337,7 +342,7 @@ class MainWindow(QMainWindow):
             self.frames_label.setText(f"{len(trajectory)} {rows}" if trajectory else "")
             self._update_title()
         elif aspect == "frame":
-            self.timeline.set_frame(self.state.frame)
+            self.timeline.set_frame(self.state.frame, self.state.within)
 
     def _show_aspect_lock(self, locked: bool) -> None:
         self._lock_aspect.blockSignals(True)
@@ -578,7 +583,8 @@ class MainWindow(QMainWindow):
         self._opening = None
         self.state.open(LoadedVideo(self.video, trajectory),
                         LoadedModel(self.model, self._model_info), pca)
-        self.recent.add("video", self.video)
+        if self.video.is_file():  # not a trajectory's video that is not here
+            self.recent.add("video", self.video)
         self.recent.add("model", self.model)
         self._warning = reconstruction_warning(trajectory, self._model_info)
         self.model_panel.show_warning(self._warning)  # the status bar: once the job ends

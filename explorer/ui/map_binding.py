@@ -168,7 +168,10 @@ class MapBinding(QObject):
 
     def _drag_point(self, row: int, x: float, y: float) -> None:
         """A frame's own point dragged: components the 2-D view cannot show stay as they
-        were in that frame."""
+        were in that frame. A video autoencoder's step becomes the current one: the probe
+        decodes as that step would, after the steps before it."""
+        if self.state.trajectory.is_temporal and self.state.frame != row:
+            self.state.set_frame(row)
         self.map.place_probe(x, y)
         self._move_probe_to(x, y, self.state.trajectory.mu[row])
 

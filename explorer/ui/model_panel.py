@@ -48,14 +48,28 @@ class ModelPanel(QWidget):
         if info.get("deterministic"):
             rows.append(("Log-variance", "none: a plain autoencoder"))
         if info.get("codebook_size"):
-            through = "through" if info.get("quantize", True) else "without"
-            rows.append(("Codebook", f"{info['codebook_size']:,} codes, decoded {through} "
-                                     "the quantiser"))
+            rows.append(("Codebook", _codebook(info)))
         psnr = info.get("training", {}).get("holdout_psnr_db")
         if psnr is not None:
             rows.append(("Held-out PSNR", f"{psnr:.1f} dB"))
         rows.append(("Device", info["device_label"]))
+        if "precision" in info:
+            rows.append(("Precision", info["precision"]))
         if video is not None:
             rows.append(("Video", video.name))
         for label, value in rows:
             self._form.addRow(f"{label}:", QLabel(value))
+        if info.get("note"):  # a sentence, such as why a video autoencoder is slow here
+            note = QLabel(info["note"])
+            note.setWordWrap(True)
+            self._form.addRow("Note:", note)
+
+
+def _codebook(info: Mapping[str, Any]) -> str:
+    """A VQ model's codebook: its size, how many entries the video uses once the worker has
+    counted them (``codes_used``), and whether decoding goes through the quantiser."""
+    entries = f"{info['codebook_size']:,} entries"
+    if info.get("codes_used") is not None:
+        entries += f", this video uses {info['codes_used']:,}"
+    through = "through" if info.get("quantize", True) else "without"
+    return f"{entries}; decoded {through} the quantiser"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from explorer.model.video_vae.rule import CONTEXT_STEPS
 from explorer.state.app import AppState
 from explorer.ui.frame_view import FrameView
 from explorer.ui.worker import CursorPreview, FramePreview, InferenceWorker, Thumbnail
@@ -61,18 +62,33 @@ class PreviewClient(QObject):
     def show_frame(self) -> None:
         """Ask for the current frame and its reconstruction."""
         if self.state.trajectory is not None:
-            self._frame_stamp = self.worker.request_frame(self.state.frame)
+            self._frame_stamp = self.worker.request_frame(self.state.frame, self.state.within)
             self._busy.start()
 
     def show_probe(self) -> None:
-        """Ask for the image decoded at the probe."""
-        if self.state.probe is not None:
-            x, y = self._probe_position()
-            self._request_cursor(self.state.probe, f"decoded at ({x:.2f}, {y:.2f})")
+        """Ask for what the probe decodes to. A video autoencoder decodes it as the
+        current latent step would be, after the steps before that one."""
+        trajectory = self.state.trajectory
+        if self.state.probe is None:
+            return
+        x, y = self._probe_position()
+        caption = f"decoded at ({x:.2f}, {y:.2f})"
+        context = None
+        if trajectory is not None and trajectory.is_temporal:
+            row = self.state.frame
+            context = trajectory.latents(slice(max(0, row - CONTEXT_STEPS), row))
+            caption += f" as step {row}"
+        self._request_cursor(self.state.probe, caption, context)
 
     def show_clip_step(self, step: int, count: int, latent: np.ndarray) -> None:
-        """Ask for one step of the clip's preview."""
-        self._request_cursor(latent, f"clip preview: frame {step + 1} of {count}")
+        """Ask for one step of the clip's preview (a video autoencoder's: after the
+        path's steps before it)."""
+        trajectory, path = self.state.trajectory, self.state.clip_path
+        if trajectory is not None and trajectory.is_temporal and path is not None:
+            context = path.latents[max(0, step - CONTEXT_STEPS):step]
+            self._request_cursor(latent, f"clip preview: step {step + 1} of {count}", context)
+        else:
+            self._request_cursor(latent, f"clip preview: frame {step + 1} of {count}")
 
     def show_hover(self, row: int) -> None:
         if row >= 0 and self.state.trajectory is not None:
@@ -83,8 +99,9 @@ class PreviewClient(QObject):
         if row is not None:
             self.worker.request_keyframe_thumbnail(row)
 
-    def _request_cursor(self, latent: np.ndarray, caption: str) -> None:
-        self._cursor_stamp = self.worker.request_cursor(latent)
+    def _request_cursor(self, latent: np.ndarray, caption: str,
+                        context: np.ndarray | None = None) -> None:
+        self._cursor_stamp = self.worker.request_cursor(latent, context)
         self._cursor_caption = caption
         self._busy.start()
 
@@ -100,11 +117,17 @@ class PreviewClient(QObject):
         if preview.stamp != self._frame_stamp or trajectory is None:
             return  # an older request answered late: never paint it
         self._frame_shown = preview.stamp
-        self.original.set_frame(preview.original, f"frame {self.state.frame_number(preview.index)}")
-        self._outline_crop(preview.original.shape[:2], trajectory.meta)
+        step = f"  ·  step {preview.index}" if trajectory.is_temporal else ""
+        if preview.original is None:
+            self.original.show_message("the video is not available",
+                                       f"frame {preview.frame}{step}")
+        else:
+            self.original.set_frame(preview.original, f"frame {preview.frame}{step}")
+            self._outline_crop(preview.original.shape[:2], trajectory.meta)
         caption = "decoded from μ"
         if trajectory.psnr_db is not None:
-            caption += f"  ·  PSNR {trajectory.psnr_db[preview.index]:.1f} dB"
+            over = " (the step's)" if trajectory.is_temporal else ""
+            caption += f"  ·  PSNR {trajectory.psnr_db[preview.index]:.1f} dB{over}"
         self.reconstruction.set_frame(preview.reconstruction, caption)
         self.frameShown.emit()
 
@@ -119,7 +142,9 @@ class PreviewClient(QObject):
     def _on_cursor(self, preview: CursorPreview) -> None:
         if preview.stamp == self._cursor_stamp:
             self._cursor_shown = preview.stamp
-            self.cursor.set_frame(preview.image, self._cursor_caption)
+            trajectory = self.state.trajectory
+            fps = (trajectory.meta.get("video", {}).get("fps") if trajectory else None) or 25.0
+            self.cursor.set_loop(preview.frames, fps, self._cursor_caption)
 
     def _on_hover_thumbnail(self, thumbnail: Thumbnail) -> None:
         if thumbnail.stamp == self._hover_stamp:

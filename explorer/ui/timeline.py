@@ -37,7 +37,8 @@ class TimeAxis(pg.AxisItem):
 
 class ErrorCurve(pg.PlotWidget):
     """Reconstruction PSNR per frame, under the slider and aligned with it: the same x is
-    the same frame. A click seeks to the frame under the pointer."""
+    the same frame (a video autoencoder's step: each of its frames, with the step's PSNR,
+    and the current step shaded). A click seeks to the frame under the pointer."""
 
     frameClicked = Signal(int)
 
@@ -55,8 +56,15 @@ class ErrorCurve(pg.PlotWidget):
         self._curve = self.plot(
             pen=pg.mkPen((90, 160, 255), width=1.5), fillLevel=0, brush=(90, 160, 255, 50)
         )
+        # an hour of video is 86,400 values: drawn as each pixel column's lowest and highest
+        self._curve.setDownsampling(auto=True, method="peak")
+        self._curve.setClipToView(True)
         self._marker = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 80, 60), width=1.5))
         self.addItem(self._marker)
+        self.step_region = pg.LinearRegionItem(movable=False, brush=(255, 80, 60, 45),
+                                               pen=pg.mkPen(None))
+        self.step_region.setVisible(False)
+        self.addItem(self.step_region)
         self._count = 0
         self.scene().sigMouseClicked.connect(self._on_click)
 
@@ -78,8 +86,13 @@ class ErrorCurve(pg.PlotWidget):
         item = self.getPlotItem()
         item.layout.setContentsMargins(max(0, left), 2, max(0, self.width() - right), 0)
 
-    def set_current(self, index: int) -> None:
+    def set_current(self, index: int, step: tuple[int, int] | None = None) -> None:
+        """Mark position ``index``; ``step``, the first and last position of the latent
+        step that covers it, is shaded."""
         self._marker.setValue(index)
+        self.step_region.setVisible(step is not None)
+        if step is not None:
+            self.step_region.setRegion((step[0] - 0.5, step[1] + 0.5))
 
     def _on_click(self, event) -> None:
         if not self._count:
@@ -89,9 +102,14 @@ class ErrorCurve(pg.PlotWidget):
 
 
 class Timeline(QWidget):
-    """Emits ``frameChanged`` when the user scrubs, steps or plays."""
+    """Emits ``frameChanged(row, within)`` when the user scrubs, steps or plays.
 
-    frameChanged = Signal(int)
+    The slider moves through video frames. For a per-frame model each is a row of the
+    trajectory (``within`` is 0); a video autoencoder's row is a latent step that covers
+    several frames, and ``within`` says which of them is on screen.
+    """
+
+    frameChanged = Signal(int, int)
 
     def __init__(self) -> None:
         super().__init__()
@@ -121,12 +139,14 @@ class Timeline(QWidget):
         self.error_curve = ErrorCurve()
         self.error_curve.setVisible(False)
         self._slider.rangeChanged.connect(lambda *_: QTimer.singleShot(0, self._align_curve))
-        self.error_curve.frameClicked.connect(self.set_frame)
+        self.error_curve.frameClicked.connect(self.set_position)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._advance)
         self._fps = 25.0
         self._times = np.zeros(0)
         self._spans: np.ndarray | None = None
+        self._starts = np.zeros(0, np.int64)
+        """The slider position of each row's first frame."""
 
         layout = QGridLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
@@ -140,11 +160,23 @@ class Timeline(QWidget):
 
     @property
     def frame(self) -> int:
-        return self._slider.value()
+        """The trajectory row on screen."""
+        return self._row_at(self._slider.value())
+
+    @property
+    def within(self) -> int:
+        """Which of the row's frames is on screen (0 but for a video autoencoder's step)."""
+        return self._slider.value() - int(self._starts[self.frame]) if self.frame_count else 0
 
     @property
     def frame_count(self) -> int:
+        """Rows: frames, or a video autoencoder's latent steps."""
         return len(self._times)
+
+    @property
+    def position_count(self) -> int:
+        """Positions of the slider: the video frames the rows cover."""
+        return self._slider.maximum() + 1 if self.frame_count else 0
 
     @property
     def playing(self) -> bool:
@@ -154,17 +186,34 @@ class Timeline(QWidget):
                    spans: np.ndarray | None = None) -> None:
         """Show ``len(time_s)`` rows; ``time_s`` labels each one, ``fps`` paces playback.
         ``spans`` [N, 2], for a video autoencoder, gives the first and last video frame
-        each row (a latent step) covers: the label names them and playback keeps the
-        video's pace."""
+        each row (a latent step) covers: the slider then moves through those frames."""
         self._times = np.asarray(time_s, dtype=np.float64)
         self._spans = None if spans is None else np.asarray(spans, dtype=np.int64)
         self._fps = fps if fps > 0 else 25.0
+        if self._spans is None or not len(self._spans):
+            self._starts = np.arange(self.frame_count, dtype=np.int64)
+            positions, times, psnr = self.frame_count, self._times, psnr_db
+        else:
+            lengths = self._spans[:, 1] - self._spans[:, 0] + 1
+            self._starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+            positions = int(lengths.sum())
+            times = self._times[0] + np.arange(positions) / self._fps
+            psnr = None if psnr_db is None else np.repeat(psnr_db, lengths)
         self._slider.setEnabled(self.frame_count > 0)
-        self._slider.setRange(0, max(0, self.frame_count - 1))
-        self.error_curve.set_values(psnr_db, self._times)
+        self._slider.setRange(0, max(0, positions - 1))
+        self._slider.setPageStep(max(1, round(self._positions_per_second())))  # a second
+        self.error_curve.set_values(psnr, times)
         QTimer.singleShot(0, self._align_curve)
         self._slider.setValue(0)
         self._on_value_changed(0)
+
+    def _row_at(self, position: int) -> int:
+        return max(0, int(np.searchsorted(self._starts, position, side="right")) - 1)
+
+    def _row_positions(self, row: int) -> tuple[int, int]:
+        """The first and last slider position of ``row``."""
+        end = self._starts[row + 1] - 1 if row + 1 < self.frame_count else self._slider.maximum()
+        return int(self._starts[row]), int(end)
 
     def handle_centre(self, value: int) -> QPoint:
         """Where the slider draws its handle's centre for ``value``, in this widget."""
@@ -192,19 +241,38 @@ class Timeline(QWidget):
         super().showEvent(event)
         QTimer.singleShot(0, self._align_curve)
 
-    def set_frame(self, index: int) -> None:
-        self._slider.setValue(max(0, min(index, self._slider.maximum())))
+    def set_frame(self, row: int, within: int = 0) -> None:
+        """Show trajectory row ``row`` (its frame ``within``, for a latent step)."""
+        if not self.frame_count:
+            return
+        first, last = self._row_positions(int(np.clip(row, 0, self.frame_count - 1)))
+        self.set_position(min(first + max(0, within), last))
+
+    def set_position(self, position: int) -> None:
+        self._slider.setValue(max(0, min(position, self._slider.maximum())))
 
     def step(self, delta: int) -> None:
-        self.set_frame(self.frame + delta)
+        """Move ``delta`` video frames."""
+        self.set_position(self._slider.value() + delta)
+
+    def skip(self, seconds: float) -> None:
+        """Move ``seconds`` of video (at least a position): a long video's quick way along."""
+        self.step(round(seconds * self._positions_per_second()) or (1 if seconds > 0 else -1))
+
+    def _positions_per_second(self) -> float:
+        """The video's rate, or for rows that skip frames (a stride), the rows' rate."""
+        span = self._times[-1] - self._times[0] if self.frame_count > 1 else 0.0
+        if self._spans is None and span > 0:
+            return (self.frame_count - 1) / span
+        return self._fps
 
     def toggle_play(self) -> None:
         self._play.toggle()
 
     def _on_play_toggled(self, playing: bool) -> None:
-        if playing and self.frame_count > 1:
-            if self.frame == self.frame_count - 1 and not self._loop.isChecked():
-                self.set_frame(0)
+        if playing and self.position_count > 1:
+            if self._slider.value() == self._slider.maximum() and not self._loop.isChecked():
+                self.set_position(0)
             self._restart_timer()
         else:
             self._timer.stop()
@@ -214,14 +282,13 @@ class Timeline(QWidget):
     def _restart_timer(self) -> None:
         if self._play.isChecked():
             speed = self._speed.currentData()
-            frames = 1.0 if self._spans is None else float(np.mean(np.diff(self._spans) + 1))
-            self._timer.start(max(1, round(1000 * frames / (self._fps * speed))))
+            self._timer.start(max(1, round(1000 / (self._fps * speed))))
 
     def _advance(self) -> None:
-        if self.frame + 1 < self.frame_count:
-            self.set_frame(self.frame + 1)
+        if self._slider.value() < self._slider.maximum():
+            self.step(1)
         elif self._loop.isChecked():
-            self.set_frame(0)
+            self.set_position(0)
         else:
             self._play.setChecked(False)
 
@@ -230,15 +297,20 @@ class Timeline(QWidget):
         icon = pixmap.SP_MediaPause if playing else pixmap.SP_MediaPlay
         self._play.setIcon(self.style().standardIcon(icon))
 
-    def _on_value_changed(self, index: int) -> None:
-        if self.frame_count and self._spans is not None:
-            first, last = self._spans[index]
-            self._label.setText(f"step {index} / {self.frame_count - 1}  ·  frames "
-                                f"{first}–{last}  ·  {self._times[index]:.2f} s")
-        elif self.frame_count:
-            last = self.frame_count - 1
-            self._label.setText(f"frame {index} / {last}  ·  {self._times[index]:.2f} s")
-        else:
+    def _on_value_changed(self, position: int) -> None:
+        if not self.frame_count:
             self._label.setText("no frames")
-        self.error_curve.set_current(index)
-        self.frameChanged.emit(index)
+            return
+        row = self._row_at(position)
+        if self._spans is not None:
+            first, last = self._spans[row]
+            frame = first + position - self._starts[row]
+            self._label.setText(
+                f"frame {frame} / {self._spans[-1, 1]}  ·  step {row} / {self.frame_count - 1} "
+                f"(frames {first}–{last})  ·  {self._times[0] + position / self._fps:.2f} s")
+            self.error_curve.set_current(position, self._row_positions(row))
+        else:
+            last = self.frame_count - 1
+            self._label.setText(f"frame {row} / {last}  ·  {self._times[row]:.2f} s")
+            self.error_curve.set_current(position)
+        self.frameChanged.emit(row, position - int(self._starts[row]))

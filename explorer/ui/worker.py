@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,14 +64,23 @@ class LatestSlot(Generic[T]):
 class FramePreview:
     stamp: int
     index: int
-    original: np.ndarray
+    """The trajectory row."""
+    frame: int
+    """The video frame shown: the row's, or one of those a latent step covers."""
+    original: np.ndarray | None
+    """None when the video is not available (a trajectory opened without it)."""
     reconstruction: np.ndarray
 
 
 @dataclass(frozen=True)
 class CursorPreview:
     stamp: int
-    image: np.ndarray
+    frames: np.ndarray
+    """[k, H, W, 3]: one frame, or the frames a video autoencoder's latent step decodes to."""
+
+    @property
+    def image(self) -> np.ndarray:
+        return self.frames[0]
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,8 @@ class Thumbnail:
 
 @dataclass
 class OpenVideo:
-    """Job: load ``model`` and encode ``video``, replacing whatever was open.
+    """Job: load ``model`` and encode ``video``, replacing whatever was open. A ``video``
+    that is a trajectory file (``.npz``) is read instead, and its video shown where it is.
 
     A restored session brings its ``trajectory`` (and the state of its PCA projection):
     then nothing is encoded. ``trust_code`` lets a model that is code run (the window has
@@ -141,6 +152,9 @@ class InferenceWorker(QObject):
     _wake = Signal()
 
     THUMBNAIL_SIZE = 96
+    ROWS_KEPT = 8
+    """Decoded rows kept: scrubbing inside a latent step, or back and forth over a few,
+    decodes each once."""
 
     def __init__(self, model_loader: ModelLoader | None = None) -> None:
         """``model_loader(path, device)`` opens models; the default reads model files."""
@@ -150,8 +164,8 @@ class InferenceWorker(QObject):
         self._wake_posted = False
         self._job: Any = None
         self._cancel = threading.Event()
-        self.frame_requests: LatestSlot[int] = LatestSlot()
-        self.cursor_requests: LatestSlot[np.ndarray] = LatestSlot()
+        self.frame_requests: LatestSlot[tuple[int, int]] = LatestSlot()
+        self.cursor_requests: LatestSlot[tuple[np.ndarray, np.ndarray | None]] = LatestSlot()
         self.thumbnail_requests: LatestSlot[int] = LatestSlot()
         self._device_requests: LatestSlot[str] = LatestSlot()
         self._keyframe_thumbnails: list[int] = []  # few and all wanted: not latest-wins
@@ -159,6 +173,10 @@ class InferenceWorker(QObject):
         self._model_path: Path | None = None
         self._reader: Any = None
         self._trajectory: Any = None
+        self._codes_used: int | None = None
+        self._decoded_rows: OrderedDict[int, np.ndarray] = OrderedDict()
+        """The frames of the rows decoded last (a latent step's frames are scrubbed one
+        by one), newest last; emptied with the trajectory or model."""
         self._device = "auto"
         self._wake.connect(self._process)
 
@@ -177,13 +195,20 @@ class InferenceWorker(QObject):
         """Train on ``video`` with ``settings`` (TrainSettings) and save to ``output``."""
         self._submit(TrainModel(Path(video), Path(output), settings))
 
-    def request_frame(self, index: int) -> int:
-        """Ask for trajectory point ``index``'s frame and reconstruction; returns its stamp."""
-        return self._request(self.frame_requests, index)
+    def request_frame(self, index: int, within: int = 0) -> int:
+        """Ask for trajectory row ``index``'s frame and reconstruction (of a latent step,
+        its frame ``within``); returns the request's stamp."""
+        return self._request(self.frame_requests, (index, within))
 
-    def request_cursor(self, latent: np.ndarray) -> int:
-        """Ask for the image decoded from one latent (flat or shaped); returns its stamp."""
-        return self._request(self.cursor_requests, np.array(latent, dtype=np.float32))
+    def request_cursor(self, latent: np.ndarray, context: np.ndarray | None = None) -> int:
+        """Ask for what one latent (flat or shaped) decodes to; returns its stamp.
+
+        A video autoencoder decodes it as a latent step after the ``context`` steps [c, D]
+        (the ones before it in the video or the path; none: as a video's first step), into
+        the frames the step stands for.
+        """
+        context = None if context is None else np.array(context, dtype=np.float32)
+        return self._request(self.cursor_requests, (np.array(latent, dtype=np.float32), context))
 
     def request_thumbnail(self, index: int) -> int:
         """A hover thumbnail of trajectory point ``index``; newer requests replace it."""
@@ -266,29 +291,46 @@ class InferenceWorker(QObject):
         for index in wanted:
             self._guarded(self._thumbnail, 0, index, self.keyframeThumbnailReady)
 
-    def _frame_preview(self, stamp: int, index: int) -> None:
+    def _frame_preview(self, stamp: int, request: tuple[int, int]) -> None:
         trajectory = self._trajectory
         if trajectory is None:
             return
-        from explorer.pipeline.encode import decode_row
+        index = int(np.clip(request[0], 0, len(trajectory) - 1))
+        first, last = trajectory.frames_of(index)
+        within = int(np.clip(request[1], 0, last - first))
+        original = None if self._reader is None else self._reader.frame(first + within)
+        reconstruction = self._decoded_row(index)[within]
+        self.framePreviewReady.emit(
+            FramePreview(stamp, index, first + within, original, reconstruction))
 
-        index = int(np.clip(index, 0, len(trajectory) - 1))
-        original = self._reader.frame(trajectory.frames_of(index)[0])
-        reconstruction = decode_row(self._vae, trajectory, index)[0]
-        self.framePreviewReady.emit(FramePreview(stamp, index, original, reconstruction))
+    def _decoded_row(self, row: int) -> np.ndarray:
+        from explorer.pipeline.decode import decode_row
 
-    def _cursor_preview(self, stamp: int, latent: np.ndarray) -> None:
+        if row in self._decoded_rows:
+            self._decoded_rows.move_to_end(row)
+        else:
+            self._decoded_rows[row] = decode_row(self._vae, self._trajectory, row)
+            while len(self._decoded_rows) > self.ROWS_KEPT:
+                self._decoded_rows.popitem(last=False)
+        return self._decoded_rows[row]
+
+    def _cursor_preview(self, stamp: int, request: tuple[np.ndarray, np.ndarray | None]) -> None:
         from explorer.model.contract import is_temporal
+        from explorer.pipeline.decode import decode_after
 
+        latent, context = request
         shaped = latent.reshape(1, *self._vae.latent_shape)
-        decode = guard.decode_steps if is_temporal(self._vae) else guard.decode  # a lone step
-        self.cursorReady.emit(CursorPreview(stamp, decode(self._vae, shaped)[0]))
+        if is_temporal(self._vae):
+            frames = decode_after(self._vae, context, shaped)
+        else:
+            frames = guard.decode(self._vae, shaped)
+        self.cursorReady.emit(CursorPreview(stamp, frames))
 
     def _thumbnail(self, stamp: int, index: int, signal: Any = None) -> None:
         import cv2
 
         trajectory = self._trajectory
-        if trajectory is None or not 0 <= index < len(trajectory):
+        if trajectory is None or self._reader is None or not 0 <= index < len(trajectory):
             return
         frame = self._reader.frame(int(trajectory.frame_index[index]))
         scale = self.THUMBNAIL_SIZE / max(frame.shape[:2])
@@ -300,27 +342,41 @@ class InferenceWorker(QObject):
         """Until both files are open, what was open stays open: a file that fails to open
         changes nothing."""
         from explorer.latent.projection import PCAProjection, projection_from_state
+        from explorer.latent.trajectory import TRAJECTORY_SUFFIX, Trajectory
+        from explorer.pipeline.decode import check_decodable
         from explorer.video.reader import open_video
 
+        video, trajectory, source = job.video, job.trajectory, "the session's trajectory"
+        if trajectory is None and video.suffix.lower() == TRAJECTORY_SUFFIX:
+            self.status.emit(f"Reading {video.name}…")
+            trajectory, source = Trajectory.load(video), str(video)
+            video = Path(trajectory.meta.get("video", {}).get("path") or video.with_suffix(""))
         self.status.emit(f"Loading model {job.model.name}…")
         vae = self._load_model(job.model, job.trust_code)
-        reader = open_video(job.video)
+        if trajectory is not None:
+            check_decodable(trajectory, vae, source, job.model.name)
+        # a trajectory encoded elsewhere is browsed without its video where that is missing
+        reader = None if trajectory is not None and not video.is_file() else open_video(video)
         self._release_files()
         self._vae, self._reader, self._model_path = vae, reader, job.model
-        self.opened.emit(str(job.video), str(job.model))
+        self.opened.emit(str(video), str(job.model))
         self._announce_model()
-        if job.trajectory is None:
-            trajectory, source = self._encode(job)
+        if trajectory is None:
+            trajectory, outcome = self._encode(job)
         else:
-            trajectory, source = job.trajectory, "restored"
+            outcome = "restored" if reader is not None else "restored (the video is not available)"
         if job.pca_state is None:
             projection = PCAProjection.fit(trajectory.mu)
         else:
             projection = projection_from_state(job.pca_state, trajectory.mu)
         self._trajectory = trajectory
+        self._decoded_rows.clear()
         self.trajectoryReady.emit(trajectory, projection)
+        self._codes_used = guard.codes_used(vae, trajectory.latents())  # a VQ model's
+        if self._codes_used is not None:
+            self._announce_model()
         rows = "latent steps" if trajectory.is_temporal else "frames"
-        self.status.emit(f"{len(trajectory)} {rows} {source}")
+        self.status.emit(f"{len(trajectory)} {rows} {outcome}")
 
     def _encode(self, job: OpenVideo) -> tuple[Any, str]:
         from explorer.pipeline.cache import TrajectoryCache
@@ -345,17 +401,17 @@ class InferenceWorker(QObject):
         return trajectory, "from the cache" if cached else "encoded"
 
     def _export(self, job: ExportClip) -> None:
-        from explorer.pipeline.export import Originals, export_clip, nearest_frames, save_recipe
+        from explorer.pipeline.export import Originals, export_clip, save_recipe, shown_beside
 
         if self._vae is None:
             raise ExplorerError("open a model before exporting")
         self.status.emit(f"Exporting {Path(job.output).name}…")
         originals = None
-        if job.settings.side_by_side:  # the nearest real frame beside every step
-            if self._trajectory is None:
-                raise ExplorerError("open a video before exporting side by side")
-            shown = nearest_frames(job.recipe.latents, self._trajectory.mu,
-                                   self._trajectory.frame_index, exact=job.frames)
+        if job.settings.side_by_side:  # the nearest real frame beside every frame
+            if self._trajectory is None or self._reader is None:
+                raise ExplorerError("a side-by-side clip needs the video, which is not open "
+                                    "(this trajectory's video was not found)")
+            shown = shown_beside(self._vae, job.recipe.latents, self._trajectory, job.frames)
             originals = Originals(shown, self._reader.frame)
 
         def progress(update: Any) -> None:
@@ -417,6 +473,8 @@ class InferenceWorker(QObject):
         info = {**self._vae.describe(), "device_label": describe_device(self._vae.device),
                 "devices": available_devices(), "device_choice": self._device,
                 "path": str(self._model_path)}
+        if self._codes_used is not None:
+            info["codes_used"] = self._codes_used
         self.modelReady.emit(info)
 
     def _guarded(self, action: Callable, *args: Any) -> str:
@@ -440,7 +498,8 @@ class InferenceWorker(QObject):
     def _release_files(self) -> None:
         if self._reader is not None:
             self._reader.close()
-        self._reader = self._trajectory = None
+        self._reader = self._trajectory = self._codes_used = None
+        self._decoded_rows.clear()
 
     def release(self) -> None:
         """Close files; only once the thread has stopped."""

@@ -1,5 +1,6 @@
-"""The clip formats and resize filters, by name: the one vocabulary the writer, the
-command line and the dialogs share. Light to import (no OpenCV, no FFmpeg)."""
+"""The clip formats and resize filters, by name, and the names of video files: the one
+vocabulary the reader, the writer, the command line and the dialogs share. Light to
+import (no OpenCV, no FFmpeg)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from explorer.errors import VideoError
 
 ClipFormat = Literal["mp4", "webm", "gif", "png"]
 ResizeFilter = Literal["lanczos", "bicubic", "bilinear", "nearest"]
+
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".ts", ".gif")
+"""How the video files the reader opens are commonly named: what the Open Video dialog
+lists and a library's folders are searched for (any other file may still open)."""
 
 RESIZE_FILTERS: tuple[ResizeFilter, ...] = get_args(ResizeFilter)
 """The filters that scale frames, best (and slowest) first, as menus list them."""

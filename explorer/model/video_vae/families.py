@@ -3,7 +3,8 @@
 Every class takes clips ``[B, 3, T, H, W]`` in ``[-1, 1]`` and makes latents
 ``[B, C, S, h, w]``; a :class:`Family` knows, for one class, the frame rule and latent
 geometry its config implies, the latent statistics its diffusers pipelines apply, its
-memory savers, and the quirks of calling it. :data:`FAMILIES` lists them by class name.
+memory savers, the precision its pipelines run it in on a GPU, and the quirks of calling it.
+:data:`FAMILIES` lists them by class name.
 
 The frame rule is read from the config; :class:`~.temporal_vae.TemporalVAE` checks every
 result against it, so a config this reading gets wrong fails with one line, not silently.
@@ -12,7 +13,7 @@ result against it, so a config this reading gets wrong fails with one line, not 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +80,17 @@ def _log2(value: Any, name: str) -> int:
     return value.bit_length() - 1
 
 
+def _whole_tiles(length: int, tile: int, step: int) -> int:
+    """The shortest length, at least ``length``, that tiles ``step`` apart cover whole."""
+    return tile + -(-max(0, length - tile) // step) * step
+
+
+def _repeat_last(clip: torch.Tensor, length: int) -> torch.Tensor:
+    """``clip`` ``[B, C, T, ...]`` padded to ``length`` in time by repeating its last entry."""
+    extra = length - clip.shape[2]
+    return torch.cat([clip, clip[:, :, -1:].expand(-1, -1, extra, -1, -1)], dim=2)
+
+
 class Family:
     """A diffusers class with KL posteriors, no statistics but ``scaling_factor``, and
     ``enable_tiling`` for memory; subclasses say what differs."""
@@ -91,12 +103,37 @@ class Family:
     window_steps = 16
     """Latent steps a window of a long video holds: about the clips the class was made
     for, so memory stays that of one such clip however long the video is."""
+    half: torch.dtype | None = torch.bfloat16
+    """The 16-bit type its diffusers pipelines run it in on a GPU; None where it must run in
+    float32 (the loader refuses ``half_precision`` for it)."""
+    half_by_default = True
+    """Whether they do by default (some load the VAE in float32 beside a 16-bit
+    transformer)."""
+
+    def dtype(self, device_type: str, config: Mapping[str, Any],
+              half_precision: bool | None = None) -> torch.dtype:
+        """The dtype to run in on a ``device_type`` (``cuda``, ``cpu``, ``mps``) device.
+
+        On CUDA: :attr:`half` where its pipelines use it and the config does not say
+        ``force_upcast`` (CogVideoX's and SVD's configs do, by their classes' default),
+        or where ``half_precision`` (``explorer.json``'s) asks, either way; else float32.
+        The CPU and MPS always run float32, as for image autoencoders.
+        """
+        if device_type != "cuda" or self.half is None:
+            return torch.float32
+        if half_precision is None:
+            half_precision = self.half_by_default and not config.get("force_upcast", False)
+        return self.half if half_precision else torch.float32
 
     def geometry(self, module: nn.Module) -> Geometry:
         raise NotImplementedError
 
     def statistics(self, module: nn.Module) -> Statistics:
         return Statistics(scale=float(module.config.get("scaling_factor") or 1.0))
+
+    def frame_size(self, module: nn.Module, size: tuple[int, int]) -> tuple[int, int]:
+        """The frame size to run at, given ``size`` (a multiple of the spatial compression)."""
+        return size
 
     def limit_memory(self, module: nn.Module, tiling: bool) -> None:
         """Tile (spatially, and temporally where the class can) only when asked: tiles are
@@ -121,6 +158,7 @@ class Wan(Family):
 
     class_name = "AutoencoderKLWan"
     window_steps = 21  # Wan's 81-frame clips
+    half_by_default = False  # diffusers' Wan examples load the VAE in float32, the rest bf16
 
     def geometry(self, module: nn.Module) -> Geometry:
         config = module.config
@@ -151,6 +189,8 @@ class CogVideoX(Family):
 
     class_name = "AutoencoderKLCogVideoX"
     window_steps = 13  # CogVideoX's 49-frame clips
+    # Its pipelines run it in bf16 (5B) or fp16 (2B), but its configs say force_upcast: it
+    # runs in bfloat16 (either checkpoint's range) only where half_precision asks.
 
     def geometry(self, module: nn.Module) -> Geometry:
         config = module.config
@@ -208,6 +248,7 @@ class HunyuanVideo(Family):
     when tiled (diffusers tiles in time by default; here only when asked)."""
 
     class_name = "AutoencoderKLHunyuanVideo"
+    half = torch.float16  # as diffusers' HunyuanVideo examples load its VAE
 
     def geometry(self, module: nn.Module) -> Geometry:
         return Geometry(
@@ -227,6 +268,10 @@ class Mochi(Family):
     normalise latents by ``latents_mean``, ``latents_std`` and ``scaling_factor``."""
 
     class_name = "AutoencoderKLMochi"
+    # Genmo's implementation runs its VAE in float32, and must: its encoder's first layer
+    # takes sines of the frames times up to 2π·128, a phase that frames rounded to 16 bits
+    # lose (its latents then differ wholly). MochiPipeline decodes only, in bf16.
+    half = None
 
     def geometry(self, module: nn.Module) -> Geometry:
         return Geometry(
@@ -274,6 +319,75 @@ class Cosmos(Family):
         return mean, torch.full_like(mean, NO_LOGVAR)
 
 
+class Allegro(Family):
+    """Allegro: diffusers implements it only as overlapping tiles (untiled, it raises), of
+    24 frames every 16 and of ``sample_size`` pixels every ``sample_size`` − 120 down and
+    − 80 across, encoded one at a time and blended where they overlap. Its steps are not
+    causal: each covers 4 frames. Frames and pixels past the last whole tile are left zero,
+    so frames are fitted to whole tiles, a clip is padded with its last frame to the frames
+    whole tiles cover and the steps past it dropped, and latents are padded with their last
+    step to the steps whole tiles cover and the frames past theirs cut. Its pipeline
+    divides latents by ``scaling_factor``."""
+
+    class_name = "AutoencoderKLAllegro"
+    tiles = False  # always tiled: there is nothing for "tiling" to turn on
+    window_steps = 21
+    """With the window's one step of context, 22 steps: 88 frames, Allegro's clips, which
+    are whole tiles (24 + 4 × 16)."""
+    half_by_default = False  # diffusers' Allegro example loads the VAE in float32, the rest bf16
+
+    def geometry(self, module: nn.Module) -> Geometry:
+        config = module.config
+        spatial = int(module.spatial_compression_ratio)
+        stride = 2 ** _log2(config.temporal_compression_ratio, "temporal_compression_ratio")
+        encoder, decoder = (2 ** sum(bool(b) for b in config[name]) for name in
+                            ("temporal_downsample_blocks", "temporal_upsample_blocks"))
+        tile, step = module.kernel[0], module.stride[0]
+        if not stride == encoder == decoder or tile % stride or step % stride:
+            raise ModelFileError(
+                f"its temporal_compression_ratio is {stride}, its encoder compresses time "
+                f"{encoder}× and its decoder {decoder}×; Allegro's tiles ({tile} frames, "
+                f"{step} apart) need one ratio that divides both"
+            )
+        size = config.sample_size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1 or size % spatial:
+            raise ModelFileError(
+                f"its sample_size {size!r} is not a multiple of its {spatial}× spatial compression"
+            )
+        if 0 in module.stride:
+            raise ModelFileError(f"its sample_size {size} leaves its tiles no room to step")
+        return Geometry(FrameRule(stride, causal_first=False), spatial, config.latent_channels)
+
+    def frame_size(self, module: nn.Module, size: tuple[int, int]) -> tuple[int, int]:
+        """``size`` rounded down to whole tiles, at least one: one tile only where tiles
+        cannot step by whole latent cells (``sample_size`` under 120 px down, 80 across)."""
+        spatial = int(module.spatial_compression_ratio)
+        height, width = (
+            tile + (max(0, side - tile) // step * step if step > 0 and step % spatial == 0 else 0)
+            for side, tile, step in zip(size, module.kernel[1:], module.stride[1:], strict=True)
+        )
+        return height, width
+
+    def limit_memory(self, module: nn.Module, tiling: bool) -> None:
+        """Tiles, one at a time, whatever ``tiling`` says: its only implementation."""
+        module.enable_tiling()
+
+    def encode(self, module: nn.Module, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        frames = video.shape[2]
+        padded = _repeat_last(video, _whole_tiles(frames, module.kernel[0], module.stride[0]))
+        posterior = module.encode(padded).latent_dist
+        steps = self.geometry(module).rule.steps_for(frames)
+        return posterior.mean[:, :, :steps], posterior.logvar[:, :, :steps]
+
+    def decode(self, module: nn.Module, latents: torch.Tensor) -> torch.Tensor:
+        rule = self.geometry(module).rule
+        steps = latents.shape[2]
+        tile, step = module.kernel[0] // rule.stride, module.stride[0] // rule.stride
+        video = module.decode(_repeat_last(latents, _whole_tiles(steps, tile, step))).sample
+        # diffusers' tiled decoder gives [B, T, 3, H, W], as the pipeline wants it.
+        return video.transpose(1, 2)[:, :, : rule.frames_for(steps)]
+
+
 class TemporalDecoder(Family):
     """Stable Video Diffusion's VAE: an image encoder, one step a frame, and a decoder
     whose temporal layers mix all the steps decoded together (a whole window here). Frames
@@ -281,6 +395,7 @@ class TemporalDecoder(Family):
 
     class_name = "AutoencoderKLTemporalDecoder"
     tiles = False
+    half = torch.float16  # its pipeline's fp16 weights
     FRAMES_PER_BATCH = 8
 
     def geometry(self, module: nn.Module) -> Geometry:
@@ -307,5 +422,5 @@ class TemporalDecoder(Family):
 FAMILIES: dict[str, Family] = {
     family.class_name: family
     for family in (Wan(), CogVideoX(), LTXVideo(), HunyuanVideo(), Mochi(), Cosmos(),
-                   TemporalDecoder())
+                   Allegro(), TemporalDecoder())
 }

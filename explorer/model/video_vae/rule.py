@@ -15,6 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+CONTEXT_STEPS = 1
+"""Steps decoded before a step to give it the frames it stands for: one is enough for a
+causal model's step to decode to all its frames (alone it would be a video's first step,
+one frame); more come closer to decoding the whole video, and cost as much again each."""
+
 
 @dataclass(frozen=True)
 class Window:

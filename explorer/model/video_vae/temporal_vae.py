@@ -19,6 +19,12 @@ architecture), so context narrows the gap without closing it. CogVideoX normalis
 8-frame chunks counted from the clip's start and HunyuanVideo over the whole clip, so
 their steps depend on later frames too. Only SVD's per-frame encoder gives exactly the
 same latents in any window.
+
+Precision. On a CUDA GPU the module runs in the 16-bit type its family's diffusers
+pipelines use, where they do (:meth:`~.families.Family.dtype`; ``half_precision`` overrides
+it), and always in float32 on the CPU and MPS; moving the model re-applies that rule.
+Inputs are cast to the module's dtype, latent statistics are applied in float32, and
+latents come back float32 whatever the module ran in.
 """
 
 from __future__ import annotations
@@ -34,6 +40,12 @@ from explorer.model.devices import resolve_device
 from explorer.model.torch_vae import frames_to_tensor, tensor_to_frames
 from explorer.model.video_vae.families import Family, Geometry, Statistics
 from explorer.video.fitting import FitMode, fit_frames
+
+CPU_NOTE = (
+    "on the CPU, a video autoencoder decodes slowly: previews and exports wait on its "
+    "decoder; choose a CUDA GPU in the Device menu if this machine has one"
+)
+"""What ``describe()`` says on the CPU, where the Model panel shows it."""
 
 
 class TemporalVAE:
@@ -52,6 +64,7 @@ class TemporalVAE:
         metadata: dict[str, Any] | None = None,
         device: str = "cpu",
         fit_mode: FitMode = "crop",
+        half_precision: bool | None = None,
     ) -> None:
         self.module = module.eval()
         self.family = family
@@ -63,8 +76,10 @@ class TemporalVAE:
         cells = (self.frame_size[0] // geometry.spatial, self.frame_size[1] // geometry.spatial)
         self.latent_shape: tuple[int, ...] = (geometry.channels, *cells)
         self.statistics = statistics.checked(geometry.channels)
+        self.half_precision = half_precision
+        """``explorer.json``'s choice of 16 bits on CUDA; None: the family's default."""
         self._device = resolve_device(device)
-        self.module.to(self._device)
+        self._place()
 
     @property
     def temporal_stride(self) -> int:
@@ -87,8 +102,20 @@ class TemporalVAE:
         return str(self._device)
 
     def to(self, device: str) -> None:
+        """Move the model to ``device``, in the dtype it runs in there. Weights that ran in
+        16 bits on a GPU keep their rounding when they come back to float32."""
         self._device = resolve_device(device)
-        self.module.to(self._device)
+        self._place()
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype the module runs in on its device (:meth:`~.families.Family.dtype`)."""
+        return self.family.dtype(self._device.type, self.module.config, self.half_precision)
+
+    def _place(self) -> None:
+        # A dtype only when it changes: diffusers' to() warns whenever it is given one.
+        dtype = self.dtype
+        self.module.to(self._device, **({} if self.module.dtype == dtype else {"dtype": dtype}))
 
     @property
     def parameter_count(self) -> int:
@@ -129,9 +156,9 @@ class TemporalVAE:
         if padding:
             frames = np.concatenate([frames, np.repeat(frames[-1:], padding, axis=0)])
         with torch.inference_mode():
-            video = frames_to_tensor(frames, self._device).mul(2.0).sub(1.0)
+            video = frames_to_tensor(frames, self._device).mul(2.0).sub(1.0).to(self.dtype)
             clip = video.transpose(0, 1).unsqueeze(0).contiguous()  # [1, 3, T, H, W]
-            mu, logvar = self.family.encode(self.module, clip)
+            mu, logvar = (moment.float() for moment in self.family.encode(self.module, clip))
             self._check(mu, (1, self.latent_shape[0], steps, *self.latent_shape[1:]), "encoded")
             mean, std, scale = self._statistics(mu)
             mu = (mu - mean) / std * scale
@@ -158,24 +185,29 @@ class TemporalVAE:
             z = torch.from_numpy(np.ascontiguousarray(latents)).to(self._device)
             z = z.transpose(0, 1).unsqueeze(0).contiguous()  # [1, C, S, h, w]
             mean, std, scale = self._statistics(z)
-            video = self.family.decode(self.module, z / scale * std + mean)
+            video = self.family.decode(self.module, (z / scale * std + mean).to(self.dtype))
             count = self.frames_for(len(latents))
             self._check(video, (1, 3, count, *self.frame_size), "decoded")
             return tensor_to_frames(video[0].transpose(0, 1).add(1.0).div(2.0))
 
     def describe(self) -> dict[str, Any]:
-        return {
+        """What the model says of itself; on the CPU, also a ``note`` that it is slow."""
+        facts = {
             "kind": self.kind,
             "frame_size": self.frame_size,
             "latent_shape": self.latent_shape,
             "parameters": self.parameter_count,
             "device": self.device,
+            "precision": str(self.dtype).removeprefix("torch."),
             "temporal_stride": self.temporal_stride,
             "causal_first_frame": self.causal_first_frame,
             "frame_rule": self.rule.describe(),
             "window_steps": self.window_steps,
             **self.metadata,
         }
+        if self._device.type == "cpu":
+            facts["note"] = CPU_NOTE
+        return facts
 
     def _statistics(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Mean, std ``[1, C, 1, 1, 1]`` and scale as tensors beside ``like``."""
