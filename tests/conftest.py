@@ -72,3 +72,22 @@ def shared_media() -> Path:
     if not SHARED_MEDIA.is_dir():
         pytest.skip("../shared/media not present (real clips are only in the dev checkout)")
     return SHARED_MEDIA
+
+
+@pytest.fixture(scope="module")
+def wan_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weight ``AutoencoderKLWan`` folder (4 latent channels, time compressed
+    by 4) that opens at 32 px: the temporal model of the tests."""
+    from tests.test_video_vaes import WAN, save
+
+    folder = save(tmp_path_factory.mktemp("models") / "wan", "AutoencoderKLWan", WAN)
+    (folder / "explorer.json").write_text('{"frame_size": 32}')
+    return folder
+
+
+@pytest.fixture(scope="module")
+def wan(wan_folder: Path):
+    """:func:`wan_folder`, opened on the CPU."""
+    from explorer.model.open import open_model
+
+    return open_model(wan_folder, device="cpu")

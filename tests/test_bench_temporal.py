@@ -10,26 +10,12 @@ import pytest
 
 from explorer import bench
 from explorer.demo import demo_frames
-from explorer.model.open import open_model
 from explorer.pipeline.encode import Selection, encode_video
 from explorer.video.reader import open_video
 from tests.conftest import write_mjpg
 from tests.factories import make_vae
-from tests.test_video_vaes import WAN, save
 
 TINY = replace(bench.QUICK, rounds=1, drag_seconds=0.5)
-
-
-@pytest.fixture(scope="module")
-def wan_folder(tmp_path_factory):
-    folder = save(tmp_path_factory.mktemp("models") / "wan", "AutoencoderKLWan", WAN)
-    (folder / "explorer.json").write_text('{"frame_size": 32}')
-    return folder
-
-
-@pytest.fixture(scope="module")
-def wan(wan_folder):
-    return open_model(wan_folder, device="cpu")
 
 
 @pytest.fixture(scope="module")

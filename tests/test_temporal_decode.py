@@ -17,7 +17,6 @@ import pytest
 from explorer.demo import demo_frames
 from explorer.errors import ExplorerError
 from explorer.latent.keyframes import keyframes_at_frames
-from explorer.model.open import open_model
 from explorer.pipeline.decode import check_decodable, decode_path, decode_row, frames_per_step
 from explorer.pipeline.encode import encode_video
 from explorer.pipeline.export import ExportSettings, Originals, export_clip, shown_beside
@@ -26,13 +25,6 @@ from tests.conftest import write_mjpg
 from tests.factories import make_vae
 from tests.test_diffusers_families import save_tiny
 from tests.test_video_vaes import COGVIDEOX, LTX, WAN, save
-
-
-@pytest.fixture(scope="module")
-def wan(tmp_path_factory):
-    folder = save(tmp_path_factory.mktemp("models") / "wan", "AutoencoderKLWan", WAN)
-    (folder / "explorer.json").write_text('{"frame_size": 32}')
-    return open_model(folder, device="cpu")
 
 
 @pytest.fixture(scope="module")

@@ -31,21 +31,8 @@ from explorer.pipeline.encode import (
 from explorer.video.reader import open_video
 from tests.conftest import write_mjpg
 from tests.factories import make_vae
-from tests.test_video_vaes import WAN, save
 
 FIRST_THEN_4 = [[0, 0], [1, 4], [5, 8], [9, 12], [13, 16]]
-
-
-@pytest.fixture(scope="module")
-def wan_folder(tmp_path_factory):
-    folder = save(tmp_path_factory.mktemp("models") / "wan", "AutoencoderKLWan", WAN)
-    (folder / "explorer.json").write_text('{"frame_size": 32}')
-    return folder
-
-
-@pytest.fixture(scope="module")
-def wan(wan_folder):
-    return open_model(wan_folder, device="cpu")
 
 
 @pytest.fixture(scope="module")

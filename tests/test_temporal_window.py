@@ -12,14 +12,6 @@ from explorer.pipeline.decode import decode_after, decode_row
 from tests.conftest import write_mjpg
 from tests.gui_helpers import READY_MS, drag, open_window
 from tests.test_studio import fill_export_dialog
-from tests.test_video_vaes import WAN, save
-
-
-@pytest.fixture
-def wan_folder(tmp_path):
-    folder = save(tmp_path / "wan", "AutoencoderKLWan", WAN)
-    (folder / "explorer.json").write_text('{"frame_size": 32}')
-    return folder
 
 
 @pytest.fixture
