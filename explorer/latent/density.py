@@ -1,0 +1,134 @@
+"""Level of detail for the map: many points as one image, a long line as few vertices.
+
+A scatter item draws each point (tens of milliseconds per 100,000), so a zoomed-out view of
+a long video is drawn instead as an image at the view's own pixel size (:func:`rasterise`,
+shown as an ``ImageItem``) and its trajectory line with a bounded number of vertices
+(:func:`decimate_line`). Both are numpy only, one pass over the points, no Python loop
+over them, and neither knows Qt: colours come in as a lookup table.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from explorer.latent.spatial import ViewRect
+
+# The alpha of a pixel with a single point: faint but visible; the densest pixel is opaque.
+MIN_ALPHA = 80
+
+
+def rasterise(
+    embedding: np.ndarray,
+    values: np.ndarray,
+    rect: ViewRect,
+    size: tuple[int, int],
+    lut: np.ndarray,
+    min_alpha: int = MIN_ALPHA,
+) -> np.ndarray:
+    """An RGBA image [h, w, 4] uint8 of the points [N, 2] inside ``rect``, ``size = (w, h)``.
+
+    Each pixel takes the colour of the mean of its points' ``values`` ([N], in [0, 1], e.g.
+    normalised time) through ``lut`` ([256, 4] or [256, 3] uint8, e.g. pyqtgraph's
+    ``ColorMap.getLookupTable(nPts=256, alpha=True)``), and an alpha that grows with the
+    logarithm of its point count, from ``min_alpha`` for one point to opaque for the
+    densest pixel of this image (all opaque when no pixel has two), times the table's own
+    alpha. Empty pixels are transparent (alpha 0; their colour is undefined).
+
+    Row 0 is the bottom edge (``y_min``) and column 0 the left edge: how pyqtgraph's
+    ``ImageItem`` shows a row-major image in a y-up view, placed with
+    ``setRect(x_min, y_min, width, height)``. A point on the right or top edge falls in
+    the last column or row.
+    """
+    width, height = size
+    span_x, span_y = rect.x_max - rect.x_min, rect.y_max - rect.y_min
+    if not len(embedding) or width < 1 or height < 1 or not (span_x > 0 and span_y > 0):
+        return np.zeros((max(height, 0), max(width, 0), 4), np.uint8)
+    points = np.asarray(embedding, np.float32)
+    inside = rect.contains(points)
+    column = _bins(points[:, 0][inside], rect.x_min, span_x, width)
+    row = _bins(points[:, 1][inside], rect.y_min, span_y, height)
+    pixel = row * width + column
+    counts = np.bincount(pixel, minlength=width * height)
+    sums = np.bincount(pixel, weights=np.asarray(values)[inside], minlength=width * height)
+    # whole-image passes over small types: gathering just the filled pixels costs more
+    level = np.clip(np.rint(sums / np.maximum(counts, 1) * 255.0), 0, 255).astype(np.uint8)
+    image = _rgba(lut).view(np.uint32).ravel()[level].view(np.uint8).reshape(height, width, 4)
+    densest = int(counts.max())
+    ramp = np.zeros(densest + 1, np.uint16)  # the alpha of each point count
+    ramp[1:] = 255
+    if densest > 1:
+        ramp[1:] = np.rint(min_alpha + (255 - min_alpha)
+                           * np.log(np.arange(1, densest + 1)) / np.log(densest))
+    alpha = ramp[counts].reshape(height, width) * image[:, :, 3].astype(np.uint16)
+    image[:, :, 3] = (alpha + 127) // 255
+    return image
+
+
+def _rgba(lut: np.ndarray) -> np.ndarray:
+    """The [256, 4] uint8 table, contiguous, opaque where it came without alpha."""
+    lut = np.asarray(lut, np.uint8)
+    if lut.shape not in ((256, 3), (256, 4)):
+        raise ValueError(f"the lookup table must be [256, 3 or 4], not {list(lut.shape)}")
+    if lut.shape[1] == 3:
+        lut = np.column_stack([lut, np.full(len(lut), 255, np.uint8)])
+    return np.ascontiguousarray(lut)
+
+
+def _bins(coordinates: np.ndarray, start: float, span: float, count: int) -> np.ndarray:
+    """The bin (0 to ``count - 1``) of each coordinate in [start, start + span]."""
+    scaled = (coordinates - np.float64(start)) * (count / span)
+    return np.minimum(scaled.astype(np.intp), count - 1)
+
+
+class Polyline(NamedTuple):
+    """A line to draw: ``vertices`` [M, 2], the trajectory's ``rows`` [M] they are, and
+    ``connect`` [M] bool, whether vertex ``i`` joins vertex ``i + 1`` (pyqtgraph's
+    ``PlotDataItem.setData(x, y, connect=connect)``)."""
+
+    vertices: np.ndarray
+    rows: np.ndarray
+    connect: np.ndarray
+
+
+def decimate_line(points: np.ndarray, rect: ViewRect, max_vertices: int) -> Polyline:
+    """The part of the line through ``points`` [N, 2] (in order) that ``rect`` may show,
+    in at most ``max_vertices`` vertices.
+
+    A segment is kept unless both its ends lie beyond the same edge of the view (so every
+    segment that crosses the view is kept, with its ends outside, and a few that pass
+    near a corner). The kept segments form runs; their vertices are drawn as they are
+    when there are at most ``max_vertices``, else an evenly spread choice of them (always
+    the first and the last) is joined in order, and vertices from different runs are
+    never joined. Zoomed in, the line is exact; zoomed out, it is the trajectory sampled
+    evenly in time, which is what the eye reads of it under a density image.
+    """
+    points = np.asarray(points, np.float32).reshape(-1, 2)
+    if len(points) < 2 or max_vertices < 2:
+        return _polyline(points, np.empty(0, np.intp), np.empty(0, bool))
+    code = _outcodes(points, rect)
+    shown = (code[:-1] & code[1:]) == 0  # [N - 1]: segment i joins rows i and i + 1
+    keep = np.zeros(len(points), bool)
+    keep[:-1] |= shown
+    keep[1:] |= shown
+    rows = np.flatnonzero(keep)
+    if len(rows) > max_vertices:
+        # more rows than vertices, so the steps exceed 1 and no choice repeats
+        rows = rows[np.rint(np.linspace(0, len(rows) - 1, max_vertices)).astype(np.intp)]
+    # rows a and b > a join when every segment between them is shown
+    broken = np.concatenate([[0], np.cumsum(~shown)])
+    connect = np.zeros(len(rows), bool)
+    connect[:-1] = broken[rows[1:]] == broken[rows[:-1]]
+    return _polyline(points, rows, connect)
+
+
+def _polyline(points: np.ndarray, rows: np.ndarray, connect: np.ndarray) -> Polyline:
+    return Polyline(points[rows], rows.astype(np.int64), connect)
+
+
+def _outcodes(points: np.ndarray, rect: ViewRect) -> np.ndarray:
+    """Cohen–Sutherland codes [N] uint8: one bit for each edge of ``rect`` a point is beyond."""
+    x, y = points[:, 0], points[:, 1]
+    return ((x < rect.x_min).astype(np.uint8) | (x > rect.x_max) << 1
+            | (y < rect.y_min) << 2 | (y > rect.y_max) << 3).astype(np.uint8)
