@@ -20,6 +20,7 @@ from explorer.describe_files import (
 from explorer.errors import printable
 from explorer.fileio import require_file
 from explorer.library.catalog import LIBRARY_FILE
+from explorer.model.facts import fact_rows
 from explorer.model.kinds import MODEL_SUFFIXES, model_kind
 from explorer.session.document import SUFFIX as SESSION_SUFFIX
 
@@ -65,21 +66,7 @@ def describe_model(path: Path) -> list[Row]:
     facts = open_model(path, device="cpu").describe()
     training = facts.get("training", {})
     settings = training.get("settings", {})
-    height, width = facts["frame_size"]
-    rows: list[Row] = [
-        ("File", str(path)),
-        ("Kind", facts["kind"]),
-        ("Frame size", f"{width} × {height}"),
-        ("Latent shape", " × ".join(map(str, facts["latent_shape"]))),
-    ]
-    if "parameters" in facts:
-        rows.append(("Parameters", f"{facts['parameters']:,}"))
-    if facts.get("deterministic"):
-        rows.append(("Log-variance", "none: a plain autoencoder"))
-    if "codebook_size" in facts:
-        through = "through" if facts.get("quantize", True) else "without"
-        rows.append(("Codebook", f"{facts['codebook_size']:,} codes, decoded {through} "
-                                 "the quantiser"))
+    rows: list[Row] = [("File", str(path)), *fact_rows(facts)]
     if training:
         rows += [
             ("β", _number(settings.get("beta"))),

@@ -264,5 +264,5 @@ def test_info_names_the_class(tmp_path, run_cli):
     result = run_cli("info", save_tiny(tmp_path / "vq", "VQModel"))
     assert result.returncode == 0, result.stderr
     assert "diffusers VQModel" in result.stdout
-    assert "16 codes, decoded through the quantiser" in result.stdout
+    assert "16 entries; decoded through the quantiser" in result.stdout
     assert "none: a plain autoencoder" in result.stdout

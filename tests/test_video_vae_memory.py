@@ -256,3 +256,12 @@ def test_the_note_goes_where_the_model_is_not_on_the_cpu(tmp_path, qtbot, monkey
     assert "note" not in vae.describe()
     rows = panel_for(qtbot, {**vae.describe(), "device_label": "CUDA (a GPU)"})
     assert "Note" not in rows
+
+
+def test_info_says_the_precision_and_why_the_cpu_is_slow_as_the_panel_does(wan_folder, run_cli):
+    result = run_cli("info", wan_folder)
+    assert result.returncode == 0, result.stderr
+    facts = open_model(wan_folder, device="cpu").describe()
+    text = " ".join(result.stdout.split())
+    assert "Precision float32" in text
+    assert " ".join(facts["note"].split()) in text

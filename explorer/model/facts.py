@@ -1,0 +1,41 @@
+"""What a model says of itself (``describe()``), as rows a person reads: one wording for
+``explorer info`` and the window's Model panel. Plain Python: no torch, no Qt."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+Row = tuple[str, str]
+
+
+def fact_rows(facts: Mapping[str, Any]) -> list[Row]:
+    """(label, value) for the kind, sizes, parameters, log-variance, codebook, precision and
+    note, each where the model says it."""
+    height, width = facts["frame_size"]
+    rows: list[Row] = [
+        ("Kind", str(facts["kind"])),
+        ("Frame size", f"{width} × {height}"),
+        ("Latent shape", " × ".join(map(str, facts["latent_shape"]))),
+    ]
+    if "parameters" in facts:
+        rows.append(("Parameters", f"{facts['parameters']:,}"))
+    if facts.get("deterministic"):
+        rows.append(("Log-variance", "none: a plain autoencoder"))
+    if facts.get("codebook_size"):
+        rows.append(("Codebook", codebook_text(facts)))
+    if "precision" in facts:
+        rows.append(("Precision", str(facts["precision"])))
+    if facts.get("note"):  # a sentence, such as why a video autoencoder is slow here
+        rows.append(("Note", str(facts["note"])))
+    return rows
+
+
+def codebook_text(facts: Mapping[str, Any]) -> str:
+    """A VQ model's codebook: its size, how many entries a video uses once counted
+    (``codes_used``), and whether decoding goes through the quantiser."""
+    entries = f"{facts['codebook_size']:,} entries"
+    if facts.get("codes_used") is not None:
+        entries += f", this video uses {facts['codes_used']:,}"
+    through = "through" if facts.get("quantize", True) else "without"
+    return f"{entries}; decoded {through} the quantiser"
