@@ -15,10 +15,13 @@ from PySide6.QtGui import QCursor, QPixmap
 from PySide6.QtWidgets import QLabel, QMenu
 
 from explorer.ui.images import to_qimage
+from explorer.ui.map_detail import LevelOfDetail
 
 COLOUR_MAP = "viridis"
 COLOUR_STEPS = 256
 """Shades of the colour map the points are drawn in (a lookup table)."""
+PICK_PIXELS = 5
+"""How near the pointer a point is picked, through the spatial index."""
 HOVER_OFFSET = 16
 
 
@@ -60,6 +63,7 @@ class _MapViewBox(pg.ViewBox):
 
     pathDrawn = Signal(object)  # np.ndarray [M, 2] in data coordinates
     contextRequested = Signal(float, float)
+    clicked = Signal(float, float)  # a left click that no point took, in data coordinates
 
     def __init__(self) -> None:
         super().__init__()
@@ -89,6 +93,8 @@ class _MapViewBox(pg.ViewBox):
             x, y = self._view_point(event.scenePos())
             self.contextRequested.emit(x, y)
         else:
+            if event.button() == Qt.MouseButton.LeftButton:
+                self.clicked.emit(*self._view_point(event.scenePos()))
             super().mouseClickEvent(event)
 
     def _view_point(self, scene_pos) -> tuple[float, float]:
@@ -163,6 +169,11 @@ class LatentMap(pg.PlotWidget):
         ):
             self.addItem(item)
         self.probe.setZValue(10)
+        self.detail = LevelOfDetail(
+            self._view, self._points, self._line,
+            self._colour_map.getLookupTable(nPts=COLOUR_STEPS, alpha=True), self._brushes)
+        self.scene().sigMouseMoved.connect(self._hover_by_index)
+        self._view.clicked.connect(self._click_by_index)
         self._colour_bar = pg.ColorBarItem(
             values=(0.0, 1.0),
             colorMap=self._colour_map,
@@ -220,24 +231,27 @@ class LatentMap(pg.PlotWidget):
         self._embedding = np.asarray(embedding, dtype=np.float32)
         time_s = np.asarray(time_s, dtype=np.float64)[: len(self._embedding)]
         if len(time_s) == 0:  # nothing open
+            self.detail.set_points(self._embedding, np.zeros(0, np.intp))
             for item in (self._line, self._points, self._current, self._path, self._keyframes):
                 item.setData([], [])
             return
         span = max(float(time_s[-1] - time_s[0]), 1e-9)
         shade = np.round((time_s - time_s[0]) / span * (COLOUR_STEPS - 1)).astype(np.intp)
-        self._line.setData(self._embedding[:, 0], self._embedding[:, 1])
-        self._points.setData(
-            pos=self._embedding,
-            brush=self._brushes[shade],
-            data=np.arange(len(shade)),
-        )
         self._colour_bar.setLevels((float(time_s[0]), float(time_s[0]) + span))
+        self.detail.set_points(self._embedding, shade)
+        if not self.detail.active:  # few enough to draw every one
+            self._line.setData(self._embedding[:, 0], self._embedding[:, 1])
+            self._points.setData(pos=self._embedding, brush=self._brushes[shade],
+                                 data=np.arange(len(shade)))
         if fit:
             self.fit_view()
 
     def fit_view(self) -> None:
         """Fit the view to the trajectory's points, not to a probe or path elsewhere."""
-        if len(self._embedding):
+        if self.detail.active:  # the scatter holds only the points in view
+            low, high = self._embedding.min(axis=0).tolist(), self._embedding.max(axis=0).tolist()
+            self._view.setRange(xRange=(low[0], high[0]), yRange=(low[1], high[1]))
+        elif len(self._embedding):
             self.getPlotItem().vb.autoRange(items=[self._points])
 
     def set_current(self, index: int) -> None:
@@ -283,9 +297,8 @@ class LatentMap(pg.PlotWidget):
     def build_context_menu(self, x: float, y: float) -> QMenu:
         """The right-click menu for data position (x, y)."""
         menu = QMenu(self)
-        points = self._points.pointsAt(QPointF(x, y))
-        if len(points):
-            index = int(points[0].data())
+        index = self._point_at(x, y)
+        if index >= 0:
             menu.addAction("Add this frame as a keyframe", lambda: self.keyframeAtPoint.emit(index))
         menu.addAction("Add a keyframe here", lambda: self.keyframeAtPosition.emit(x, y))
         menu.addAction("Move the probe here", lambda: self._move_probe(x, y))
@@ -344,12 +357,33 @@ class LatentMap(pg.PlotWidget):
         self._hover_tip.show()
         self._hover_tip.raise_()
 
+    def _point_at(self, x: float, y: float) -> int:
+        """The point under data position (x, y), or -1."""
+        if self.detail.active:
+            return self.detail.nearest(x, y, PICK_PIXELS)
+        points = self._points.pointsAt(QPointF(x, y))
+        return int(points[0].data()) if len(points) else -1
+
+    def _hover_by_index(self, scene_pos) -> None:
+        """A large trajectory's density image has no points to hover: ask the index."""
+        if self.detail.active and self.detail.showing_density:
+            x, y = self._view._view_point(scene_pos)
+            self._set_hovered(self.detail.nearest(x, y, PICK_PIXELS))
+
+    def _click_by_index(self, x: float, y: float) -> None:
+        if self.detail.active:
+            index = self.detail.nearest(x, y, PICK_PIXELS)
+            if index >= 0:
+                self.frameClicked.emit(index)
+
     def _on_points_clicked(self, _item, points, _event) -> None:
         if len(points):
             self.frameClicked.emit(int(points[0].data()))
 
     def _on_points_hovered(self, _item, points, _event) -> None:
-        index = int(points[0].data()) if len(points) else -1
+        self._set_hovered(int(points[0].data()) if len(points) else -1)
+
+    def _set_hovered(self, index: int) -> None:
         if index == self._hovered:
             return
         self._hovered = index
