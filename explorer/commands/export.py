@@ -15,7 +15,7 @@ from explorer.arrays import load_latents
 from explorer.commands.progress import ProgressBar
 from explorer.errors import ExplorerError
 from explorer.fileio import check_not_an_input, check_output_path, check_writable_folder
-from explorer.latent.interpolate import steps_for
+from explorer.latent.interpolate import path_latents, steps_for
 from explorer.latent.keyframes import Keyframe, clip_path, keyframes_at_frames
 from explorer.latent.trajectory import Trajectory
 from explorer.library.catalog import load_library
@@ -70,9 +70,8 @@ def export_command(args: argparse.Namespace) -> int:
     else:
         trajectory, numbers, video, joined = _keyframe_source(args, vae)
         keyframes = keyframes_at_frames(trajectory, numbers)
-        steps = args.steps or steps_for(args.seconds, args.fps)
-        if is_temporal(vae):  # as many latent steps as the clip's frames need
-            steps = max(2, vae.steps_for(steps))
+        frames_wanted = args.steps or steps_for(args.seconds, args.fps)
+        steps = path_latents(frames_wanted, vae.rule if is_temporal(vae) else None)
         method, easing = args.method, args.easing
         path = clip_path(keyframes, steps, method, easing)
         latents, frames = path.latents, path.frames

@@ -19,6 +19,8 @@ from typing import Literal, get_args
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from explorer.model.video_vae.rule import FrameRule
+
 # The names, in the order menus and --help list them (the usual choice first).
 Method = Literal["slerp", "lerp", "spline"]
 Easing = Literal["linear", "ease-in-out", "ease-in", "ease-out"]
@@ -51,6 +53,13 @@ def steps_for(seconds: float, fps: float) -> int:
     if seconds <= 0 or fps <= 0:
         raise ValueError("duration and frame rate must be positive")
     return max(2, round(seconds * fps))
+
+
+def path_latents(frames: int, rule: FrameRule | None) -> int:
+    """Latents a path takes for a clip of ``frames`` frames: one a frame, or with a video
+    autoencoder's ``rule`` as many latent steps as the frames need (the clip then has
+    ``rule.frames_for`` of them, a few more). At least the two end keyframes."""
+    return frames if rule is None else max(2, rule.steps_for(frames))
 
 
 def interpolate(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from explorer.errors import ExplorerError
+from explorer.latent.interpolate import path_latents
 from explorer.latent.keyframes import ClipPath, Keyframe, clip_path
 from explorer.latent.trajectory import Trajectory
 from explorer.model.video_vae.rule import FrameRule
@@ -80,7 +81,7 @@ class Clip:
                     f"Drawn path: {_length(len(self.drawn), rule)}.")
         if len(self.keyframes) < 2:
             return None, NO_PATH
-        steps = settings.steps if rule is None else max(2, rule.steps_for(settings.steps))
+        steps = path_latents(settings.steps, rule)
         try:
             path = clip_path(self.keyframes, steps, settings.method, settings.easing)
         except ExplorerError as exc:
@@ -142,6 +143,11 @@ class AppState:
         return self.layouts.get(self.projection_kind)
 
     @property
+    def frame_rule(self) -> FrameRule | None:
+        """How a video autoencoder's latent steps cover frames (None: one latent a frame)."""
+        return self.trajectory.frame_rule if self.trajectory is not None else None
+
+    @property
     def clip_path(self) -> ClipPath | None:
         return self._clip_path()[0]
 
@@ -151,7 +157,7 @@ class AppState:
 
     def _clip_path(self) -> tuple[ClipPath | None, str]:
         cached = self._path
-        rule = self.trajectory.frame_rule if self.trajectory is not None else None
+        rule = self.frame_rule
         if (cached is None or cached[0] is not self.clip or cached[1] != self.interpolation
                 or cached[2] != rule):
             path = self.clip.path(self.interpolation, rule)

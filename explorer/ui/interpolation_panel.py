@@ -26,9 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.latent.interpolate import EASING_NAMES, METHOD_LABELS, METHODS
+from explorer.latent.interpolate import EASING_NAMES, METHOD_LABELS, METHODS, path_latents
 from explorer.latent.keyframes import ClipPath, Keyframe
-from explorer.model.video_vae.rule import FrameRule
 from explorer.state.app import AppState, Clip
 from explorer.state.settings import FPS, SECONDS, InterpolationSettings
 from explorer.ui.images import to_qimage
@@ -211,15 +210,10 @@ class InterpolationPanel(QWidget):
         for widget in (self.method, self.easing, self.seconds, self.fps):
             widget.blockSignals(False)
 
-    @property
-    def _rule(self) -> FrameRule | None:
-        """A video autoencoder's: the path's latents are steps of several frames."""
-        trajectory = self.state.trajectory
-        return trajectory.frame_rule if trajectory is not None else None
-
     def _show_path(self) -> None:
-        rule = self._rule
-        frames = self.steps if rule is None else rule.frames_for(rule.steps_for(self.steps))
+        rule = self.state.frame_rule
+        latents = path_latents(self.steps, rule)
+        frames = latents if rule is None else rule.frames_for(latents)
         self.steps_label.setText(f"= {frames} frames")
         self._stop_preview()
         self.message.setText(self.state.clip_message)
@@ -273,7 +267,8 @@ class InterpolationPanel(QWidget):
         if playing and self.path is not None:
             self._preview_step = 0
             self.preview_button.setText("Stop")
-            frames = 1 if self._rule is None else self._rule.stride  # a step's, after the first
+            rule = self.state.frame_rule
+            frames = 1 if rule is None else rule.stride  # a step's, after the first
             self._preview_timer.start(
                 max(1, round(1000 * frames / self.state.interpolation.fps)))
         else:
@@ -288,7 +283,7 @@ class InterpolationPanel(QWidget):
         self.previewStep.emit(self._preview_step, len(path.latents),
                               path.latents[self._preview_step])
         self._preview_step += 1
-        unit = "frame" if self._rule is None else "latent step"
+        unit = "frame" if self.state.frame_rule is None else "latent step"
         self.message.setText(f"Preview: {unit} {self._preview_step} of {len(path.latents)}")
 
     def _stop_preview(self) -> None:

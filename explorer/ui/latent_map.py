@@ -125,9 +125,9 @@ class LatentMap(pg.PlotWidget):
         for side in ("bottom", "left"):  # latents are small numbers: "0.5", not "500 ×0.001"
             self.getAxis(side).enableAutoSIPrefix(False)
         self._colour_map = pg.colormap.get(COLOUR_MAP)
+        lookup = self._colour_map.getLookupTable(nPts=COLOUR_STEPS, alpha=True)
         self._brushes = np.array(  # shared by the points: one brush a shade, not a point
-            [pg.mkBrush(*colour) for colour in self._colour_map.getLookupTable(nPts=COLOUR_STEPS)],
-            dtype=object)
+            [pg.mkBrush(*colour) for colour in lookup], dtype=object)
         self._line = pg.PlotDataItem(pen=pg.mkPen((150, 150, 150, 110), width=1.5))
         self._points = _DraggableScatter(size=7, pen=None, hoverable=True, tip=None)
         self._current = pg.ScatterPlotItem(
@@ -169,9 +169,7 @@ class LatentMap(pg.PlotWidget):
         ):
             self.addItem(item)
         self.probe.setZValue(10)
-        self.detail = LevelOfDetail(
-            self._view, self._points, self._line,
-            self._colour_map.getLookupTable(nPts=COLOUR_STEPS, alpha=True), self._brushes)
+        self.detail = LevelOfDetail(self._view, self._points, self._line, lookup, self._brushes)
         self.scene().sigMouseMoved.connect(self._hover_by_index)
         self._view.clicked.connect(self._click_by_index)
         self._colour_bar = pg.ColorBarItem(

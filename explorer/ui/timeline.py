@@ -164,11 +164,6 @@ class Timeline(QWidget):
         return self._row_at(self._slider.value())
 
     @property
-    def within(self) -> int:
-        """Which of the row's frames is on screen (0 but for a video autoencoder's step)."""
-        return self._slider.value() - int(self._starts[self.frame]) if self.frame_count else 0
-
-    @property
     def frame_count(self) -> int:
         """Rows: frames, or a video autoencoder's latent steps."""
         return len(self._times)
