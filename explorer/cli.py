@@ -27,12 +27,20 @@ MODEL_HELP = (
 )
 
 _COMMAND_HELP = """commands:
-  explorer [VIDEO] [--model MODEL]   open the app (the bundled demo when no video is given)
-  explorer train VIDEO -o MODEL      train a β-VAE on a video
+  explorer [VIDEO | LIB] [--model MODEL]
+                                     open the app (the bundled demo when no video is given;
+                                     a library's folder opens with its own model)
+  explorer train VIDEO -o MODEL      train an autoencoder (β-VAE, AE or VQ-VAE) on a video
   explorer encode VIDEO --model MODEL -o TRAJ.npz
                                      encode a video into a latent trajectory
   explorer export --model MODEL --video VIDEO --keyframes 0,120 -o OUT.mp4
                                      interpolate between keyframes into a clip
+  explorer traverse --model MODEL --video VIDEO --frame 0 -o GRID.png
+                                     what each latent dimension does, as a grid or a clip
+  explorer segments TRAJ.npz -o SEGMENTS.csv
+                                     cut a trajectory into scenes
+  explorer anomalies TRAJ.npz --model MODEL -o ANOMALIES.csv
+                                     list the frames that stand out, and why
   explorer library encode VIDEO_OR_FOLDER... --model MODEL -o LIB
                                      encode many videos into one library, on Ray
   explorer info FILE                 describe a model, video, trajectory, session,
@@ -47,7 +55,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     from explorer import interrupts
 
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:1] in (["train"], ["encode"], ["export"], ["library"]):
+    if args_list[:1] in (["train"], ["encode"], ["export"], ["library"], ["traverse"],
+                         ["anomalies"]):
         interrupts.install()  # their progress callbacks stop at interrupts.check()
     args = parse_args(args_list)
     handler = _COMMANDS.get(args.command, _run_gui)
@@ -140,8 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         parents=[common],
         formatter_class=_HelpFormatter,
-        help="train a β-VAE on a video",
-        description="Train the built-in β-VAE on a video and save it as .safetensors.",
+        help="train an autoencoder on a video",
+        description="Train a built-in autoencoder (β-VAE by default) on a video and save it "
+        "as .safetensors. The defaults are explorer.model.training.TrainSettings'.",
     )
     train.add_argument("video", type=Path, help="video file to learn from")
     train.add_argument("-o", "--output", type=Path, required=True, help="model file to write")
@@ -152,15 +162,27 @@ def build_parser() -> argparse.ArgumentParser:
         choices=(64, 128, 256),
         help="square frame size in pixels",
     )
+    train.add_argument("--family", choices=("vae", "ae", "vq-vae"), default="vae",
+                       help="β-VAE, plain autoencoder or VQ-VAE")
     train.add_argument("--latent-dim", type=LATENT_DIM, default=16,
                        help=f"latent size, {LATENT_DIM.range}")
     train.add_argument("--beta", type=BETA, default=1.0,
                        help=f"weight of the KL term, {BETA.range}")
-    train.add_argument("--epochs", type=EPOCHS, default=30,
+    free_bits = Bounded(float, 0.0, 100.0)
+    train.add_argument("--free-bits", type=free_bits, default=4.0,
+                       help=f"nats of KL per latent that cost nothing, {free_bits.range}")
+    codebook_size, code_dim = Bounded(int, 2, 65536), Bounded(int, 1, 4096)
+    train.add_argument("--codebook-size", type=codebook_size, default=512,
+                       help=f"vq-vae: codebook entries, {codebook_size.range}")
+    train.add_argument("--code-dim", type=code_dim, default=4,
+                       help="vq-vae: numbers per code; it must divide --latent-dim, "
+                       f"{code_dim.range}")
+    train.add_argument("--epochs", type=EPOCHS, default=100,
                        help=f"passes over the frames, {EPOCHS.range}")
     _batch_size_option(train)
-    train.add_argument("--learning-rate", type=LEARNING_RATE, default=1e-3,
-                       help=f"Adam's step size, {LEARNING_RATE.range}")
+    train.set_defaults(batch_size=16)
+    train.add_argument("--learning-rate", type=LEARNING_RATE, default=2e-3,
+                       help=f"AdamW's peak step size (one-cycle schedule), {LEARNING_RATE.range}")
     train.add_argument("--max-frames", type=FRAME_COUNT, default=None,
                        help=f"use at most this many frames from the start, {FRAME_COUNT.range} "
                        "(default: every frame)")
@@ -205,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--float16", action="store_true",
                         help="store latents as float16 (half the size, for image latents)")
     encode.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    encode.add_argument("--csv", type=Path, metavar="TABLE.csv",
+                        help="also write the trajectory as a table, a line a frame: frame, "
+                        "time, x, y, psnr_db, cluster, segment, score (measures each frame's "
+                        "PSNR, decoding it again) (default: no table)")
 
     export = commands.add_parser(
         "export",
@@ -254,6 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--counter", action="store_true", help="draw a frame counter")
     export.add_argument("--ping-pong", action="store_true", help="play forward, then back")
+    export.add_argument("--direction", type=Path, metavar="FILE.npy",
+                        help="move the whole path along this latent direction, saved by the "
+                        "window (default: none)")
+    export.add_argument("--amount", type=AMOUNT, metavar="A",
+                        help=f"how far along --direction, {AMOUNT.range} (default: 1 with "
+                        "--direction)")
     _device_option(export)
     export.add_argument("--overwrite", action="store_true", help="replace an existing output")
     export.add_argument(
@@ -262,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,  # a str: Path drops the "/"
         help="OUT.mp4, OUT.webm, OUT.gif or OUTDIR/ for PNG frames",
     )
+
+    _analysis_parsers(commands, common)
 
     bench = commands.add_parser(
         "bench",
@@ -292,6 +326,89 @@ def build_parser() -> argparse.ArgumentParser:
     )
     info.add_argument("file", type=Path, help="the file or folder to describe")
     return parser
+
+
+def _analysis_parsers(commands: argparse._SubParsersAction,
+                      common: argparse.ArgumentParser) -> None:
+    """``traverse``, ``segments`` and ``anomalies`` (docs/analysis.md)."""
+    from explorer.analysis.segments import MAX_CLUSTERS
+    from explorer.analysis.traversal import DEVIATIONS, STEPS
+    from explorer.state import settings as clip
+
+    steps, deviations = Bounded(int, *STEPS), Bounded(float, *DEVIATIONS)
+    tile, fps = Bounded(int, *clip.SIZE), Bounded(float, *clip.FPS)
+    traverse = commands.add_parser(
+        "traverse",
+        parents=[common],
+        formatter_class=_HelpFormatter,
+        help="show what each latent dimension does, as a grid or an animated clip",
+        description="Start from a frame's latent and move it along each latent dimension (for "
+        "image-shaped latents, each of the video's principal directions), from -RANGE to "
+        "+RANGE standard deviations of the video along it. A .png output is the classic grid, "
+        "a row a dimension, most used first; a clip (.mp4, .webm, .gif, FOLDER/) sweeps them "
+        "all together. Dimensions the model does not use are marked dead.",
+    )
+    traverse.add_argument("--model", required=True, help=MODEL_HELP)
+    _add_trust_option(traverse)
+    source = traverse.add_mutually_exclusive_group(required=True)
+    source.add_argument("--video", type=Path, help="video to encode (or take from the cache)")
+    source.add_argument("--trajectory", type=Path, help="trajectory (.npz) encoded with MODEL")
+    traverse.add_argument("--frame", type=FRAME_NUMBER, required=True,
+                          help=f"the frame to start from, {FRAME_NUMBER.range}")
+    traverse.add_argument("--dims", type=_dimension_list, default="all",
+                          help="all (most used first), or dimension numbers such as 0,3,5 "
+                          "(principal directions, 0 the first, for image-shaped latents)")
+    traverse.add_argument("--steps", type=steps, default=7,
+                          help=f"values along each dimension, {steps.range}")
+    traverse.add_argument("--range", type=deviations, default=3.0,
+                          help=f"standard deviations each way, {deviations.range}")
+    traverse.add_argument("--tile", type=tile, metavar="PX",
+                          help=f"longest side of each picture, {tile.range} (default: the "
+                          "model's frame size)")
+    traverse.add_argument("--fps", type=fps, default=12.0,
+                          help=f"frame rate of a clip, {fps.range}")
+    _device_option(traverse)
+    traverse.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    traverse.add_argument("-o", "--output", required=True,  # a str: Path drops the "/"
+                          help="GRID.png, or CLIP.mp4, CLIP.webm, CLIP.gif or FOLDER/")
+
+    segments = commands.add_parser(
+        "segments",
+        parents=[common],
+        formatter_class=_HelpFormatter,
+        help="cut a trajectory into scenes",
+        description="Cut a trajectory into segments where its latents jump (a cut: one long "
+        "step that lasts), and group the segments into clusters of alike latents (k-means). "
+        "Writes a line a frame: frame, time, cluster, segment (docs/analysis.md).",
+    )
+    segments.add_argument("trajectory", type=Path, help="trajectory (.npz) to cut")
+    segments.add_argument("--clusters", type=_cluster_count(MAX_CLUSTERS), default="auto",
+                          help=f"auto (chosen by the silhouette score), or 1 to {MAX_CLUSTERS}")
+    segments.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    segments.add_argument("-o", "--output", type=Path, required=True, help="CSV file to write")
+
+    anomalies = commands.add_parser(
+        "anomalies",
+        parents=[common],
+        formatter_class=_HelpFormatter,
+        help="list the frames that stand out, and why",
+        description="Score each frame by its reconstruction error and by how far its latent "
+        "lies from its neighbours in time and from other latents; write the top scores, "
+        "highest first: frame, time, score, reasons.",
+    )
+    anomalies.add_argument("trajectory", type=Path, help="trajectory (.npz) to score")
+    anomalies.add_argument("--model",
+                           help=MODEL_HELP + " (needed when the trajectory holds no PSNR, to "
+                           "measure it)")
+    _add_trust_option(anomalies)
+    anomalies.add_argument("--video", type=Path,
+                           help="the trajectory's video, to measure the PSNR (default: the "
+                           "video it names)")
+    anomalies.add_argument("--top", type=TOP, default=20,
+                           help=f"how many frames to list, {TOP.range}")
+    _device_option(anomalies)
+    anomalies.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    anomalies.add_argument("-o", "--output", type=Path, required=True, help="CSV file to write")
 
 
 def _library_parser(commands: argparse._SubParsersAction,
@@ -335,6 +452,14 @@ def _library_parser(commands: argparse._SubParsersAction,
     encode.add_argument("--overwrite", action="store_true",
                         help="encode every video given again, even the ones done (and replace "
                         "a library made with another model)")
+    encode.add_argument("--no-umap", action="store_true",
+                        help="fit only the shared map's PCA, not its UMAP (default: both, "
+                        "when the videos changed; a UMAP fitted before is kept only while "
+                        "the map is)")
+    encode.add_argument("--keep-map", action="store_true",
+                        help="keep the shared map fitted before: the videos encoded now are "
+                        "placed on it by its forward maps, fast (default: fit it again when "
+                        "the videos changed)")
 
 
 def build_gui_parser() -> argparse.ArgumentParser:
@@ -346,8 +471,11 @@ def build_gui_parser() -> argparse.ArgumentParser:
         epilog=_COMMAND_HELP,
         formatter_class=_LauncherHelpFormatter,
     )
-    parser.add_argument("video", nargs="?", type=Path, help="video to open (default: the demo)")
-    parser.add_argument("--model", help=MODEL_HELP + " (default: the demo model)")
+    parser.add_argument("video", nargs="?", type=Path,
+                        help="video, trajectory (.npz) or library folder to open "
+                             "(default: the demo)")
+    parser.add_argument("--model", help=MODEL_HELP + " (default: a library's own model, "
+                                                     "else the demo model)")
     parser.add_argument("--session", type=Path,
                         help="open a saved session (.lxsession) (default: open VIDEO, or the demo)")
     _add_trust_option(parser)
@@ -425,6 +553,9 @@ SEED = Bounded(int, 0, 2**32 - 1)
 CLIP_FRAMES = Bounded(int, 1, 100_000)
 WORKERS = Bounded(int, 1, 4096)
 GPU_SHARE = Bounded(float, 0.0, 64.0)
+AMOUNT = Bounded(float, -100.0, 100.0)
+"""How far along a latent direction: beyond a hundred times it, decoders show noise."""
+TOP = Bounded(int, 1, 100_000)
 """The x264 CRF scale (the writer maps it onto VP9's for WebM)."""
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,2})?")
 
@@ -472,6 +603,32 @@ def _keyframe_list(text: str) -> list[int] | list[tuple[str, int]]:
     if len(pairs) < 2:
         raise argparse.ArgumentTypeError("give at least two keyframes")
     return pairs
+
+
+def _dimension_list(text: str) -> str | list[int]:
+    """``all``, or distinct dimension numbers like ``0,3,5`` (checked against the model
+    later)."""
+    if text == "all":
+        return text
+    try:
+        numbers = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected all or dimension numbers like 0,3,5, not {text!r}") from None
+    if min(numbers) < 0 or max(numbers) >= LATENT_DIM.high or len(set(numbers)) < len(numbers):
+        raise argparse.ArgumentTypeError(
+            f"dimension numbers go from 0 to {LATENT_DIM.high - 1}, each once: {text!r}")
+    return numbers
+
+
+def _cluster_count(most: int) -> Callable[[str], str | int]:
+    """An argparse ``type``: ``auto``, or a number of clusters from 1 to ``most``."""
+    count = Bounded(int, 1, most)
+
+    def parse(text: str) -> str | int:
+        return text if text == "auto" else count(text)
+
+    return parse
 
 
 def _gpu_share(text: str) -> float:
@@ -532,6 +689,24 @@ def _run_library(args: argparse.Namespace) -> int:
     return library_command(args)
 
 
+def _run_traverse(args: argparse.Namespace) -> int:
+    from explorer.commands.traverse import traverse_command
+
+    return traverse_command(args)
+
+
+def _run_segments(args: argparse.Namespace) -> int:
+    from explorer.commands.analysis import segments_command
+
+    return segments_command(args)
+
+
+def _run_anomalies(args: argparse.Namespace) -> int:
+    from explorer.commands.analysis import anomalies_command
+
+    return anomalies_command(args)
+
+
 def _run_info(args: argparse.Namespace) -> int:
     from explorer.info import describe_file, format_table
 
@@ -544,6 +719,9 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "encode": _run_encode,
     "export": _run_export,
     "bench": _run_bench,
+    "traverse": _run_traverse,
+    "segments": _run_segments,
+    "anomalies": _run_anomalies,
     "library": _run_library,
     "info": _run_info,
 }

@@ -135,7 +135,7 @@ def describe_library(folder: Path) -> list[Row]:
     """A library: its model, each video (index, name, frames, duration, status), the
     totals and the shared map. Trajectories are only looked for; the map is checked."""
     from explorer.library.catalog import load_library
-    from explorer.library.shared_map import load_map
+    from explorer.library.shared_map import load_map, load_umap
 
     library = load_library(folder)
     model = library.model
@@ -168,7 +168,10 @@ def describe_library(folder: Path) -> list[Row]:
     stale = "" if entry.videos == library.covered() else \
         " (fitted before the videos changed: encoding again fits it anew)"
     covered = len(entry.videos)
-    return [*rows, ("Shared map", f"{entry.kind.upper()} of {covered} "
+    kinds = "PCA and UMAP" if entry.umap is not None else entry.kind.upper()
+    if entry.umap is not None:
+        load_umap(folder, library)  # checked like the PCA
+    return [*rows, ("Shared map", f"{kinds} of {covered} "
                                   f"video{'' if covered == 1 else 's'}, {points:,} points{stale}")]
 
 

@@ -13,6 +13,7 @@ for _variable in ("XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
     os.environ[_variable] = os.path.join(_USER_DIRS, _variable.lower())
 
 import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from explorer.demo import demo_frames  # noqa: E402
@@ -47,6 +48,23 @@ def demo_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 40-frame, 64 px loop of the demo scene."""
     folder = tmp_path_factory.mktemp("clips")
     return write_mjpg(folder / "demo40.avi", demo_frames(40, 64))
+
+
+LIBRARY_CLIPS = {"a.avi": 23, "b.avi": 31, "c.avi": 17}
+
+
+@pytest.fixture(scope="session")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A library (built without Ray) of three clips of different lengths and colours."""
+    from explorer.paths import demo_model_path
+    from tests.factories import make_library
+
+    folder = tmp_path_factory.mktemp("library")
+    clips = []
+    for shift, (name, count) in enumerate(LIBRARY_CLIPS.items()):
+        frames = [np.roll(frame, shift, axis=2) for frame in demo_frames(count, 48)]
+        clips.append(write_mjpg(folder / name, frames))
+    return make_library(folder / "lib", clips, demo_model_path())
 
 
 @pytest.fixture

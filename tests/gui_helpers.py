@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
@@ -42,6 +44,22 @@ def drag(
         _send(widget, QEvent.Type.MouseMove, point, Qt.MouseButton.NoButton, left, modifiers)
         QTest.qWait(MOVE_INTERVAL_MS)
     _send(widget, QEvent.Type.MouseButtonRelease, end, left, Qt.MouseButton.NoButton, modifiers)
+
+
+def drag_through(widget: QWidget, points, steps: int = 6, modifiers=NO_MODIFIER) -> None:
+    """Press at the first of ``points``, move along the straight lines through the others
+    (``steps`` moves each) and release at the last: a lasso, a drawn stroke."""
+    left = Qt.MouseButton.LeftButton
+    points = [QPointF(point) for point in points]
+    _send(widget, QEvent.Type.MouseButtonPress, points[0], left, left, modifiers)
+    for start, end in itertools.pairwise(points):
+        for step in range(1, steps + 1):
+            point = start + (end - start) * (step / steps)
+            _send(widget, QEvent.Type.MouseMove, point, Qt.MouseButton.NoButton, left,
+                  modifiers)
+            QTest.qWait(MOVE_INTERVAL_MS)
+    _send(widget, QEvent.Type.MouseButtonRelease, points[-1], left, Qt.MouseButton.NoButton,
+          modifiers)
 
 
 def click(widget: QWidget, pos: QPointF | QPoint) -> None:

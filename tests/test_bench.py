@@ -11,12 +11,18 @@ import numpy as np
 import pytest
 
 from explorer.bench import (
+    FULL,
+    QUICK,
+    SCALE_FIGURES,
     TARGETS,
     BenchResult,
     Rate,
     Target,
     best_rates,
     overlap_limit,
+    scale_metric_names,
+    scale_metrics,
+    size_label,
     trajectory_like,
 )
 from explorer.commands.bench import format_table, format_value
@@ -32,6 +38,7 @@ FLOAT_METRICS = {
     "inverse_speedup",
     "encode_efficiency",
     "encode_overlap_limit",
+    "encode_vs_limit",
     "reader_fps",
     "model_fps",
     "encode_fps",
@@ -47,6 +54,11 @@ FLOAT_METRICS = {
     "demo_ready_s",
     "ui_stall_ms_max",
     "umap_fit_s",
+    "library_vs_sequential",
+    "library_encode_fps",
+    "sequential_encode_fps",
+    "library_start_s",
+    "ray_start_s",
 }
 INT_METRICS = {
     "preview_queue_max",
@@ -57,8 +69,13 @@ INT_METRICS = {
     "inverse_points",
     "umap_inverse_points",
     "ui_stall_points",
+    "library_workers",
+    "library_frames",
 }
 BOOL_METRICS = {"preview_last_is_latest", "quick"}
+SCALE_METRICS = set(scale_metric_names(FULL.scale_points))
+"""The full bench's scale section: floats, none of them in ``--quick``."""
+
 
 @pytest.fixture(scope="module")
 def quick_report() -> dict:
@@ -75,7 +92,8 @@ def quick_report() -> dict:
 
 
 def test_quick_json_has_every_metric_with_its_type(quick_report):
-    assert {target.metric for target in TARGETS} <= FLOAT_METRICS | INT_METRICS | BOOL_METRICS
+    assert {target.metric for target in TARGETS} <= (FLOAT_METRICS | INT_METRICS | BOOL_METRICS
+                                                     | SCALE_METRICS)
     assert set(quick_report) == FLOAT_METRICS | INT_METRICS | BOOL_METRICS | {"device"}
     for name in FLOAT_METRICS:
         assert isinstance(quick_report[name], float), name
@@ -85,15 +103,43 @@ def test_quick_json_has_every_metric_with_its_type(quick_report):
         assert isinstance(quick_report[name], bool), name
     assert isinstance(quick_report["device"], str)
     assert quick_report["quick"] is True
+    assert quick_report["library_frames"] == QUICK.library_videos * QUICK.library_frames
+    assert quick_report["library_workers"] >= 1
 
 
 def test_table_lists_each_target_with_a_verdict(quick_report):
     table = format_table(BenchResult(quick_report, ["a note"]))
     for target in TARGETS:
-        row = next(line for line in table.splitlines() if line.startswith(target.metric + " "))
-        assert target.text in row
-        assert row.endswith(("pass", "FAIL"))
+        rows = [line for line in table.splitlines() if line.startswith(target.metric + " ")]
+        if target.metric in SCALE_METRICS:
+            assert not rows, "--quick has no scale section"
+            continue
+        passed = target.passes(quick_report[target.metric])
+        verdict = ("pass" if passed else "FAIL") if target.applies(quick_report) else "n/a"
+        assert target.text in rows[0] and rows[0].endswith(verdict)
     assert "targets pass on" in table and "note: a note" in table
+
+
+def test_targets_hold_on_the_machines_they_name():
+    gpu_only = Target("e", ">=", 0.85, machine="gpu")
+    assert gpu_only.text == "≥ 0.85 (GPU)"
+    assert not gpu_only.applies({"e": 0.5, "device": "cpu"})
+    assert gpu_only.applies({"e": 0.5, "device": "cuda:0"})
+    assert Target("e", ">=", 0.9, machine="cpu").applies({"e": 0.5, "device": "cpu"})
+    assert not Target("e", ">=", 0.9).applies({"device": "cpu"}), "not measured"
+    result = BenchResult({"encode_efficiency": 0.5, "encode_vs_limit": 0.95, "device": "cpu"})
+    assert result.verdicts() == {"encode_vs_limit": True}
+
+
+def test_scale_metrics_name_each_size_and_the_ratio():
+    assert [size_label(count) for count in (1_000_000, 1_000, 25_000, 1_500)] == [
+        "1m", "1k", "25k", "1500"]
+    figures = {1_000_000: dict.fromkeys(SCALE_FIGURES, 6.0), 1_000: dict.fromkeys(SCALE_FIGURES, 2)}
+    metrics = scale_metrics(figures)
+    assert list(metrics) == scale_metric_names((1_000_000, 1_000))
+    assert metrics["map_load_s_1m"] == 6.0 and metrics["map_load_s_1k"] == 2.0
+    assert metrics["map_load_s_1m_vs_1k"] == 3.0
+    assert all(isinstance(value, float) for value in metrics.values())
 
 
 def test_targets_compare_in_their_direction():
@@ -111,6 +157,25 @@ def test_values_print_with_three_figures():
     assert format_value(12_345.6) == "12,346"
     assert format_value(True) == "true"
     assert format_value(1200) == "1,200"
+
+
+def test_the_scale_child_works_the_window_and_reports_every_figure(tmp_path):
+    """The scale section's child process on a trajectory just large enough for the map's
+    density image and spatial index (the full bench's million frames take minutes)."""
+    from explorer.latent.synthetic import random_walk_trajectory
+    from explorer.ui.map_detail import DETAIL_LIMIT
+
+    count = DETAIL_LIMIT + 1000
+    walk = random_walk_trajectory(count, 16).save(tmp_path / "walk.npz")
+    done = subprocess.run(
+        [sys.executable, "-m", "explorer.bench", "scale", str(walk), str(count)],
+        capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.splitlines()[-1])
+    assert set(figures) == set(SCALE_FIGURES)
+    assert all(isinstance(value, float) and value > 0 for value in figures.values())
 
 
 def test_best_rates_time_each_stage_after_a_warm_up_round():

@@ -3,13 +3,15 @@
 import pytest
 import torch
 
-from explorer.model.beta_vae import BetaVAE, BetaVAEConfig, fold_upsampling
+from explorer.model.beta_vae import BetaVAE, BetaVAEConfig, UpsampleConv, fold_upsampling
 
 
 def literal_decode(model: BetaVAE, latents: torch.Tensor) -> torch.Tensor:
     """The decoder as its layers are written: upsample, convolve, activate."""
-    grid = model.from_latent(latents).view(-1, model.config.channels[-1], 4, 4)
-    return torch.sigmoid(model.decoder(grid))
+    x = model.from_latent(latents).view(-1, model.config.channels[-1], 4, 4)
+    for layer in model.decoder:
+        x = layer.literal(x) if isinstance(layer, UpsampleConv) else layer(x)
+    return torch.sigmoid(x)
 
 
 def test_a_folded_kernel_computes_upsampling_then_convolution():

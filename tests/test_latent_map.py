@@ -3,11 +3,13 @@
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from PySide6.QtCore import QPoint
 
 from explorer.latent.synthetic import random_walk_trajectory
+from explorer.state.colouring import PointColours
 from explorer.ui.latent_map import COLOUR_MAP, COLOUR_STEPS, LatentMap
 from explorer.ui.map_detail import DETAIL_LIMIT
-from tests.gui_helpers import click, hover
+from tests.gui_helpers import click, drag, hover
 
 
 def test_points_are_coloured_by_time_from_a_lookup_table(qtbot):
@@ -15,13 +17,41 @@ def test_points_are_coloured_by_time_from_a_lookup_table(qtbot):
     qtbot.addWidget(latent_map)
     count = 1000
     latent_map.set_trajectory(np.random.default_rng(0).normal(size=(count, 2)),
-                              np.linspace(3.0, 43.0, count))
+                              PointColours(np.linspace(3.0, 43.0, count), "time (s)"))
     brushes = latent_map._points.data["brush"]
     table = pg.colormap.get(COLOUR_MAP).getLookupTable(nPts=COLOUR_STEPS)
     for row, shade in ((0, 0), (count - 1, COLOUR_STEPS - 1), (count // 2, 128)):
         colour = brushes[row].color()
         assert (colour.red(), colour.green(), colour.blue()) == tuple(table[shade][:3])
     assert len({id(brush) for brush in brushes}) <= COLOUR_STEPS, "brushes are shared"
+
+
+def test_categories_take_palette_colours_a_legend_and_hidden_ones_are_not_drawn(qtbot):
+    latent_map = LatentMap()
+    qtbot.addWidget(latent_map)
+    groups = np.repeat([0, 1, 2], [5, 7, 4])
+    points = np.random.default_rng(1).normal(size=(len(groups), 2))
+    colours = PointColours(groups, "video", ("a.mp4", "b.mp4", "c.mp4"))
+    latent_map.set_trajectory(points, colours, groups=groups)
+    brushes = latent_map._points.data["brush"]
+    shades = [{brushes[row].color().name() for row in np.flatnonzero(groups == g)}
+              for g in range(3)]
+    assert all(len(shade) == 1 for shade in shades), "one colour a category"
+    assert len(set.union(*shades)) == 3, "each category its own colour"
+    assert latent_map.legend.isVisible() and not latent_map._colour_bar.isVisible()
+    assert [label.text for _, label in latent_map.legend.items] == ["a.mp4", "b.mp4", "c.mp4"]
+    assert len(latent_map._line.getData()[1]) == len(groups)
+    connect = latent_map._line.opts["connect"]
+    assert not connect[4] and not connect[11], "the line never joins two categories"
+    assert connect[:4].all() and connect[5:11].all()
+
+    shown = groups != 1
+    latent_map.set_trajectory(points, colours, shown=shown, groups=groups)
+    np.testing.assert_array_equal(latent_map._points.data["data"], np.flatnonzero(shown))
+    assert latent_map.shown_count == 9 and latent_map.point_count == 16
+    with qtbot.waitSignal(latent_map.categoryToggled) as toggled:
+        latent_map.legend.sigSampleClicked.emit(latent_map.legend_entry(2))
+    assert toggled.args == [2, True]
 
 
 LARGE = 200_000
@@ -35,7 +65,7 @@ def large_map(qtbot):
     latent_map.resize(800, 600)
     latent_map.show()
     walk = random_walk_trajectory(LARGE, dim=2, seed=3).mu
-    latent_map.set_trajectory(walk, np.arange(LARGE) / 24.0)
+    latent_map.set_trajectory(walk, PointColours(np.arange(LARGE) / 24.0, "time (s)"))
     qtbot.waitUntil(lambda: latent_map.detail.index is not None, timeout=60_000)
     return latent_map, walk
 
@@ -81,3 +111,29 @@ def test_hover_and_click_pick_points_of_the_density_image(large_map, qtbot):
     assert clicked[-1] == hovered[-1]
     menu = latent_map.build_context_menu(x, y)
     assert menu.actions()[0].text() == "Add this frame as a keyframe"
+
+
+def test_a_drag_from_a_point_of_the_density_image_drags_that_point(large_map, qtbot):
+    latent_map, walk = large_map
+    assert latent_map.detail.showing_density
+    dragged, released = [], []
+    latent_map.pointDragged.connect(lambda row, x, y: dragged.append((row, x, y)))
+    latent_map.pointReleased.connect(lambda row, x, y: released.append((row, x, y)))
+    before = latent_map.viewRange()
+    start = latent_map.to_scene(*walk[40_000])  # a pixel, as a pointer is
+    x, y = latent_map.getPlotItem().vb.mapSceneToView(latent_map.mapToScene(start)).toTuple()
+    picked = brute_nearest(walk, x, y, latent_map.getPlotItem().vb.viewPixelSize())
+    drag(latent_map.viewport(), start, start + QPoint(60, 40))
+    assert dragged and released and {row for row, _, _ in dragged + released} == {picked}
+    assert latent_map.viewRange() == before, "the view did not pan"
+    end = latent_map.getPlotItem().vb.mapSceneToView(
+        latent_map.mapToScene(start + QPoint(60, 40)))
+    assert released[0][1:] == pytest.approx(end.toTuple(), abs=1e-6)
+
+    view = latent_map.getPlotItem().vb
+    empty = next(pixel for pixel in (QPoint(x, y) for x in range(100, 700, 20)
+                                     for y in range(100, 500, 20))
+                 if latent_map._pick_in_density(
+                     *view.mapSceneToView(latent_map.mapToScene(pixel)).toTuple()) < 0)
+    drag(latent_map.viewport(), empty, empty + QPoint(-50, 0))  # nowhere near a point
+    assert latent_map.viewRange() != before, "a drag from empty space pans"

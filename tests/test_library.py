@@ -156,7 +156,7 @@ def test_info_lists_the_videos_failures_and_model(built):
     assert lines["Video 2"].startswith("broken.avi: failed: ")
     assert lines["Video 3"] == "c.avi: 17 frames, 0.7 s at 24 fps, done"
     assert lines["Total"] == "3 of 4 videos done, 71 frames (3.0 s); 1 failed"
-    assert lines["Shared map"] == "PCA of 3 videos, 71 points"
+    assert lines["Shared map"] == "PCA and UMAP of 3 videos, 71 points"
 
 
 def test_a_clip_morphs_from_a_frame_of_one_video_to_a_frame_of_another(built, tmp_path):

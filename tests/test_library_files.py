@@ -59,7 +59,7 @@ HOSTILE = [
     ("[]", "is not a Latent Explorer library: Input should be a valid dictionary"),
     (document(format="other"), "is not a Latent Explorer library: format"),
     (document(version=7), "written by a newer Latent Explorer (library version 7; this app "
-                          "reads up to 1)"),
+                          "reads up to 2)"),
     (document(video_trajectory="../evil.npz"), "videos.0.trajectory: String should match"),
     (document(video_trajectory="/etc/passwd"), "videos.0.trajectory: String should match"),
     (document(video_frames=None), "videos.0: a done video needs frames"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -353,3 +355,65 @@ def test_importing_the_latent_package_does_not_import_umap() -> None:
         "explorer.latent.interpolate; assert 'umap' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, check=True, timeout=60)
+
+
+def test_the_walk_finds_the_triangles_scipy_finds_inside_and_outside_the_hull() -> None:
+    from explorer.latent.synthetic import random_walk_trajectory
+
+    points = random_walk_trajectory(3000, dim=2, seed=5).mu.astype(np.float64)
+    surface = BarycentricInverse(points, np.arange(len(points), dtype=np.float64)[:, None])
+    rng = np.random.default_rng(2)
+    low, high = points.min(axis=0), points.max(axis=0)
+    queries = rng.uniform(low - 0.2 * (high - low), high + 0.2 * (high - low), (4000, 2))
+    expected = Delaunay(points).find_simplex(queries) >= 0
+    np.testing.assert_array_equal(surface.contains(queries), expected)
+    index, weight = surface.locate(queries[expected])
+    np.testing.assert_allclose(np.einsum("mk,mkj->mj", weight, points[index]),
+                               queries[expected], atol=1e-9)
+
+
+@pytest.fixture
+def held_surfaces(monkeypatch):
+    """Layouts above 100 points build their surface on a thread, held until ``set()``;
+    returns the gate and a wait for a projection's surface."""
+    from explorer.latent import inverse
+
+    monkeypatch.setattr(inverse, "BUILD_NOW", 100)
+    gate = threading.Event()
+    build = inverse.SurfaceBuild._build
+    monkeypatch.setattr(inverse.SurfaceBuild, "_build",
+                        lambda self, *args: (gate.wait(30), build(self, *args)))
+
+    def built(projection) -> None:
+        gate.set()
+        deadline = time.monotonic() + 30
+        while projection._surface.result() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    return built
+
+
+def test_a_long_trajectorys_pca_inverse_is_plain_until_its_surface_is_built(held_surfaces):
+    latents = trajectory(3000, 8)
+    pca = PCAProjection.fit(latents)
+    assert pca._surface.result() is None
+    plain = pca.inverse(pca.embedding[7])
+    np.testing.assert_allclose(pca.embed(plain), pca.embedding[7:8], atol=1e-5)
+    np.testing.assert_allclose(plain, (pca.mean + pca.embedding[7].astype(np.float64)
+                                       @ pca.components)[None], atol=1e-5)
+    held_surfaces(pca)
+    np.testing.assert_array_equal(pca.inverse(pca.embedding[7]), latents[7:8])
+
+
+def test_a_long_trajectorys_umap_inverse_takes_the_nearest_point_until_built(held_surfaces):
+    latents = trajectory(2000, 8)
+    layout = PCAProjection.fit(latents).embedding * 2.0  # a stand-in for a UMAP layout
+    umap = projection_from_state({"kind": "umap", "embedding": layout,
+                                  "mean": np.zeros(8, np.float32),
+                                  "axes": np.eye(8, dtype=np.float32), "seed": 0,
+                                  "n_neighbors": 15, "min_dist": 0.1}, latents)
+    between = (layout[10] + layout[11]) / 2
+    nearest = int(np.argmin(np.linalg.norm(layout - between, axis=1)))
+    np.testing.assert_array_equal(umap.inverse(between)[0], latents[nearest].astype(np.float32))
+    held_surfaces(umap)
+    assert not np.array_equal(umap.inverse(between)[0], latents[nearest].astype(np.float32))

@@ -55,6 +55,63 @@ def test_round_trip_keeps_everything(tmp_path):
     assert (loaded.video_path, loaded.model_sha256) == ("/videos/clip.mp4", "f00")
 
 
+def scened_session() -> Session:
+    """A session with what version 2 added: directions, a moved path, named scenes."""
+    from explorer.analysis.segments import Segmentation
+
+    session = make_session()
+    segment = np.repeat([0, 1, 2], [20, 20, 10])
+    session.scenes = Segmentation(np.repeat([0, 1, 0], [20, 20, 10]), segment, 0.5)
+    session.scene_names = ("Opening", "Square", "Opening again")
+    session.directions = {"B − A": np.arange(8, dtype=np.float32), "PC 1": np.ones(8, np.float32)}
+    session.path_shift = np.full(8, 0.5, np.float32)
+    return session
+
+
+def test_version_2_keeps_directions_the_moved_path_and_named_scenes(tmp_path):
+    session = scened_session()
+    loaded = load_session(save_session(session, tmp_path / "v2.lxsession"))
+    assert list(loaded.directions) == ["B − A", "PC 1"]
+    np.testing.assert_array_equal(loaded.directions["B − A"], np.arange(8))
+    np.testing.assert_array_equal(loaded.path_shift, session.path_shift)
+    np.testing.assert_array_equal(loaded.scenes.segment, session.scenes.segment)
+    np.testing.assert_array_equal(loaded.scenes.cluster, session.scenes.cluster)
+    assert loaded.scene_names == session.scene_names and loaded.scenes.silhouette == 0.5
+
+
+def test_a_version_1_session_still_opens(tmp_path):
+    path = save_session(make_session(), tmp_path / "v1.lxsession")
+    rewrite(path, "session.json", lambda d: json.dumps(
+        {key: value for key, value in {**json.loads(d), "version": 1}.items()
+         if key not in ("directions", "scenes")}).encode())
+    loaded = load_session(path)
+    assert loaded.directions == {} and loaded.scenes is None and loaded.path_shift is None
+
+
+@pytest.mark.parametrize(("name", "values", "message"), [
+    ("scene.segment", np.repeat([0, 2, 3], [20, 20, 10]), "count up from 0 in steps of 1"),
+    ("scene.segment", np.repeat([0, 1], [20, 30]), "2 scenes for 3 names"),
+    ("scene.cluster", np.arange(50), "one cluster a scene"),
+    ("directions", np.zeros((3, 8), np.float32), "directions"),
+])
+def test_bad_version_2_arrays_are_one_line(tmp_path, name, values, message):
+    import io
+
+    path = save_session(scened_session(), tmp_path / "bad.lxsession")
+
+    def replace_array(data: bytes) -> bytes:
+        arrays = dict(np.load(io.BytesIO(data)))
+        arrays[name] = values
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return buffer.getvalue()
+
+    rewrite(path, "arrays.npz", replace_array)
+    with pytest.raises(SessionError, match=message) as error:
+        load_session(path)
+    assert "\n" not in str(error.value)
+
+
 def rewrite(path, name, transform):
     with zipfile.ZipFile(path) as archive:
         members = {n: archive.read(n) for n in archive.namelist()}

@@ -136,3 +136,18 @@ def test_indexes_built_on_worker_threads_answer_like_one_built_here() -> None:
             assert index.nearest(x, y, 0.05, 0.02) == here.nearest(x, y, 0.05, 0.02)
             rect = ViewRect(x, y, x + 0.5, y + 0.2)
             assert np.array_equal(index.indices_in(rect, 10**6), here.indices_in(rect, 10**6))
+
+
+def test_a_lasso_holds_the_points_inside_it_even_odd() -> None:
+    from explorer.latent.spatial import inside_polygon
+
+    grid = np.stack(np.meshgrid(np.arange(10.0), np.arange(10.0)), axis=-1).reshape(-1, 2)
+    square = np.array([[1.5, 1.5], [5.5, 1.5], [5.5, 5.5], [1.5, 5.5]])
+    inside = inside_polygon(grid, square)
+    expected = ((grid >= 2) & (grid <= 5)).all(axis=1)
+    np.testing.assert_array_equal(inside, expected)
+    hollow = np.array([[0.5, 0.5], [8.5, 0.5], [8.5, 8.5], [0.5, 8.5], [0.5, 0.5],
+                       [3.5, 3.5], [3.5, 5.5], [5.5, 5.5], [5.5, 3.5], [3.5, 3.5]])
+    ring = inside_polygon(grid, hollow)
+    assert ring[grid.tolist().index([1.0, 1.0])] and not ring[grid.tolist().index([4.0, 4.0])]
+    assert not inside_polygon(grid, square[:2]).any(), "two points enclose nothing"

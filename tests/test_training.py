@@ -1,14 +1,24 @@
+import dataclasses
+
 import numpy as np
 import pytest
+import torch
 
+from explorer.model.baseline import pca_holdout_psnr
+from explorer.model.beta_vae import beta_vae_loss
+from explorer.model.files import load_model, read_model_metadata, save_model
 from explorer.model.training import (
     EpochDone,
     FramesRead,
     StepDone,
     TrainSettings,
+    holdout_psnr,
+    one_cycle,
     split_holdout,
     train_beta_vae,
 )
+from explorer.paths import demo_model_path
+from explorer.video.reader import open_video
 
 FAST = TrainSettings(image_size=64, latent_dim=8, epochs=3, batch_size=8, device="cpu")
 
@@ -32,12 +42,103 @@ def test_training_lowers_the_loss_and_reports_progress(demo_clip):
     assert result.record["source_video"] == demo_clip.name
 
 
+def fitted_frames(clip, size=64):
+    with open_video(clip) as reader:
+        return np.stack([frame for _, frame in reader.frames(size=(size, size))])
+
+
+def test_the_best_held_out_epoch_is_kept_and_scored_beside_pca(demo_clip):
+    result = train_beta_vae(demo_clip, FAST)
+    record, psnrs = result.record, [e.holdout_psnr for e in result.history]
+    assert record["holdout_psnr_db"] == max(psnrs)
+    assert record["best_epoch"] == 1 + int(np.argmax(psnrs))
+    frames = fitted_frames(demo_clip)
+    train, held = split_holdout(len(frames))
+    kept = holdout_psnr(result.vae.module, frames, held, torch.device("cpu"))
+    assert kept == pytest.approx(max(psnrs), abs=1e-4)
+    assert record["pca_components"] == 8
+    assert record["pca_psnr_db"] == pytest.approx(pca_holdout_psnr(frames, train, held, 8))
+
+
+def test_pca_baseline_matches_a_direct_svd_and_is_exact_within_its_rank():
+    frames = np.random.default_rng(0).integers(0, 256, (60, 8, 8, 3), np.uint8)
+    train, held = split_holdout(len(frames))
+    data = frames.reshape(60, -1) / 255.0
+    mean = data[train].mean(axis=0)
+    axes = np.linalg.svd(data[train] - mean, full_matrices=False)[2][:5]
+    projected = np.clip((data[held] - mean) @ axes.T @ axes + mean, 0, 1)
+    expected = np.mean(10 * np.log10(1 / np.square(projected - data[held]).mean(axis=1)))
+    assert pca_holdout_psnr(frames, train, held, 5) == pytest.approx(expected, abs=1e-3)
+    few = np.arange(10)  # 10 frames, held out among themselves, need fewer than 16 axes
+    assert pca_holdout_psnr(frames[:10], few, few, 16) == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize("steps", [1, 2, 10, 1500])
+def test_the_learning_rate_warms_up_then_decays_for_any_number_of_steps(steps):
+    factors = [one_cycle(steps)(step) for step in range(steps + 1)]
+    peak = int(np.argmax(factors))
+    assert factors[0] == pytest.approx(0.04) and max(factors) == pytest.approx(1.0)
+    assert peak == max(1, round(0.1 * steps)) or steps == 1
+    assert np.all(np.diff(factors[: peak + 1]) > 0) and np.all(np.diff(factors[peak:]) <= 0)
+    assert factors[-1] == pytest.approx(0.0, abs=1e-12) or steps == 1
+
+
+def test_free_bits_charge_only_the_kl_above_them():
+    images = torch.zeros(2, 3, 4, 4)
+    mu = torch.tensor([[3.0, 0.1], [3.0, -0.1]])  # KL 4.5 nats and 0.005 nats
+    logvar = torch.zeros(2, 2)
+    plain = beta_vae_loss(images, images, mu, logvar, beta=1.0)
+    free = beta_vae_loss(images, images, mu, logvar, beta=1.0, free_bits=1.0)
+    assert plain.kl.item() == pytest.approx(4.505) and free.kl.item() == pytest.approx(4.505)
+    assert plain.total.item() == pytest.approx(4.505) and free.total.item() == pytest.approx(5.5)
+
+
+def test_the_command_line_defaults_are_the_recipe():
+    from explorer.cli import build_parser
+
+    args = build_parser().parse_args(["train", "clip.mp4", "-o", "m.safetensors"])
+    recipe = TrainSettings()
+    assert (args.size, args.latent_dim, args.beta, args.epochs, args.batch_size) == (
+        recipe.image_size, recipe.latent_dim, recipe.beta, recipe.epochs, recipe.batch_size)
+    assert (args.learning_rate, args.free_bits, args.family, args.device, args.seed) == (
+        recipe.learning_rate, recipe.free_bits, recipe.family, recipe.device, recipe.seed)
+    assert (args.codebook_size, args.code_dim, args.fit, args.max_frames) == (
+        recipe.codebook_size, recipe.code_dim, recipe.fit_mode, recipe.max_frames)
+
+
+def test_train_prints_and_stores_both_scores(demo_clip, tmp_path, capsys):
+    from explorer.cli import main
+
+    output = tmp_path / "model.safetensors"
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", str(demo_clip), "-o", str(output), "--epochs", "1", "--max-frames", "20",
+              "--latent-dim", "4", "--device", "cpu"])
+    assert exit_.value.code == 0
+    training = read_model_metadata(output)["training"]
+    printed = capsys.readouterr().out
+    assert (f"held-out PSNR {training['holdout_psnr_db']:.1f} dB, "
+            f"PCA-4 {training['pca_psnr_db']:.1f} dB") in printed
+
+
+def test_models_of_both_architecture_versions_open(demo_clip, tmp_path):
+    """The shipped demo model is version 1 (the seed's β-VAE); training writes version 2."""
+    frames = fitted_frames(demo_clip)[:8]
+    old = load_model(demo_model_path())
+    assert old.kind == "β-VAE (built-in)" and "version" not in old.metadata["architecture"]
+    assert old.decode(old.encode(frames)[0]).shape == frames.shape
+    result = train_beta_vae(demo_clip, dataclasses.replace(FAST, epochs=1, max_frames=20))
+    path = save_model(result.vae, tmp_path / "new.safetensors", result.record)
+    new = load_model(path)
+    assert new.metadata["architecture"]["version"] == 2
+    np.testing.assert_array_equal(new.encode(frames)[0], result.vae.encode(frames)[0])
+
+
 def test_same_seed_gives_identical_weights_and_another_seed_does_not(demo_clip):
     settings = TrainSettings(
         image_size=64, latent_dim=4, epochs=1, batch_size=8, max_frames=16, device="cpu", seed=3
     )
     first, second = (weights(train_beta_vae(demo_clip, settings)) for _ in range(2))
-    other = weights(train_beta_vae(demo_clip, TrainSettings(**{**settings.__dict__, "seed": 4})))
+    other = weights(train_beta_vae(demo_clip, dataclasses.replace(settings, seed=4)))
     assert all((first[k] == second[k]).all() for k in first)
     assert any((first[k] != other[k]).any() for k in first)
 

@@ -11,7 +11,7 @@ import json
 import sys
 import time
 
-from explorer.bench import TARGETS, BenchResult, BenchSettings, run_bench
+from explorer.bench import FULL, TARGETS, BenchResult, BenchSettings, run_bench, scale_metric_names
 from explorer.errors import ExplorerError
 from explorer.paths import demo_model_path
 
@@ -26,6 +26,7 @@ _ROWS = (
     "inverse_ms_p95",
     "umap_inverse_ms",
     "inverse_speedup",
+    "encode_vs_limit",
     "encode_efficiency",
     "encode_overlap_limit",
     "reader_fps",
@@ -39,12 +40,20 @@ _ROWS = (
     "encode_peak_rss_growth",
     "encode_rss_short_mb",
     "encode_rss_long_mb",
+    "library_vs_sequential",
+    "library_encode_fps",
+    "sequential_encode_fps",
+    "library_workers",
+    "library_start_s",
+    "ray_start_s",
     "window_shown_s",
     "demo_ready_s",
     "ui_stall_ms_max",
     "umap_fit_s",
+    *scale_metric_names(FULL.scale_points),
 )
-"""Table order: each target followed by the numbers that explain it."""
+"""Table order: each target followed by the numbers that explain it (rows a run did not
+measure are left out: ``--quick`` has no scale section)."""
 
 
 def bench_command(args: argparse.Namespace) -> int:
@@ -72,19 +81,24 @@ def format_table(result: BenchResult) -> str:
     targets = {target.metric: target for target in TARGETS}
     verdicts = result.verdicts()
     rows = [("metric", "value", "target", "pass")]
-    for metric in _ROWS:
+    for metric in (name for name in _ROWS if name in result.metrics):
         target = targets.get(metric)
         value = format_value(result.metrics[metric])
         if target is None:
             rows.append((metric, value, "", ""))
         else:
-            rows.append((metric, value, target.text, "pass" if verdicts[metric] else "FAIL"))
+            rows.append((metric, value, target.text, _verdict(verdicts.get(metric))))
     lines = _aligned(rows)
     quick = " (--quick)" if result.metrics["quick"] else ""
     device = result.metrics["device"]
     lines.append(f"\n{sum(verdicts.values())}/{len(verdicts)} targets pass on {device}{quick}")
     lines.extend(f"note: {note}" for note in result.notes)
     return "\n".join(lines)
+
+
+def _verdict(passed: bool | None) -> str:
+    """pass, FAIL, or n/a for a target of other machines (a GPU's, on the CPU)."""
+    return "n/a" if passed is None else "pass" if passed else "FAIL"
 
 
 def _aligned(rows: list[tuple[str, str, str, str]]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import NamedTuple
 import numpy as np
 
 from explorer import interrupts
+from explorer.analysis.directions import apply_direction, load_direction
 from explorer.arrays import load_latents
 from explorer.commands.progress import ProgressBar
+from explorer.commands.sources import trajectory_for
 from explorer.errors import ExplorerError
 from explorer.fileio import check_not_an_input, check_output_path, check_writable_folder
 from explorer.latent.interpolate import path_latents, steps_for
@@ -23,9 +26,7 @@ from explorer.library.joined import JoinedLibrary, LibraryFrames, join_library
 from explorer.model.contract import AnyVAE, is_temporal
 from explorer.model.identity import model_identity
 from explorer.model.open import open_model
-from explorer.pipeline.cache import TrajectoryCache
 from explorer.pipeline.decode import check_decodable
-from explorer.pipeline.encode import encode_with_cache
 from explorer.pipeline.export import (
     ExportProgress,
     ExportSettings,
@@ -41,6 +42,8 @@ from explorer.video.writer import check_clip_target, format_for_path
 
 
 def export_command(args: argparse.Namespace) -> int:
+    if args.amount is not None and args.direction is None:
+        raise ExplorerError("--amount moves along a --direction: give the direction too")
     if args.side_by_side and args.latents is not None:
         raise ExplorerError(
             "--side-by-side needs --video or --trajectory (or --library): latents rendered "
@@ -50,6 +53,9 @@ def export_command(args: argparse.Namespace) -> int:
     if args.video is not None:
         probe_video(args.video)
     vae = open_model(args.model, device=args.device, trust_code=args.trust_code)
+    direction = None if args.direction is None else \
+        load_direction(args.direction, math.prod(vae.latent_shape))
+    amount = 1.0 if args.amount is None else args.amount
     settings = ExportSettings(
         fps=args.fps,
         size=args.size,
@@ -75,26 +81,29 @@ def export_command(args: argparse.Namespace) -> int:
         method, easing = args.method, args.easing
         path = clip_path(keyframes, steps, method, easing)
         latents, frames = path.latents, path.frames
+    passing = latents  # where the path passes: the frames beside it are those nearest
+    if direction is not None:
+        latents = apply_direction(latents, direction, amount)
     shaped = latents.reshape(len(latents), *vae.latent_shape)
     recipe = build_recipe(
         latents,
         settings,
-        keyframes=keyframes if joined is None else
-        [Keyframe(k.latent, joined.split(k.frame)[1]) for k in keyframes],
+        keyframes=keyframes if joined is None else joined.parts.recipe_keyframes(keyframes),
         method=method,
         easing=easing,
         model=args.model,
         model_identity=model_identity(args.model),
         video=video,
     )
+    if direction is not None:
+        recipe.settings.update(direction=str(args.direction.resolve()), amount=amount)
     if joined is not None:  # the keyframes' frames are their own videos'
-        recipe.settings.update(library=str(args.library.resolve()),
-                               library_keyframes=joined.pairs([k.frame for k in keyframes]))
+        recipe.settings.update(joined.parts.recipe_settings(keyframes))
     with ExitStack() as stack:
         originals = None
         if settings.side_by_side and trajectory is not None:
             originals = stack.enter_context(
-                _originals(video, vae, trajectory, latents, frames, joined))
+                _originals(video, vae, trajectory, passing, frames, joined))
         bar = stack.enter_context(ProgressBar(desc="exporting", unit=" frames"))
 
         def progress(update: ExportProgress) -> None:
@@ -142,19 +151,8 @@ def _keyframe_source(args: argparse.Namespace, vae: AnyVAE) -> _Keyframes:
         joined = join_library(args.library, load_library(args.library))
         check_decodable(joined.trajectory, vae, str(args.library), args.model, "the library")
         return _Keyframes(joined.trajectory, joined.joined_frames(args.keyframes), None, joined)
-    if args.trajectory is not None:
-        trajectory = Trajectory.load(args.trajectory)
-        check_decodable(trajectory, vae, str(args.trajectory), args.model)
-        video = trajectory.meta.get("video", {}).get("path")
-        return _Keyframes(trajectory, args.keyframes, Path(video) if video else None, None)
-    trajectory, _ = encode_with_cache(
-        args.video,
-        args.model,
-        vae,
-        cache=TrajectoryCache(),
-        on_progress=lambda _update: interrupts.check(),
-    )
-    return _Keyframes(trajectory, args.keyframes, args.video, None)
+    trajectory, video = trajectory_for(vae, args.model, args.video, args.trajectory)
+    return _Keyframes(trajectory, args.keyframes, video, None)
 
 
 @contextmanager
@@ -167,7 +165,7 @@ def _originals(
     if joined is not None:
         with LibraryFrames(joined) as library_frames:
             shown = shown_beside(vae, latents, trajectory, frames)
-            yield Originals(joined.labelled(shown), library_frames.read)
+            yield Originals(joined.labelled(shown), library_frames.frame)
         return
     if video is None or not Path(video).exists():
         raise ExplorerError("--side-by-side needs the original video, which was not found")

@@ -1,4 +1,5 @@
-"""``explorer train``: a tqdm bar over the core training loop, then an atomic save."""
+"""``explorer train``: a tqdm bar over the core training loop, then an atomic save and the
+scores: the model's held-out PSNR beside the PCA baseline's."""
 
 from __future__ import annotations
 
@@ -36,6 +37,10 @@ def train_command(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
         fit_mode=args.fit,
+        family=args.family,
+        free_bits=args.free_bits,
+        codebook_size=args.codebook_size,
+        code_dim=args.code_dim,
     )
     progress = _ProgressBars()
     try:
@@ -48,20 +53,25 @@ def train_command(args: argparse.Namespace) -> int:
         return interrupts.exit_code()
     with atomic_output(args.output, overwrite=args.overwrite) as temp:
         save_model(result.vae, temp, result.record)
-    last = result.history[-1]
-    summary = (
-        f"{settings.image_size} px, {settings.latent_dim} latents, "
-        f"{result.epochs_completed} epochs, held-out PSNR {last.holdout_psnr:.1f} dB"
-    )
+    summary = f"{settings.image_size} px, {settings.latent_dim} latents, {scores(result.record)}"
     if result.stopped_early:
         print(
-            f"explorer: interrupted; saved the model after epoch {result.epochs_completed} "
+            f"explorer: interrupted; saved the model after epoch {result.record['best_epoch']} "
             f"of {settings.epochs} to {args.output} ({summary})",
             file=sys.stderr,
         )
         return interrupts.exit_code()
     print(f"saved {args.output} ({summary})")
     return 0
+
+
+def scores(record: dict) -> str:
+    """The kept epoch and its held-out PSNR beside PCA's with as many components."""
+    return (
+        f"best epoch {record['best_epoch']}/{record['epochs_completed']}: held-out PSNR "
+        f"{record['holdout_psnr_db']:.1f} dB, PCA-{record['pca_components']} "
+        f"{record['pca_psnr_db']:.1f} dB"
+    )
 
 
 class _ProgressBars:

@@ -115,14 +115,18 @@ class BackgroundFit:
 
 def _fit_in_child(kind: str, latents: np.ndarray, options: dict, messages) -> None:
     from explorer.errors import ExplorerError, describe_error
+    from explorer.latent.landmarks import umap_state
     from explorer.latent.projection import fit_projection
 
     def progress(done: int, total: int) -> None:
         messages.put(("progress", done, total))
 
     try:
-        projection = fit_projection(kind, latents, on_progress=progress, **options)
-        messages.put(("done", projection.state()))
+        if kind == "umap":  # on landmarks, for long videos
+            state = umap_state(latents, on_progress=progress, **options)
+        else:
+            state = fit_projection(kind, latents, **options).state()
+        messages.put(("done", state))
     except ExplorerError as exc:
         messages.put(("error", describe_error(exc)))
     except Exception as exc:  # reported to the parent, which keeps running

@@ -92,9 +92,11 @@ class Polyline(NamedTuple):
     connect: np.ndarray
 
 
-def decimate_line(points: np.ndarray, rect: ViewRect, max_vertices: int) -> Polyline:
+def decimate_line(points: np.ndarray, rect: ViewRect, max_vertices: int,
+                  joins: np.ndarray | None = None) -> Polyline:
     """The part of the line through ``points`` [N, 2] (in order) that ``rect`` may show,
-    in at most ``max_vertices`` vertices.
+    in at most ``max_vertices`` vertices. ``joins`` [N - 1], where given, says which
+    consecutive points the line joins at all (not two videos of a library).
 
     A segment is kept unless both its ends lie beyond the same edge of the view (so every
     segment that crosses the view is kept, with its ends outside, and a few that pass
@@ -109,6 +111,8 @@ def decimate_line(points: np.ndarray, rect: ViewRect, max_vertices: int) -> Poly
         return _polyline(points, np.empty(0, np.intp), np.empty(0, bool))
     code = _outcodes(points, rect)
     shown = (code[:-1] & code[1:]) == 0  # [N - 1]: segment i joins rows i and i + 1
+    if joins is not None:
+        shown &= joins
     keep = np.zeros(len(points), bool)
     keep[:-1] |= shown
     keep[1:] |= shown

@@ -8,20 +8,55 @@ the value at the nearest point of the hull's boundary (projection onto a convex 
 continuous, and on the boundary it agrees with the inside). Layouts with fewer than three
 distinct points, or that lie on a line, are interpolated along that line instead.
 
-A query costs one ``find_simplex`` walk and a blend of three rows (tens of microseconds
-for 10,000 points); queries come in batches and are vectorised.
+A query starts at a triangle of its nearest layout point (a k-d tree) and walks across
+neighbouring triangles towards it, usually none or a step or two: microseconds even among
+a million points, whose triangulation takes seconds (never scipy's ``find_simplex``, whose
+barycentric transforms of every triangle take minutes there). Queries come in batches and
+are vectorised.
 """
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
-from scipy.spatial import Delaunay, QhullError
+from scipy.spatial import Delaunay, QhullError, cKDTree
 
 # Layouts thinner than this (minor over major standard deviation) are treated as a line:
 # qhull leaves degenerate triangles (NaN barycentric transforms) in such slivers.
 _FLAT = 1e-6
 # Queries outside the hull are measured against every hull edge in blocks of this many.
 _CHUNK = 1024
+# A walk from the nearest point's triangle ends within a step or two; one that has not
+# after this many (round degenerate slivers) takes the nearest hull edge instead.
+_WALK_STEPS = 64
+# Barycentric weights this far below zero still count as inside (rounding at shared edges).
+_INSIDE = -1e-9
+
+
+BUILD_NOW = 200_000
+"""Layouts of at most this many points are triangulated at once (about 3 s here); larger
+ones on a thread of their own (a million points take 15 to 20 s)."""
+
+
+class SurfaceBuild:
+    """A :class:`BarycentricInverse` of a layout, built at once when it is small, else on
+    a thread: :meth:`result` is None until then, and the caller falls back on a plainer
+    inverse (PCA's own linear one)."""
+
+    def __init__(self, points: np.ndarray, values: np.ndarray) -> None:
+        self._surface: BarycentricInverse | None = None
+        if len(points) <= BUILD_NOW:
+            self._surface = BarycentricInverse(points, values)
+        else:
+            threading.Thread(target=self._build, args=(points, values), daemon=True,
+                             name="inverse-surface").start()
+
+    def _build(self, points: np.ndarray, values: np.ndarray) -> None:
+        self._surface = BarycentricInverse(points, values)
+
+    def result(self) -> BarycentricInverse | None:
+        return self._surface
 
 
 class BarycentricInverse:
@@ -47,8 +82,13 @@ class BarycentricInverse:
         if self._tri is None:
             self._build_line(points[self._keep])
         else:
-            self._transform = self._tri.transform  # computed once: it is a lazy property
-            self._simplices = self._keep[self._tri.simplices]
+            self._corners = self._tri.simplices  # into the distinct points
+            self._distinct = points[self._keep]
+            self._neighbours = self._tri.neighbors
+            self._start = np.empty(len(self._keep), np.intp)  # a triangle at each point
+            self._start[self._corners.ravel()] = np.repeat(np.arange(len(self._corners)), 3)
+            self._tree = cKDTree(self._distinct)
+            self._simplices = self._keep[self._corners]
             edges = self._keep[self._tri.convex_hull]
             self._edge_a = points[edges[:, 0]]
             self._edge_d = points[edges[:, 1]] - self._edge_a
@@ -100,7 +140,7 @@ class BarycentricInverse:
         queries = np.asarray(queries, np.float64).reshape(-1, 2)
         if self._tri is None:
             return np.zeros(len(queries), bool)
-        return self._tri.find_simplex(queries) >= 0
+        return self._find(queries)[0] >= 0
 
     def locate(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows ``index`` [M, 3] of the data points around each query and their ``weight``.
@@ -112,20 +152,37 @@ class BarycentricInverse:
             return self._locate_on_line(queries)
         index = np.empty((len(queries), 3), np.intp)
         weight = np.zeros((len(queries), 3))
-        simplex = self._tri.find_simplex(queries)
+        simplex, found = self._find(queries)
         inside = simplex >= 0
         if inside.any():
-            index[inside], weight[inside] = self._barycentric(queries[inside], simplex[inside])
+            index[inside], weight[inside] = self._barycentric(queries[inside], simplex[inside],
+                                                              found[inside])
         if not inside.all():
             index[~inside], weight[~inside] = self._nearest_edge(queries[~inside])
         return index, weight
 
-    def _barycentric(self, queries: np.ndarray, simplex: np.ndarray):
-        transform = self._transform[simplex]
-        first_two = np.einsum("mij,mj->mi", transform[:, :2], queries - transform[:, 2])
-        weight = np.column_stack([first_two, 1.0 - first_two.sum(axis=1)])
-        # find_simplex accepts points a rounding error outside the triangle
-        weight = np.clip(weight, 0.0, None)
+    def _find(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The triangle holding each query (-1 outside the hull) and the query's weights
+        on its corners."""
+        simplex = self._start[self._tree.query(queries)[1]]
+        weights = np.zeros((len(queries), 3))
+        walking = np.arange(len(queries))
+        for _ in range(_WALK_STEPS):
+            here = simplex[walking]
+            local = _weights(self._distinct[self._corners[here]], queries[walking])
+            weights[walking] = local
+            lowest = np.nan_to_num(local, nan=-np.inf).argmin(axis=1)
+            outside = np.nan_to_num(local[np.arange(len(here)), lowest], nan=-1.0) < _INSIDE
+            walking, here, lowest = walking[outside], here[outside], lowest[outside]
+            simplex[walking] = self._neighbours[here, lowest]
+            walking = walking[simplex[walking] >= 0]  # walked out of the hull: outside
+            if not len(walking):
+                return simplex, weights
+        simplex[walking] = -1  # lost among degenerate slivers: placed as if outside
+        return simplex, weights
+
+    def _barycentric(self, queries: np.ndarray, simplex: np.ndarray, weight: np.ndarray):
+        weight = np.clip(weight, 0.0, None)  # a rounding error outside the triangle
         weight /= weight.sum(axis=1, keepdims=True)
         index = self._simplices[simplex]
         at_corner = (self.points[index] == queries[:, None, :]).all(axis=2)
@@ -167,3 +224,15 @@ class BarycentricInverse:
         index = np.column_stack([rows[left], rows[left + 1], rows[left]])
         weight = np.column_stack([1.0 - t, t, np.zeros_like(t)])
         return index, weight
+
+
+def _weights(corners: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Barycentric weights [M, 3] of ``queries`` [M, 2] in triangles ``corners`` [M, 3, 2]
+    (NaN for a degenerate triangle)."""
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+    ab, ac, aq = b - a, c - a, queries - a
+    area = ab[:, 0] * ac[:, 1] - ac[:, 0] * ab[:, 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        second = (aq[:, 0] * ac[:, 1] - ac[:, 0] * aq[:, 1]) / area
+        third = (ab[:, 0] * aq[:, 1] - aq[:, 0] * ab[:, 1]) / area
+    return np.column_stack([1.0 - second - third, second, third])

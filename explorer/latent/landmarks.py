@@ -97,6 +97,16 @@ def fit_umap_with_landmarks(
     return LandmarkLayout(embedding, rows, projection)
 
 
+def umap_state(latents: np.ndarray, seed: int = 0,
+               on_progress: Callable[[int, int], None] | None = None) -> dict:
+    """The ``state()`` of a UMAP layout of every row of ``latents`` (the rows in time
+    order), laid out on landmarks above 50,000 of them: what the window's background fit
+    sends back, and :func:`~explorer.latent.projection.projection_from_state` restores."""
+    layout = fit_umap_with_landmarks(latents, np.arange(len(latents)), seed=seed,
+                                     on_progress=on_progress)
+    return {**layout.projection.state(), "embedding": layout.embedding}
+
+
 def landmark_rows(times: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
     """[min(count, N)] int64 rows, ascending: one from each of ``count`` equal runs of the
     rows ordered by ``times``, at a seeded random place in its run."""

@@ -25,9 +25,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from explorer.errors import Cancelled, ExplorerError
-from explorer.latent.inverse import BarycentricInverse
+from explorer.latent.inverse import SurfaceBuild
 
 State = dict[str, np.ndarray | str | int | float]
 
@@ -169,7 +170,7 @@ class PCAProjection:
         self.mean = np.asarray(mean, np.float64)
         self.components = np.asarray(components, np.float64)  # [2, D], orthonormal rows
         self.embedding = self.embed(self.latents)
-        self._surface = BarycentricInverse(self.embedding, self.latents)
+        self._surface = SurfaceBuild(self.embedding, self.latents)
 
     @classmethod
     def fit(cls, latents: np.ndarray) -> PCAProjection:
@@ -187,16 +188,21 @@ class PCAProjection:
         Without ``base`` the other components are blended from the trajectory's latents
         around the point (so a frame's own point gives exactly that frame's latent). With
         ``base`` (e.g. the latent being dragged), they are kept from ``base``:
-        ``z = base + (p - embed(base)) @ components``.
+        ``z = base + (p - embed(base)) @ components``. A long trajectory's blend is built
+        on a thread (:class:`~explorer.latent.inverse.SurfaceBuild`); until it is ready the
+        other components are the mean's.
         """
         points = np.asarray(points, np.float64).reshape(-1, 2)
         if base is not None:
             base = _rows(base, self.mean.size)
             moved = base + (points - self.embed(base)) @ self.components
             return moved.astype(np.float32)
-        index, weight = self._surface.locate(points)
-        blended = self._surface.blend(index, weight).astype(np.float64)
-        beyond = points - self._surface.clamp(index, weight)  # zero inside the hull
+        surface = self._surface.result()
+        if surface is None:  # a long trajectory's, still being built: the plain inverse
+            return (self.mean + points @ self.components).astype(np.float32)
+        index, weight = surface.locate(points)
+        blended = surface.blend(index, weight).astype(np.float64)
+        beyond = points - surface.clamp(index, weight)  # zero inside the hull
         return (blended + beyond @ self.components).astype(np.float32)
 
     def state(self) -> State:
@@ -269,7 +275,8 @@ class UMAPProjection:
         self._model = model
         self._reduced = self._reduce(self.latents)
         self._squared = np.einsum("nr,nr->n", self._reduced, self._reduced)
-        self._surface = BarycentricInverse(self.embedding, self.latents)
+        self._surface = SurfaceBuild(self.embedding, self.latents)
+        self._points: cKDTree | None = None  # the layout's points, until the surface is built
 
     @classmethod
     def fit(
@@ -378,12 +385,23 @@ class UMAPProjection:
         other latent (a keyframe off the trajectory) the inverse at its own point is
         exactly ``base``.
         """
-        blended = self._surface(points)
+        blended = self._fast_inverse(points)
         if base is None:
             return blended
         base = _rows(base, self.latents.shape[1])
-        offset = base - self._surface(self.project_new(base))
+        offset = base - self._fast_inverse(self.project_new(base))
         return (blended + offset).astype(np.float32)
+
+    def _fast_inverse(self, points: np.ndarray) -> np.ndarray:
+        """The barycentric blend; until a long trajectory's is built, the latent of the
+        nearest point of the layout."""
+        surface = self._surface.result()
+        if surface is not None:
+            return surface(points)
+        if self._points is None:
+            self._points = cKDTree(self.embedding)
+        nearest = self._points.query(np.asarray(points, np.float64).reshape(-1, 2))[1]
+        return self.latents[nearest].astype(np.float32)
 
     @property
     def can_refine(self) -> bool:
@@ -398,9 +416,12 @@ class UMAPProjection:
         :attr:`can_refine`. Elsewhere the fast inverse is returned.
         """
         points = np.asarray(points, np.float64).reshape(-1, 2)
-        index, weight = self._surface.locate(points)
-        latents = self._surface.blend(index, weight)
-        rows = self._surface.contains(points) & (weight.max(axis=1) < 1.0)
+        surface = self._surface.result()
+        if surface is None:
+            return self._fast_inverse(points)
+        index, weight = surface.locate(points)
+        latents = surface.blend(index, weight)
+        rows = surface.contains(points) & (weight.max(axis=1) < 1.0)
         if self.can_refine and rows.any():
             refined = self._model.inverse_transform(points[rows].astype(np.float32))
             fast = latents[rows]

@@ -191,3 +191,25 @@ def _gather(ranges: np.ndarray) -> np.ndarray:
         return np.empty(0, np.intp)
     offsets = np.repeat(ranges[:, 0] - np.cumsum(lengths) + lengths, lengths)
     return offsets + np.arange(total)
+
+
+def inside_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """[N] bool: which of ``points`` [N, 2] lie inside the closed ``polygon`` [M, 2] (a
+    lasso drawn on the map), by the even-odd rule. Points outside its bounding box are
+    ruled out first; the rest cost one vectorised pass per edge."""
+    points = np.asarray(points, np.float64).reshape(-1, 2)
+    polygon = np.asarray(polygon, np.float64).reshape(-1, 2)
+    inside = np.zeros(len(points), bool)
+    if len(polygon) < 3:
+        return inside
+    low, high = polygon.min(axis=0), polygon.max(axis=0)
+    candidates = np.flatnonzero(((points >= low) & (points <= high)).all(axis=1))
+    x, y = points[candidates, 0], points[candidates, 1]
+    crossings = np.zeros(len(candidates), bool)
+    for (x1, y1), (x2, y2) in zip(polygon, np.roll(polygon, -1, axis=0), strict=True):
+        if y1 == y2:
+            continue  # a level edge is never crossed by a level ray
+        straddles = (y1 > y) != (y2 > y)
+        crossings ^= straddles & (x < x1 + (y - y1) * (x2 - x1) / (y2 - y1))
+    inside[candidates] = crossings
+    return inside

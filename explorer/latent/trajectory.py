@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from explorer.arrays import Spec, open_npz, open_regular
 from explorer.errors import ExplorerError
@@ -84,6 +84,29 @@ class TemporalMeta(Open):
     context_steps: Annotated[int, Field(ge=0, le=1 << 20)] | None = None
 
 
+class JoinedMeta(Open):
+    """The videos a library's trajectory is joined from (``explorer.library.joined``):
+    video ``i`` is the library's video ``videos[i]``, named ``names[i]``, played at
+    ``fps[i]``, and its frame ``f`` is the joined trajectory's frame ``offsets[i] + f``."""
+
+    folder: Text
+    """The library's folder."""
+    videos: Annotated[list[Annotated[int, Field(ge=0, le=1 << 20)]],
+                      Field(min_length=1, max_length=1 << 20)]
+    names: list[Text]
+    fps: list[Annotated[FiniteFloat, Field(gt=0, le=10_000)]]
+    offsets: list[FrameNumber]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> JoinedMeta:
+        count = len(self.videos)
+        if not len(self.names) == len(self.fps) == len(self.offsets) == count:
+            raise ValueError("videos, names, fps and offsets must be as long as each other")
+        if self.offsets[0] != 0 or np.any(np.diff(self.offsets) <= 0):
+            raise ValueError("offsets must start at 0 and increase")
+        return self
+
+
 class TrajectoryMeta(Open):
     """The JSON ``meta`` of a trajectory: what code reads from it is typed and bounded."""
 
@@ -95,6 +118,7 @@ class TrajectoryMeta(Open):
     frame_size: Annotated[list[Size], Field(min_length=2, max_length=2)] | None = None
     projection: Settings | None = None
     temporal: TemporalMeta | None = None
+    library: JoinedMeta | None = None
 
 
 def check_meta(meta: Any, width: int, source: str, error: type[ExplorerError],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from explorer.library.catalog import (
     save_library,
 )
 from explorer.library.ray_pool import Counts, PoolOptions, encoder_pool
-from explorer.library.shared_map import refresh_map
+from explorer.library.shared_map import refresh_map, refresh_umap
 from explorer.library.worker import Job, WorkerConfig
 from explorer.model.identity import model_identity, model_location
 from explorer.model.kinds import UntrustedCodeError, model_kind, untrusted_message
@@ -47,6 +48,12 @@ class EncodeRequest:
     batch_size: int = 32
     overwrite: bool = False
     pool: PoolOptions = field(default_factory=PoolOptions)
+    umap: bool = True
+    """Fit a UMAP beside the shared map's PCA (on landmarks; numba's start alone takes
+    seconds)."""
+    keep_map: bool = False
+    """Keep a shared map fitted before, whatever videos it covers: videos done since are
+    placed on it by its forward maps, until a run without ``keep_map`` fits it again."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,11 @@ class EncodeSummary:
     """The videos this run encoded, done or failed, as they finished."""
     skipped: int
     """Videos given that were done already."""
+    start_s: float = 0.0
+    """Seconds until every worker had the model open (Ray's start too, when this run
+    started it); 0 when no video needed encoding."""
+    encoding_s: float = 0.0
+    """Seconds from then until the last video came back: the encoding itself."""
 
     @property
     def encoded(self) -> int:
@@ -77,24 +89,36 @@ class EncodeSummary:
         return [video for video in self.results if video.status == "failed"]
 
 
-def encode_library(request: EncodeRequest,
-                   on_progress: Callable[[LibraryProgress], None] | None = None) -> EncodeSummary:
+def encode_library(
+    request: EncodeRequest,
+    on_progress: Callable[[LibraryProgress], None] | None = None,
+    on_map_progress: Callable[[int, int], None] | None = None,
+) -> EncodeSummary:
     """Encode ``request.videos`` into the library in ``request.folder`` (made if missing),
-    then fit its shared map. ``on_progress`` is called a few times a second; an exception
-    it raises (Ctrl-C) stops the work, leaving every video finished so far in the library.
+    then fit its shared map. ``on_progress`` is called a few times a second, and
+    ``on_map_progress(done, total)`` as the UMAP is fitted; an exception either raises
+    (Ctrl-C) stops the work, leaving every video finished so far in the library.
     """
     model = _model_entry(request)
     folder = _prepare(request.folder)
     library, jobs = _plan(_existing(folder, model, request.overwrite), request)
     results: list[VideoEntry] = []
+    seconds = (0.0, 0.0)
     if jobs:
         save_library(folder, library)
-        library = _run(folder, library, jobs, request, results.append,
-                       on_progress or (lambda _progress: None))
-    fitted = refresh_map(folder, library)
-    if fitted != library:
-        save_library(folder, fitted)
-    return EncodeSummary(fitted, results, len(request.videos) - len(jobs))
+        library, seconds = _run(folder, library, jobs, request, results.append,
+                                on_progress or (lambda _progress: None))
+    library = _saved(folder, library, refresh_map(folder, library, request.keep_map))
+    if request.umap:  # after the PCA is saved: stopping now keeps it
+        library = _saved(folder, library, refresh_umap(folder, library, on_map_progress))
+    return EncodeSummary(library, results, len(request.videos) - len(jobs), *seconds)
+
+
+def _saved(folder: Path, before: Library, after: Library) -> Library:
+    """``after``, with ``library.json`` written when it differs from ``before``."""
+    if after != before:
+        save_library(folder, after)
+    return after
 
 
 def _model_entry(request: EncodeRequest) -> ModelEntry:
@@ -189,8 +213,9 @@ def _declared_frames(video: Path) -> int:
 
 def _run(folder: Path, library: Library, jobs: list[Job], request: EncodeRequest,
          record: Callable[[VideoEntry], None],
-         on_progress: Callable[[LibraryProgress], None]) -> Library:
-    """Encode ``jobs`` on Ray, saving the library after each video."""
+         on_progress: Callable[[LibraryProgress], None]) -> tuple[Library, tuple[float, float]]:
+    """Encode ``jobs`` on Ray, saving the library after each video; the library, and the
+    seconds the workers took to start and then to encode."""
     config = WorkerConfig(model=library.model.path, trust_code=request.trust_code,
                           device="cuda" if request.pool.gpus_per_worker else "cpu",
                           batch_size=request.batch_size, folder=str(folder.resolve()))
@@ -199,7 +224,9 @@ def _run(folder: Path, library: Library, jobs: list[Job], request: EncodeRequest
     def tick(counts: Counts) -> None:
         on_progress(tally.progress(counts))
 
+    started = time.monotonic()
     with encoder_pool(config, request.pool, len(jobs), tick) as pool:
+        ready = time.monotonic()
         shape = list(pool.info.latent_shape)
         if library.model.latent_shape not in (None, shape):  # a plugin whose code changed
             raise ExplorerError(f"{request.model} now makes latents of shape {shape}, but the "
@@ -217,7 +244,8 @@ def _run(folder: Path, library: Library, jobs: list[Job], request: EncodeRequest
             tally.finish(job.key, entry)
             record(entry)
             tick({})
-    return library
+        finished = time.monotonic()
+    return library, (ready - started, finished - ready)
 
 
 class _Tally:

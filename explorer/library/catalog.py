@@ -27,7 +27,9 @@ from explorer.schema import MAX_JSON_BYTES, FiniteFloat, Open, Strict, Text, par
 
 LIBRARY_FILE = "library.json"
 FORMAT = "latent-explorer-library"
-VERSION = 1
+VERSION = 2
+"""2 added the shared map's UMAP (``MapEntry.umap``): an app that reads only 1 says to
+update rather than refusing an unknown field."""
 MAX_VIDEOS = 10_000
 """Videos in one library: their entries fill about half of the largest JSON document the
 app reads (:data:`~explorer.schema.MAX_JSON_BYTES`)."""
@@ -110,13 +112,15 @@ class MapEntry(Strict):
     kind: Literal["pca"]
     file: FileName
     videos: Annotated[list[CoveredVideo], Field(max_length=MAX_VIDEOS)]
+    umap: FileName | None = None
+    """The UMAP fitted on the same videos (on landmarks), when the library has one."""
 
 
 class Library(Strict):
     """The whole of ``library.json``."""
 
     format: Literal["latent-explorer-library"]
-    version: Literal[1]
+    version: Literal[1, 2]
     model: ModelEntry
     videos: Annotated[list[VideoEntry], Field(max_length=MAX_VIDEOS)]
     shared_map: MapEntry | None = None
@@ -201,8 +205,9 @@ def load_library(path: str | os.PathLike[str]) -> Library:
 
 
 def save_library(folder: Path, library: Library) -> None:
-    """Write ``library.json`` into ``folder`` atomically."""
-    text = json.dumps(library.model_dump(mode="json"), indent=1, ensure_ascii=False)
+    """Write ``library.json`` into ``folder`` atomically, as this app's version."""
+    document = library.model_copy(update={"version": VERSION}).model_dump(mode="json")
+    text = json.dumps(document, indent=1, ensure_ascii=False)
     with atomic_output(folder / LIBRARY_FILE) as temp:
         temp.write_text(text + "\n", encoding="utf-8")
 

@@ -9,10 +9,11 @@ numbers so keep increasing: :func:`~explorer.latent.keyframes.keyframes_at_frame
 
 from __future__ import annotations
 
-import bisect
+import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,8 @@ import numpy as np
 from explorer.errors import ExplorerError
 from explorer.fileio import file_fingerprint
 from explorer.latent.trajectory import Trajectory
-from explorer.library.catalog import Library, load_video_trajectory
+from explorer.library.catalog import LIBRARY_FILE, Library, load_video_trajectory
+from explorer.library.parts import JoinedVideos, joined_videos
 from explorer.pipeline.export import ShownFrame
 from explorer.video.reader import VideoReader, open_video
 
@@ -41,14 +43,34 @@ class VideoFrame(ShownFrame):
         return f"{'' if self.exact else '~ '}video {self.video}, frame {self.local}"
 
 
+def is_library(path: Path) -> bool:
+    """Whether ``path`` is a library's folder (it holds a ``library.json``)."""
+    return Path(path).is_dir() and (Path(path) / LIBRARY_FILE).is_file()
+
+
+def library_fingerprint(library: Library) -> str:
+    """What a session remembers of a library: its model and its done videos' trajectories
+    and contents. Encoding a video into it (or again) changes it."""
+    digest = hashlib.sha256(library.model.key.encode())
+    for _, video in library.done():
+        digest.update(f"\0{video.trajectory}\0{video.fingerprint}\0{video.rows}".encode())
+    return digest.hexdigest()[:32]
+
+
 @dataclass(frozen=True)
 class JoinedLibrary:
     library: Library
     trajectory: Trajectory
-    videos: list[int]
-    """The library's index of each joined video (the done ones), in order."""
-    offsets: list[int]
-    """The joined frame number of each video's frame 0."""
+    """The joined trajectory; ``meta["library"]`` says which rows are which video's."""
+
+    @cached_property
+    def parts(self) -> JoinedVideos:
+        return joined_videos(self.trajectory)
+
+    @property
+    def videos(self) -> tuple[int, ...]:
+        """The library's index of each joined video (the done ones), in order."""
+        return self.parts.indices
 
     def joined_frames(self, keyframes: Sequence[tuple[str, int]]) -> list[int]:
         """Joined frame numbers for ``(video, frame)`` pairs, the video by its index or
@@ -61,8 +83,8 @@ class JoinedLibrary:
                 raise ExplorerError(f"video {index} ({video.name}) of the library failed to "
                                     f"encode ({video.reason}); pick another")
             position = self.videos.index(index)
-            number = self.offsets[position] + frame
-            end = (self.offsets[position + 1] if position + 1 < len(self.offsets)
+            number = int(self.parts.offsets[position]) + frame
+            end = (self.parts.offsets[position + 1] if position + 1 < len(self.parts)
                    else None)
             if (end is not None and number >= end) or \
                     self.trajectory.row_of_frame(number) is None:
@@ -71,23 +93,13 @@ class JoinedLibrary:
             joined.append(number)
         return joined
 
-    def split(self, joined: int) -> tuple[int, int]:
-        """The position of the video holding joined frame ``joined``, and its own frame."""
-        position = bisect.bisect_right(self.offsets, joined) - 1
-        return position, joined - self.offsets[position]
-
     def labelled(self, shown: Sequence[ShownFrame]) -> list[VideoFrame]:
         """``shown`` with labels that name each frame's video."""
         labelled = []
         for item in shown:
-            position, local = self.split(item.frame)
+            position, local = self.parts.split(item.frame)
             labelled.append(VideoFrame(item.frame, item.exact, self.videos[position], local))
         return labelled
-
-    def pairs(self, joined: Sequence[int]) -> str:
-        """``0:10,2:40``: joined frame numbers as VIDEO:FRAME, the video by its index."""
-        return ",".join(f"{self.videos[position]}:{frame}"
-                        for position, frame in map(self.split, joined))
 
 
 def join_library(folder: Path, library: Library) -> JoinedLibrary:
@@ -107,13 +119,35 @@ def join_library(folder: Path, library: Library) -> JoinedLibrary:
                                for piece, offset in zip(pieces, offsets, strict=True)])
 
     first = pieces[0]
-    meta = {key: first.meta[key] for key in ("latent_shape", "temporal") if key in first.meta}
+    meta = {key: first.meta[key] for key in ("latent_shape", "temporal", "frame_size",
+                                             "fit_mode") if key in first.meta}
+    meta["library"] = {"folder": str(Path(folder).resolve()),
+                       "videos": [index for index, _ in done],
+                       "names": [video.name for _, video in done],
+                       "fps": [video.fps for _, video in done], "offsets": offsets}
+    meta["video"] = {"path": str(Path(folder).resolve()), "fps": done[0][1].fps,
+                     "fingerprint": library_fingerprint(library)}
+    meta["model"] = {"path": library.model.path, "sha256": library.model.identity}
+    psnr = None if any(piece.psnr_db is None for piece in pieces) else joined("psnr_db")
     trajectory = Trajectory(
         mu=joined("mu"), logvar=joined("logvar"), frame_index=joined("frame_index", True),
-        time_s=joined("time_s"), meta=meta,
+        time_s=joined("time_s"), meta=meta, psnr_db=psnr,
         last_frame=None if first.last_frame is None else joined("last_frame", True),
     )
-    return JoinedLibrary(library, trajectory, [index for index, _ in done], offsets)
+    return JoinedLibrary(library, trajectory)
+
+
+def rejoin_library(folder: Path, library: Library, trajectory: Trajectory) -> JoinedLibrary:
+    """A joined trajectory saved earlier (in a session) with the library it came from, once
+    the library still holds each of its videos, done."""
+    parts = joined_videos(trajectory)
+    if parts is None:
+        raise ExplorerError(f"the trajectory saved for {folder} is not a library's")
+    for index, name in zip(parts.indices, parts.names, strict=True):
+        if index >= len(library.videos) or library.videos[index].status != "done" or \
+                library.videos[index].name != name:
+            raise ExplorerError(f"the library {folder} no longer holds {name} as it did")
+    return JoinedLibrary(library, trajectory)
 
 
 class LibraryFrames:
@@ -124,8 +158,9 @@ class LibraryFrames:
         self._joined = joined
         self._readers: OrderedDict[int, VideoReader] = OrderedDict()
 
-    def read(self, joined: int) -> np.ndarray:
-        position, frame = self._joined.split(joined)
+    def frame(self, joined: int) -> np.ndarray:
+        """Joined frame ``joined``; a video that is gone or changed is a one-line error."""
+        position, frame = self._joined.parts.split(joined)
         reader = self._readers.get(position)
         if reader is None:
             reader = self._readers[position] = self._open(position)
@@ -135,15 +170,15 @@ class LibraryFrames:
         return reader.frame(frame)
 
     def _open(self, position: int) -> VideoReader:
-        """A joined video, once it is known to be the one encoded."""
+        """A joined video, once it is known to be the one encoded (a library's videos are
+        read where they were when encoded)."""
         video = self._joined.library.videos[self._joined.videos[position]]
         path = Path(video.path)
         if not path.exists():
-            raise ExplorerError(f"the side-by-side clip needs the library's video {path}, "
-                                "which was not found")
+            raise ExplorerError(f"the library's video {path} was not found")
         if file_fingerprint(path) != video.fingerprint:
             raise ExplorerError(f"the library's video {path} changed since it was encoded: "
-                                "encode the library again for a side-by-side clip")
+                                "encode the library again to see its frames")
         return open_video(path)
 
     def close(self) -> None:

@@ -79,14 +79,9 @@ class BetaVAE(nn.Module):
         layers = []
         widths = [*reversed(channels), channels[0]]
         for width_in, width_out in pairwise(widths):
-            layers += [
-                nn.Upsample(scale_factor=2, mode="nearest"),
-                nn.Conv2d(width_in, width_out, 3, padding=1),
-                nn.SiLU(),
-            ]
+            # the Identity stands where an nn.Upsample was, keeping the files' tensor names
+            layers += [nn.Identity(), UpsampleConv(width_in, width_out), nn.SiLU()]
         self.decoder = nn.Sequential(*layers, nn.Conv2d(channels[0], 3, 3, padding=1))
-        self._folded: dict[int, tuple[tuple[int, int], torch.Tensor]] = {}
-        """Folded kernels for inference, by decoder position (see ``_folded_weight``)."""
 
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance of q(z | x), each [N, latent_dim]."""
@@ -96,53 +91,61 @@ class BetaVAE(nn.Module):
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """Images in [0, 1], [N, 3, S, S]."""
         x = self.from_latent(latents).view(-1, self.config.channels[-1], _GRID, _GRID)
-        if x.device.type == "cpu":
-            x = x.contiguous(memory_format=torch.channels_last)
-        upsample_pending = False
-        for position, layer in enumerate(self.decoder):
-            if isinstance(layer, nn.Upsample):
-                upsample_pending = True
-            elif upsample_pending:
-                weight = self._folded_weight(position, layer)
-                x = F.conv_transpose2d(x, weight, layer.bias, stride=2, padding=1)
-                upsample_pending = False
-            else:
-                x = layer(x)
-        return torch.sigmoid(x)
-
-    def _folded_weight(self, position: int, conv: nn.Conv2d) -> torch.Tensor:
-        """``conv``'s kernel folded with the upsampling before it.
-
-        Folding costs about as much as decoding a frame, so a model in eval mode keeps
-        the result until its weights change: switching modes (``train()``/``eval()``) or
-        moving the model drops it, and loading weights or any other in-place update moves
-        the weights' version counter on. In training mode, and for weights that are
-        inference tensors or that need gradients, it is folded afresh on every call.
-        """
-        weight = conv.weight
-        needs_grad = torch.is_grad_enabled() and weight.requires_grad
-        if self.training or needs_grad or weight.is_inference():
-            return fold_upsampling(weight)
-        key = (weight._version, weight.data_ptr())
-        cached = self._folded.get(position)
-        if cached is None or cached[0] != key:
-            with torch.inference_mode(False), torch.no_grad():  # a tensor usable anywhere
-                cached = (key, fold_upsampling(weight).contiguous())
-            self._folded[position] = cached
-        return cached[1]
-
-    def train(self, mode: bool = True) -> BetaVAE:
-        self._folded.clear()
-        return super().train(mode)
-
-    def _apply(self, fn, recurse=True):  # every move or cast (to, cuda, half, ...)
-        self._folded.clear()
-        return super()._apply(fn, recurse)
+        return torch.sigmoid(self.decoder(channels_last(x)))
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mu, logvar = self.encode(images)
         latents = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         return self.decode(latents), mu, logvar
+
+
+def channels_last(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in oneDNN's fast layout on the CPU; as it is elsewhere."""
+    return x.contiguous(memory_format=torch.channels_last) if x.device.type == "cpu" else x
+
+
+class UpsampleConv(nn.Conv2d):
+    """Nearest ×2 upsampling then a 3×3 convolution, run as one folded transposed
+    convolution (:func:`fold_upsampling`); its weights are the 3×3 convolution's."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(in_channels, out_channels, 3, padding=1)
+        self._folded: tuple[tuple[int, int], torch.Tensor] | None = None
+        """The folded kernel for inference and the weight version it was folded from."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv_transpose2d(x, self._folded_weight(), self.bias, stride=2, padding=1)
+
+    def literal(self, x: torch.Tensor) -> torch.Tensor:
+        """The same function as its layers are written: upsample, then convolve."""
+        return super().forward(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+    def _folded_weight(self) -> torch.Tensor:
+        """The kernel folded with the upsampling.
+
+        Folding costs about as much as decoding a frame, so a module in eval mode keeps
+        the result until its weights change: switching modes (``train()``/``eval()``) or
+        moving the module drops it, and loading weights or any other in-place update moves
+        the weight's version counter on. In training mode, and for weights that are
+        inference tensors or that need gradients, it is folded afresh on every call.
+        """
+        weight = self.weight
+        needs_grad = torch.is_grad_enabled() and weight.requires_grad
+        if self.training or needs_grad or weight.is_inference():
+            return fold_upsampling(weight)
+        key = (weight._version, weight.data_ptr())
+        if self._folded is None or self._folded[0] != key:
+            with torch.inference_mode(False), torch.no_grad():  # a tensor usable anywhere
+                self._folded = (key, fold_upsampling(weight).contiguous())
+        return self._folded[1]
+
+    def train(self, mode: bool = True) -> UpsampleConv:
+        self._folded = None
+        return super().train(mode)
+
+    def _apply(self, fn, recurse=True):  # every move or cast (to, cuda, half, ...)
+        self._folded = None
+        return super()._apply(fn, recurse)
 
 
 _FOLDED_TAPS = ((2,), (1, 2), (0, 1), (0,))
@@ -178,8 +181,20 @@ def beta_vae_loss(
     mu: torch.Tensor,
     logvar: torch.Tensor,
     beta: float,
+    free_bits: float = 0.0,
 ) -> LossTerms:
-    """Sum of squared errors over pixels + β·KL(q(z|x) ‖ N(0, I)), averaged over the batch."""
+    """Sum of squared errors over pixels + β·KL(q(z|x) ‖ N(0, I)), averaged over the batch.
+
+    With ``free_bits``, each latent's KL (averaged over the batch) is charged only above
+    that many nats; the reported KL is the whole of it.
+    """
+    squared_error = reconstruction_loss(images, reconstruction).reconstruction
+    per_latent = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(dim=0)
+    charged = per_latent.clamp_min(free_bits).sum() if free_bits else per_latent.sum()
+    return LossTerms(squared_error + beta * charged, squared_error, per_latent.sum())
+
+
+def reconstruction_loss(images: torch.Tensor, reconstruction: torch.Tensor) -> LossTerms:
+    """Sum of squared errors over pixels, averaged over the batch: a plain autoencoder's."""
     squared_error = (reconstruction - images).pow(2).flatten(1).sum(dim=1).mean()
-    kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)).mean()
-    return LossTerms(squared_error + beta * kl, squared_error, kl)
+    return LossTerms(squared_error, squared_error, torch.zeros_like(squared_error))

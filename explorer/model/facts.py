@@ -10,8 +10,8 @@ Row = tuple[str, str]
 
 
 def fact_rows(facts: Mapping[str, Any]) -> list[Row]:
-    """(label, value) for the kind, sizes, parameters, log-variance, codebook, precision and
-    note, each where the model says it."""
+    """(label, value) for the kind, sizes, parameters, log-variance, codebook, precision, the
+    PCA baseline and note, each where the model says it."""
     height, width = facts["frame_size"]
     rows: list[Row] = [
         ("Kind", str(facts["kind"])),
@@ -26,6 +26,9 @@ def fact_rows(facts: Mapping[str, Any]) -> list[Row]:
         rows.append(("Codebook", codebook_text(facts)))
     if "precision" in facts:
         rows.append(("Precision", str(facts["precision"])))
+    training = facts.get("training")
+    if isinstance(training, Mapping) and _number(training.get("pca_psnr_db")):
+        rows.append(("PCA baseline", baseline_text(training)))
     if facts.get("note"):  # a sentence, such as why a video autoencoder is slow here
         rows.append(("Note", str(facts["note"])))
     return rows
@@ -39,3 +42,18 @@ def codebook_text(facts: Mapping[str, Any]) -> str:
         entries += f", this video uses {facts['codes_used']:,}"
     through = "through" if facts.get("quantize", True) else "without"
     return f"{entries}; decoded {through} the quantiser"
+
+
+def baseline_text(training: Mapping[str, Any]) -> str:
+    """A trained model's held-out PSNR against PCA's with as many components, fitted on the
+    same frames (``explorer train`` measures both)."""
+    pca = training["pca_psnr_db"]
+    components = training.get("pca_components")
+    text = f"PCA-{components if _number(components) else '?'} {pca:.1f} dB held-out"
+    model = training.get("holdout_psnr_db")
+    return f"{text}; this model {model - pca:+.1f} dB" if _number(model) else text
+
+
+def _number(value: Any) -> bool:
+    """A finite number, as a file written by anyone may hold anything."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 1e9

@@ -3,9 +3,15 @@
 Safetensors holds only named tensors plus a string-to-string metadata table, so loading
 one can never run code (unlike a pickled ``.pt``). The metadata carries, as JSON:
 
-- ``format``: ``latent-explorer/vae`` and ``format_version``: ``1``;
-- ``architecture``: the :class:`~explorer.model.beta_vae.BetaVAEConfig` fields plus ``kind``;
-- ``training``: settings and results (β, epochs, final losses, held-out PSNR, source video).
+- ``format``: ``latent-explorer/vae`` and ``format_version``: the architecture's version;
+- ``architecture``: ``kind`` plus the network's config: version 1 (the seed's β-VAE, no
+  ``version`` field) is a :class:`~explorer.model.beta_vae.BetaVAEConfig`, version 2 a
+  :class:`~explorer.model.conv_vae.ConvVAEConfig` with ``"version": 2`` and its ``family``;
+- ``training``: settings and results (β, epochs, final losses, held-out PSNR, the PCA
+  baseline's, source video).
+
+Both versions open; an app older than version 2 refuses version-2 files as "newer than
+this app understands" instead of misreading them.
 """
 
 from __future__ import annotations
@@ -23,18 +29,23 @@ from safetensors.torch import save_file
 from explorer.errors import ModelFileError, describe_error
 from explorer.fileio import atomic_output, require_file
 from explorer.model.beta_vae import SUPPORTED_SIZES, BetaVAE, BetaVAEConfig
+from explorer.model.builtin import BuiltinVAE, builtin_vae
+from explorer.model.conv_vae import FAMILY_NAMES, ConvVAE, ConvVAEConfig, Family
 from explorer.model.kinds import check_safetensors
 from explorer.model.torch_vae import TorchVAE
 from explorer.schema import Open, Strict, parse_json, validate
 
 FORMAT = "latent-explorer/vae"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""The newest architecture version this app reads (and the format version of its files)."""
 BETA_VAE_KIND = "beta_vae"
+
+Network = BetaVAE | ConvVAE
 
 
 class Architecture(Strict):
-    """The ``architecture`` metadata: a :class:`BetaVAEConfig` plus ``kind``, with bounds
-    that keep a hostile file from asking for gigabytes of weights."""
+    """The ``architecture`` metadata of version 1: a :class:`BetaVAEConfig` plus ``kind``,
+    with bounds that keep a hostile file from asking for gigabytes of weights."""
 
     kind: str
     image_size: Literal[SUPPORTED_SIZES]  # type: ignore[valid-type]
@@ -43,19 +54,31 @@ class Architecture(Strict):
     max_channels: int = Field(ge=1, le=4096)
 
 
+class ArchitectureV2(Architecture):
+    """Version 2: a :class:`ConvVAEConfig` plus ``kind`` and ``version``."""
+
+    version: Literal[2]
+    family: Family
+    codebook_size: int = Field(ge=0, le=65536)
+    code_dim: int = Field(ge=0, le=4096)
+
+
 class TrainingRecord(Open):
     """The ``training`` metadata: free-form, but a table (other tools may add fields)."""
 
 
 def save_model(vae: TorchVAE, path: str | os.PathLike[str], training: dict[str, Any]) -> Path:
-    """Write a built-in β-VAE and its training record atomically; returns the path."""
+    """Write a built-in model and its training record atomically; returns the path."""
     module = vae.module
-    if not isinstance(module, BetaVAE):
-        raise ModelFileError("only the built-in β-VAE can be saved as a Latent Explorer model")
+    if not isinstance(module, Network):
+        raise ModelFileError("only the built-in models can be saved as Latent Explorer models")
+    version = 2 if isinstance(module, ConvVAE) else 1
     architecture = {"kind": BETA_VAE_KIND, **module.config.to_dict()}
+    if version > 1:
+        architecture["version"] = version
     metadata = {
         "format": FORMAT,
-        "format_version": str(FORMAT_VERSION),
+        "format_version": str(version),
         "architecture": json.dumps(architecture),
         "training": json.dumps(training),
     }
@@ -66,7 +89,7 @@ def save_model(vae: TorchVAE, path: str | os.PathLike[str], training: dict[str, 
     return target
 
 
-def load_model(path: str | os.PathLike[str], device: str = "cpu") -> TorchVAE:
+def load_model(path: str | os.PathLike[str], device: str = "cpu") -> BuiltinVAE:
     """Load a model file written by :func:`save_model` without unpickling anything."""
     file = require_file(path, "model", ModelFileError)
     check_safetensors(file)
@@ -74,22 +97,21 @@ def load_model(path: str | os.PathLike[str], device: str = "cpu") -> TorchVAE:
     architecture, training = _parse_metadata(file, metadata)
     config = _config_from(file, architecture)
     with torch.device("meta"):  # shapes only: nothing is allocated before they match the file
-        expected = {name: tuple(t.shape) for name, t in BetaVAE(config).state_dict().items()}
+        expected = {name: tuple(t.shape) for name, t in network(config).state_dict().items()}
     _check_shapes(file, expected, shapes, config)
     tensors = _read_tensors(file)
     integral = next((name for name, t in tensors.items() if not t.is_floating_point()), None)
     if integral is not None:
         raise ModelFileError(f"{file}: tensor {integral} is not floating point")
-    module = BetaVAE(config)
+    module = network(config)
     module.load_state_dict(tensors, strict=True)
-    return TorchVAE(
-        module,
-        (config.image_size, config.image_size),
-        (config.latent_dim,),
-        kind="β-VAE (built-in)",
-        metadata={"path": str(file), "training": training, "architecture": architecture},
-        device=device,
-    )
+    info = {"path": str(file), "training": training, "architecture": architecture}
+    return builtin_vae(module, info, device)
+
+
+def network(config: BetaVAEConfig | ConvVAEConfig) -> Network:
+    """The untrained network a config describes (version 1 or 2)."""
+    return ConvVAE(config) if isinstance(config, ConvVAEConfig) else BetaVAE(config)
 
 
 def read_model_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -137,7 +159,7 @@ def _parse_metadata(
             f"{file} is a safetensors file but not a Latent Explorer model (no '{FORMAT}' metadata)"
         )
     version = metadata.get("format_version", "")
-    if not version.isdigit() or int(version) > FORMAT_VERSION:
+    if not version.isdigit() or not 1 <= int(version) <= FORMAT_VERSION:
         raise ModelFileError(
             f"{file} uses model format version {version or '?'}, newer than this app "
             f"understands ({FORMAT_VERSION}); update Latent Explorer"
@@ -148,16 +170,17 @@ def _parse_metadata(
     training = parse_json(metadata.get("training", "{}"), f"{file}: training", ModelFileError)
     if isinstance(architecture, dict) and architecture.get("kind") != BETA_VAE_KIND:
         raise ModelFileError(f"{file} holds an unknown model kind {architecture.get('kind')!r}")
+    schema = ArchitectureV2 if int(version) >= 2 else Architecture
     return (
-        validate(Architecture, architecture, file, ModelFileError, "architecture").model_dump(),
+        validate(schema, architecture, file, ModelFileError, "architecture").model_dump(),
         validate(TrainingRecord, training, file, ModelFileError, "training").model_dump(),
     )
 
 
-def _config_from(file: Path, architecture: dict[str, Any]) -> BetaVAEConfig:
-    fields = {k: v for k, v in architecture.items() if k != "kind"}
+def _config_from(file: Path, architecture: dict[str, Any]) -> BetaVAEConfig | ConvVAEConfig:
+    fields = {k: v for k, v in architecture.items() if k not in ("kind", "version")}
     try:
-        return BetaVAEConfig(**fields)
+        return ConvVAEConfig(**fields) if "version" in architecture else BetaVAEConfig(**fields)
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"{file} has an invalid architecture: {exc}") from exc
 
@@ -166,9 +189,10 @@ def _check_shapes(
     file: Path,
     expected: dict[str, tuple[int, ...]],
     found: dict[str, tuple[int, ...]],
-    config: BetaVAEConfig,
+    config: BetaVAEConfig | ConvVAEConfig,
 ) -> None:
-    described = f"a {config.image_size}px β-VAE with {config.latent_dim} latents"
+    family = getattr(config, "family", "vae")
+    described = f"a {config.image_size}px {FAMILY_NAMES[family]} with {config.latent_dim} latents"
     missing = sorted(expected.keys() - found.keys())
     unexpected = sorted(found.keys() - expected.keys())
     wrong = sorted(n for n in expected.keys() & found.keys() if expected[n] != found[n])

@@ -41,11 +41,15 @@ from explorer.schema import (
 from explorer.state.settings import ExportChoices, InterpolationSettings
 
 FORMAT = "latent-explorer/session"
-VERSION = 1
+VERSION = 2
 SUFFIX = ".lxsession"
 
 # Each entry turns a document of version k into version k + 1; none are needed yet.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: lambda document: {**document, "version": 2},  # 2 only added optional fields
+}
+MAX_DIRECTIONS = 256
+Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 Frame = Annotated[int, Field(ge=0, le=2**53)]
 Pair = Annotated[list[FiniteFloat], Field(min_length=2, max_length=2)]
@@ -92,11 +96,16 @@ class _View(Strict):
     range: Annotated[list[Pair], Field(min_length=2, max_length=2)] | None
 
 
+class _Scenes(Strict):
+    names: Annotated[list[Name], Field(min_length=1, max_length=1 << 20)]
+    silhouette: FiniteFloat | None
+
+
 class SessionDocument(Strict):
     """``session.json`` of the current :data:`VERSION` (see ``docs/sessions.md``)."""
 
     format: Literal["latent-explorer/session"]
-    version: Literal[1]
+    version: Literal[2]
     app_version: Text
     saved_at: Text
     video: _VideoRef
@@ -109,6 +118,10 @@ class SessionDocument(Strict):
     interpolation: InterpolationSettings
     export: ExportChoices
     view: _View
+    directions: Annotated[list[Name], Field(default_factory=list, max_length=MAX_DIRECTIONS)]
+    """Names of the directions in ``directions`` [P, D] (version 2)."""
+    scenes: _Scenes | None = None
+    """The scenes found (version 2): names; ``scene.cluster`` and ``scene.segment`` [N]."""
 
 
 _PROJECTION_SPECS = {
@@ -139,6 +152,13 @@ class Session:
     export: ExportChoices = field(default_factory=ExportChoices)
     current_frame: int = 0
     view_range: list[list[float]] | None = None
+    directions: dict[str, np.ndarray] = field(default_factory=dict)
+    """By name, flat [D] float32."""
+    path_shift: np.ndarray | None = None
+    """[D] added to the keyframe path (a direction times an amount)."""
+    scenes: Any = None
+    """The :class:`~explorer.analysis.segments.Segmentation` found, if any."""
+    scene_names: tuple[str, ...] = ()
 
 
 def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
@@ -205,6 +225,10 @@ def _check_arrays(npz: Npz, document: SessionDocument, json_source: str) -> None
         "keyframes": Spec("f", ("K", "D"), required=bool(frames)),
         "probe": Spec("f", ("D",), required=False),
         "drawn_path": Spec("f", ("M", "D"), required=False),
+        "path_shift": Spec("f", ("D",), required=False),
+        "directions": Spec("f", ("P", "D"), required=bool(document.directions)),
+        "scene.cluster": Spec("iu", ("N",), required=document.scenes is not None),
+        "scene.segment": Spec("iu", ("N",), required=document.scenes is not None),
     }
     for kind, state in document.projections:
         if state is not None:
@@ -213,7 +237,7 @@ def _check_arrays(npz: Npz, document: SessionDocument, json_source: str) -> None
     unknown = sorted(set(npz.headers) - set(specs))
     if unknown:
         raise SessionError(f"{npz.source}: {unknown[0]}: not an array of this session version")
-    sizes = npz.check(specs, {"K": len(frames)})
+    sizes = npz.check(specs, {"K": len(frames), "P": len(document.directions)})
     if not 1 <= sizes.get("R", 1) <= sizes["D"]:
         raise SessionError(f"{npz.source}: projection.umap.axes: has {sizes['R']} axes for "
                            f"latents of {sizes['D']} numbers")
@@ -251,9 +275,16 @@ def _split(session: Session) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         projections[kind] = scalars
     if session.keyframes:
         arrays["keyframes"] = np.stack([k.latent for k in session.keyframes])
-    for name in ("probe", "drawn_path"):
+    for name in ("probe", "drawn_path", "path_shift"):
         if getattr(session, name) is not None:
             arrays[name] = np.asarray(getattr(session, name), np.float32)
+    if session.directions:
+        arrays["directions"] = np.stack(list(session.directions.values())).astype(np.float32)
+    scenes = None
+    if session.scenes is not None:
+        arrays["scene.cluster"] = session.scenes.cluster.astype(np.int64)
+        arrays["scene.segment"] = session.scenes.segment.astype(np.int64)
+        scenes = {"names": list(session.scene_names), "silhouette": session.scenes.silhouette}
     document = {
         "format": FORMAT,
         "version": VERSION,
@@ -268,6 +299,8 @@ def _split(session: Session) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "interpolation": session.interpolation.model_dump(),
         "export": session.export.model_dump(),
         "view": {"frame": session.current_frame, "range": session.view_range},
+        "directions": list(session.directions),
+        "scenes": scenes,
     }
     return document, arrays
 
@@ -286,6 +319,7 @@ def _join(document: SessionDocument, arrays: dict[str, np.ndarray], source: str,
     for name, value in extras.items():
         if not np.isfinite(value).all():
             raise SessionError(f"{source}: {name}: holds NaN or infinite values")
+    scenes = _scenes(document, extras, source)
     projections = document.projections.model_dump(exclude_none=True)
     for name, value in extras.items():
         if name.startswith("projection."):
@@ -315,4 +349,29 @@ def _join(document: SessionDocument, arrays: dict[str, np.ndarray], source: str,
         current_frame=document.view.frame,
         view_range=None if document.view.range is None else
         [list(pair) for pair in document.view.range],
+        directions=dict(zip(document.directions, extras.get("directions", []), strict=True)),
+        path_shift=extras.get("path_shift"),
+        scenes=scenes,
+        scene_names=() if document.scenes is None else tuple(document.scenes.names),
     )
+
+
+def _scenes(document: SessionDocument, extras: dict[str, np.ndarray], source: str) -> Any:
+    """The saved scenes, once their numbers make sense: segments counted up from 0 in
+    time order, a name each, and a cluster each."""
+    if document.scenes is None:
+        return None
+    from explorer.analysis.segments import Segmentation
+
+    segment, cluster = extras["scene.segment"], extras["scene.cluster"]
+    steps = np.diff(segment)
+    if segment[0] != 0 or ((steps != 0) & (steps != 1)).any():
+        raise SessionError(f"{source}: scene.segment: must count up from 0 in steps of 1")
+    if int(segment[-1]) + 1 != len(document.scenes.names):
+        raise SessionError(f"{source}: scene.segment: {int(segment[-1]) + 1} scenes for "
+                           f"{len(document.scenes.names)} names")
+    if cluster.min() < 0 or (cluster != cluster[np.flatnonzero(np.diff(segment, prepend=-1))]
+                             [segment]).any():
+        raise SessionError(f"{source}: scene.cluster: must be one cluster a scene")
+    return Segmentation(cluster.astype(np.int64), segment.astype(np.int64),
+                        document.scenes.silhouette)

@@ -12,7 +12,7 @@ inference worker can hold them while the user goes on.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +22,10 @@ from explorer.errors import ExplorerError
 from explorer.latent.interpolate import path_latents
 from explorer.latent.keyframes import ClipPath, Keyframe, clip_path
 from explorer.latent.trajectory import Trajectory
+from explorer.library.parts import JoinedVideos, joined_videos
 from explorer.model.video_vae.rule import FrameRule
 from explorer.session.document import Session
+from explorer.state.colouring import Findings, PointColours, colourings, point_colours
 from explorer.state.events import Event
 from explorer.state.settings import Colouring, ExportChoices, InterpolationSettings, ViewRange
 from explorer.state.undo import Edit, UndoStack
@@ -32,10 +34,12 @@ if TYPE_CHECKING:  # scipy, under the projections, costs half a second at start-
     from explorer.latent.projection import Projection
 
 ASPECTS = ("documents", "model", "layouts", "projection", "frame", "probe", "clip",
-           "interpolation", "export")
+           "interpolation", "export", "points", "findings", "selection")
 """What :attr:`AppState.changed` names: the open videos and models (``documents``), what a
 model says of itself (``model``), the layouts fitted and the one shown, the current frame,
-the probe, the clip (keyframes, drawn path) and the two groups of settings."""
+the probe, the clip (keyframes, drawn path), the two groups of settings, how the map
+draws its points (``points``: their colouring, a library's hidden videos), the scenes and
+anomalies found (``findings``) and the rows selected on the map (``selection``)."""
 
 NO_PATH = "Add two or more keyframes, or Shift+drag on the map to draw a path."
 
@@ -62,12 +66,18 @@ class Clip:
     keyframes: tuple[Keyframe, ...] = ()
     drawn: np.ndarray | None = None
     """[M, D] latents of a drawn path."""
+    shift: np.ndarray | None = None
+    """[D] added to every latent of the path: a direction times an amount."""
 
     def with_keyframes(self, keyframes: tuple[Keyframe, ...]) -> Clip:
-        return Clip(tuple(keyframes), None)
+        return Clip(tuple(keyframes), None, self.shift)
 
     def with_drawn(self, latents: np.ndarray) -> Clip:
-        return Clip(self.keyframes, np.asarray(latents, np.float32))
+        return Clip(self.keyframes, np.asarray(latents, np.float32), self.shift)
+
+    def with_shift(self, shift: np.ndarray | None) -> Clip:
+        return Clip(self.keyframes, self.drawn,
+                    None if shift is None else np.asarray(shift, np.float32))
 
     def path(self, settings: InterpolationSettings,
              rule: FrameRule | None = None) -> tuple[ClipPath | None, str]:
@@ -77,8 +87,8 @@ class Clip:
         clip's frames need, each decoding to several frames.
         """
         if self.drawn is not None:
-            return (ClipPath(self.drawn, [None] * len(self.drawn)),
-                    f"Drawn path: {_length(len(self.drawn), rule)}.")
+            return (self._shifted(ClipPath(self.drawn, [None] * len(self.drawn))),
+                    f"Drawn path: {_length(len(self.drawn), rule)}{self._moved}.")
         if len(self.keyframes) < 2:
             return None, NO_PATH
         steps = path_latents(settings.steps, rule)
@@ -86,7 +96,18 @@ class Clip:
             path = clip_path(self.keyframes, steps, settings.method, settings.easing)
         except ExplorerError as exc:
             return None, str(exc)
-        return path, f"{len(self.keyframes)} keyframes, {_length(steps, rule)}."
+        return (self._shifted(path),
+                f"{len(self.keyframes)} keyframes, {_length(steps, rule)}{self._moved}.")
+
+    def _shifted(self, path: ClipPath) -> ClipPath:
+        if self.shift is None:
+            return path
+        moved = (path.latents + self.shift).astype(np.float32)
+        return ClipPath(moved, [None] * len(moved))  # no latent is a frame's any more
+
+    @property
+    def _moved(self) -> str:
+        return "" if self.shift is None else ", moved along a direction"
 
 
 def _length(latents: int, rule: FrameRule | None) -> str:
@@ -121,6 +142,12 @@ class AppState:
         self.export = ExportChoices()
         self.selection: tuple[int, ...] = ()
         self.colouring: Colouring = "time"
+        self.hidden_videos: frozenset[int] = frozenset()
+        """A library's videos whose points the map leaves out, by position."""
+        self.findings = Findings()
+        self.directions: dict[str, np.ndarray] = {}
+        """Directions the user made or loaded, by name: flat [D] float32."""
+        self._videos: tuple[Trajectory, JoinedVideos | None] | None = None
         self._path: tuple[Clip, InterpolationSettings, FrameRule | None, ClipPath | None,
                           str] | None = None
 
@@ -141,6 +168,42 @@ class AppState:
     @property
     def projection(self) -> Projection | None:
         return self.layouts.get(self.projection_kind)
+
+    @property
+    def library(self) -> JoinedVideos | None:
+        """The videos of an open library (None for one video)."""
+        trajectory = self.trajectory
+        if trajectory is None:
+            return None
+        if self._videos is None or self._videos[0] is not trajectory:
+            self._videos = (trajectory, joined_videos(trajectory))
+        return self._videos[1]
+
+    @property
+    def colourings(self) -> tuple[Colouring, ...]:
+        """What the map's colours may show for the open trajectory."""
+        if self.trajectory is None:
+            return ()
+        return colourings(self.trajectory, self.library, self.findings)
+
+    @property
+    def point_colours(self) -> PointColours | None:
+        if self.trajectory is None:
+            return None
+        return point_colours(self.colouring, self.trajectory, self.library, self.findings)
+
+    @property
+    def shown_rows(self) -> np.ndarray | None:
+        """[N] bool, the rows of the videos not hidden; None when every row is shown."""
+        library = self.library
+        if library is None or not self.hidden_videos:
+            return None
+        return ~np.isin(library.row_video, list(self.hidden_videos))
+
+    def describe_frame(self, frame: int) -> str:
+        """"frame 12", or in a library "bikes.mp4, frame 12"."""
+        library = self.library
+        return f"frame {frame}" if library is None else library.label(frame)
 
     @property
     def frame_rule(self) -> FrameRule | None:
@@ -188,7 +251,12 @@ class AppState:
         self.videos, self.models = (video,), (model,)
         self.layouts, self.projection_kind, self.view_ranges = {"pca": pca}, "pca", {}
         self.frame, self.within, self.probe, self.clip = 0, 0, None, Clip()
-        self.selection = ()
+        self.selection, self.hidden_videos, self.findings = (), frozenset(), Findings()
+        self.directions = {}
+        if self.library is not None:  # what a library is opened to see first
+            self.colouring = "video"
+        elif self.colouring not in self.colourings:
+            self.colouring = "time"
         self.history.clear()
         self.changed.emit("documents")
 
@@ -196,7 +264,8 @@ class AppState:
         """Nothing open (another video is being opened)."""
         self.videos, self.models, self.layouts, self.view_ranges = (), (), {}, {}
         self.frame, self.within, self.probe, self.clip = 0, 0, None, Clip()
-        self.selection = ()
+        self.selection, self.hidden_videos, self.findings = (), frozenset(), Findings()
+        self.directions = {}
         self.history.clear()
         self.changed.emit("documents")
 
@@ -220,6 +289,52 @@ class AppState:
     def remember_view(self, kind: str, view: ViewRange) -> None:
         self.view_ranges[kind] = view
 
+    def set_colouring(self, kind: Colouring) -> None:
+        if kind not in self.colourings:
+            raise ValueError(f"the open trajectory offers no {kind} colouring")
+        if kind != self.colouring:
+            self.colouring = kind
+            self.changed.emit("points")
+
+    def set_findings(self, findings: Findings, colouring: Colouring | None = None) -> None:
+        """What an analysis found (scenes, anomalies), shown as ``colouring`` if given."""
+        self.findings = findings
+        if colouring in self.colourings:
+            self.colouring = colouring
+        elif self.colouring not in self.colourings:
+            self.colouring = "time"
+        self.changed.emit("findings")
+        self.changed.emit("points")
+
+    def rename_scene(self, scene: int, name: str) -> None:
+        names = list(self.findings.scene_names)
+        if 0 <= scene < len(names) and name.strip() and name != names[scene]:
+            names[scene] = name.strip()
+            self.set_findings(replace(self.findings, scene_names=tuple(names)))
+
+    def add_direction(self, name: str, direction: np.ndarray) -> None:
+        """Keep a direction (a new one under a name in use replaces it)."""
+        self.directions = {**self.directions, name: np.asarray(direction, np.float32)}
+        self.changed.emit("findings")
+
+    def set_selection(self, rows: np.ndarray | tuple[int, ...]) -> None:
+        """Rows the user picked on the map (a lasso) or the timeline."""
+        self.selection = tuple(int(row) for row in rows)
+        self.changed.emit("selection")
+
+    def set_video_hidden(self, position: int, hidden: bool) -> None:
+        """Leave a library's video ``position`` off the map, or put it back. The current
+        video always stays: its frames are on screen."""
+        library = self.library
+        if library is None or not 0 <= position < len(library):
+            return
+        current = int(library.row_video[self.frame])
+        wanted = (self.hidden_videos | {position} if hidden and position != current
+                  else self.hidden_videos - {position})
+        if wanted != self.hidden_videos:
+            self.hidden_videos = frozenset(wanted)
+            self.changed.emit("points")
+
     # --- changing: what the user looks at ----------------------------------------------
 
     def set_frame(self, row: int, within: int = 0) -> None:
@@ -232,6 +347,13 @@ class AppState:
         if (row, within) != (self.frame, self.within):
             self.frame, self.within = row, within
             self.changed.emit("frame")
+            self._show_current_video()
+
+    def _show_current_video(self) -> None:
+        """A hidden video whose frame the user goes to (a keyframe, the timeline) shows."""
+        library = self.library
+        if library is not None and self.hidden_videos:
+            self.set_video_hidden(int(library.row_video[self.frame]), False)
 
     def set_probe(self, latent: np.ndarray | None) -> None:
         self.probe = None if latent is None else np.asarray(latent, np.float32)
@@ -277,7 +399,8 @@ class AppState:
         # autosave would stall the window.
         meta = trajectory.meta
         video, model = self.video_path, self.model.spec
-        fingerprint = meta.get("video", {}).get("fingerprint") or file_fingerprint(video)
+        fingerprint = meta.get("video", {}).get("fingerprint") or (
+            file_fingerprint(video) if video.is_file() else "")  # a video never seen here
         identity = meta.get("model", {}).get("sha256") or model_identity(model)
         view = self.view_ranges.get(self.projection_kind)
         return Session(
@@ -295,6 +418,10 @@ class AppState:
             export=self.export,
             current_frame=self.frame,
             view_range=None if view is None else [list(view[0]), list(view[1])],
+            directions=dict(self.directions),
+            path_shift=self.clip.shift,
+            scenes=self.findings.scenes,
+            scene_names=self.findings.scene_names,
         )
 
     @classmethod
@@ -336,7 +463,14 @@ class AppState:
                 keyframe = self.keyframe_at_row(row)
             keyframes.append(keyframe)
         self.interpolation, self.export = session.interpolation, session.export
-        self.clip = Clip(tuple(keyframes), session.drawn_path if same_latents else None)
+        width = trajectory.mu.shape[1]
+        shift = session.path_shift
+        self.clip = Clip(tuple(keyframes), session.drawn_path if same_latents else None,
+                         shift if shift is not None and shift.shape == (width,) else None)
+        self.directions = {name: direction for name, direction in session.directions.items()
+                           if direction.shape == (width,)}
+        if same_latents and session.scenes is not None:
+            self.findings = Findings(session.scenes, session.scene_names)
         self.frame, self.within = min(session.current_frame, len(trajectory) - 1), 0
         if session.probe is not None and session.probe.shape == trajectory.mu.shape[1:]:
             self.probe = session.probe
@@ -344,5 +478,5 @@ class AppState:
             self.projection_kind = session.projection_kind
         self.history.clear()
         for aspect in ("layouts", "projection", "interpolation", "export", "clip", "frame",
-                       "probe"):
+                       "probe", "findings", "points"):
             self.changed.emit(aspect)

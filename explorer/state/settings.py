@@ -75,5 +75,5 @@ class ExportChoices(Strict):
 ViewRange = tuple[tuple[float, float], tuple[float, float]]
 """A map view: (x from, x to), (y from, y to)."""
 
-Colouring = Literal["time"]
-"""What the map's point colours show (issue 20 adds more)."""
+Colouring = Literal["time", "video", "psnr", "segment", "anomaly"]
+"""What the map's point colours show (see :mod:`explorer.state.colouring`)."""

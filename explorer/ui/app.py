@@ -26,12 +26,13 @@ def run_app(
     trust_code: bool = False,
 ) -> int:
     """Open the main window on ``video`` and ``model`` (the bundled demo by default), or on
-    a saved ``session``. ``model`` is any spec ``explorer.model.open.open_model`` takes.
+    a saved ``session``. ``video`` may be a library's folder, opened with its own model
+    unless ``model`` is given. ``model`` is any spec ``explorer.model.open.open_model`` takes.
     ``trust_code`` lets the model named here, or the session's, run if it is code."""
-    video = video or demo_video_path()
-    model = Path(model or demo_model_path())
+    video = Path(video or demo_video_path())
     if not video.exists():
         raise ExplorerError(f"video not found: {video}")
+    model = Path(model or _library_model(video) or demo_model_path())
     looks_like_a_path = len(model.parts) > 1 or model.suffix
     if looks_like_a_path and not model.exists():  # plugin specs are resolved on the worker
         raise ExplorerError(f"model not found: {model}")
@@ -63,6 +64,14 @@ def run_app(
     QTimer.singleShot(0, window.start)
     code = app.exec()
     return outcome["code"] or code
+
+
+def _library_model(path: Path) -> str | None:
+    """The model a library's folder was encoded with; None for anything else."""
+    from explorer.library.catalog import load_library
+    from explorer.library.joined import is_library
+
+    return load_library(path).model.path if is_library(path) else None
 
 
 def _choose_platform(headless_ok: bool) -> None:

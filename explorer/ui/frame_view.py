@@ -49,6 +49,10 @@ class _ImageCanvas(QWidget):
                              round(box.width() * scale) - 1, round(box.height() * scale) - 1)
 
 
+BREAK = "\u200b"
+"""A zero-width space: where a caption may wrap."""
+
+
 class FrameView(QWidget):
     """One image with a caption, e.g. "Original" or "Reconstruction". A double-click
     opens it at full size, zoomable (``zoomRequested``). A short clip (the frames a video
@@ -84,7 +88,7 @@ class FrameView(QWidget):
     def set_frame(self, frame: np.ndarray, caption: str = "") -> None:
         self._stop_loop()
         self._show(frame)
-        self._caption.setText(caption)
+        self._set_caption(caption)
 
     def set_loop(self, frames: np.ndarray, fps: float, caption: str = "") -> None:
         """Play ``frames`` [k, H, W, 3] over and over at ``fps``; one frame is a still."""
@@ -95,7 +99,7 @@ class FrameView(QWidget):
         self.loop = tuple(QPixmap.fromImage(to_qimage(frame)) for frame in frames)
         self._loop_position = 0
         self._show(frames[0], self.loop[0])
-        self._caption.setText(caption)
+        self._set_caption(caption)
         self._loop_timer.start(max(15, round(1000 / (fps if fps > 0 else 25.0))))
 
     @property
@@ -120,7 +124,7 @@ class FrameView(QWidget):
         self.frame = None
         self._canvas.outline = None
         self._canvas.set_pixmap(None, message)
-        self._caption.setText(caption)
+        self._set_caption(caption)
 
     @property
     def message(self) -> str | None:
@@ -141,15 +145,19 @@ class FrameView(QWidget):
             self.zoomRequested.emit()
 
     def set_caption(self, caption: str) -> None:
-        self._caption.setText(caption)
+        self._set_caption(caption)
+
+    def _set_caption(self, caption: str) -> None:
+        """A narrow view wraps a long file name in the caption at its underscores too."""
+        self._caption.setText(caption.replace("_", "_" + BREAK))
 
     @property
     def caption(self) -> str:
-        return self._caption.text()
+        return self._caption.text().replace(BREAK, "")
 
     def clear(self) -> None:
         self._stop_loop()
         self.frame = None
         self._canvas.outline = None
         self._canvas.set_pixmap(None)
-        self._caption.setText("")
+        self._set_caption("")

@@ -192,7 +192,7 @@ class InterpolationPanel(QWidget):
             item = self.list.item(row)
             keyframe = item.data(Qt.ItemDataRole.UserRole)
             if keyframe.frame is not None:
-                item.setText(f"frame {keyframe.frame}")
+                item.setText(self.state.describe_frame(keyframe.frame))
             elif projection is None:
                 item.setText("probe latent")
             else:

@@ -1,4 +1,5 @@
-"""The latent map: the trajectory in 2-D, coloured by time, with a probe you can drag.
+"""The latent map: the trajectory in 2-D, coloured by time (or what the user picks), with
+a probe you can drag.
 
 Everything here is in the plot's data coordinates (the projection's 2-D space). The map
 knows nothing about models: it reports clicks, hovers, drags, drawn paths and context-menu
@@ -12,14 +13,21 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QCursor, QPixmap
-from PySide6.QtWidgets import QLabel, QMenu
+from PySide6.QtWidgets import QFrame, QLabel, QMenu, QVBoxLayout
 
+from explorer.state.colouring import PointColours
 from explorer.ui.images import to_qimage
 from explorer.ui.map_detail import LevelOfDetail
+from explorer.ui.palette import category_colours
 
 COLOUR_MAP = "viridis"
 COLOUR_STEPS = 256
 """Shades of the colour map the points are drawn in (a lookup table)."""
+LEFT_AXIS_PIXELS = 64
+SELECTION_DRAWN = 20_000
+"""Selected points ringed at most (a lasso round a million-point map)."""
+LEGEND_ENTRIES = 24
+"""Categories named in the legend at most; it says how many more there are."""
 PICK_PIXELS = 5
 """How near the pointer a point is picked, through the spatial index."""
 HOVER_OFFSET = 16
@@ -59,20 +67,33 @@ class _DraggableScatter(pg.ScatterPlotItem):
 
 
 class _MapViewBox(pg.ViewBox):
-    """Pans and zooms as usual; Shift+drag draws a path, right-click asks for a menu."""
+    """Pans and zooms as usual; Shift+drag draws a path, Ctrl+drag a lasso, right-click
+    asks for a menu, and a drag that starts on a point of a density image drags that
+    point."""
 
     pathDrawn = Signal(object)  # np.ndarray [M, 2] in data coordinates
+    lassoDrawn = Signal(object)  # np.ndarray [M, 2]: a closed polygon
     contextRequested = Signal(float, float)
     clicked = Signal(float, float)  # a left click that no point took, in data coordinates
+    pointDragged = Signal(int, float, float)
+    pointReleased = Signal(int, float, float)
 
     def __init__(self) -> None:
         super().__init__()
         self._stroke: list[tuple[float, float]] = []
         self.stroke_item = pg.PlotDataItem(pen=pg.mkPen((220, 60, 160), width=2))
+        self.pick = lambda _x, _y: -1
+        """The row of a point drawn in a density image at a data position, or -1 (the
+        scatter takes drags of the points it draws)."""
+        self._dragged = -1
 
     def mouseDragEvent(self, event, axis=None) -> None:
-        drawing = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        if not drawing or event.button() != Qt.MouseButton.LeftButton:
+        lasso = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        drawing = lasso or bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        left = event.button() == Qt.MouseButton.LeftButton
+        if left and not drawing and self._drag_point(event):
+            return
+        if not drawing or not left:
             super().mouseDragEvent(event, axis)
             return
         event.accept()
@@ -80,12 +101,30 @@ class _MapViewBox(pg.ViewBox):
             self._stroke = [self._view_point(event.buttonDownScenePos())]
         self._stroke.append(self._view_point(event.scenePos()))
         points = np.array(self._stroke)
-        self.stroke_item.setData(points[:, 0], points[:, 1])
+        shown = np.vstack([points, points[:1]]) if lasso else points  # a lasso closes
+        self.stroke_item.setData(shown[:, 0], shown[:, 1])
         if event.isFinish():
             self.stroke_item.setData([], [])
             self._stroke = []
-            if len(points) >= 2:
+            if lasso and len(points) >= 3:
+                self.lassoDrawn.emit(points)
+            elif not lasso and len(points) >= 2:
                 self.pathDrawn.emit(points)
+
+    def _drag_point(self, event) -> bool:
+        """Drag the density image's point under the drag's start, if there is one."""
+        if event.isStart():
+            self._dragged = self.pick(*self._view_point(event.buttonDownScenePos()))
+        if self._dragged < 0:
+            return False
+        event.accept()
+        x, y = self._view_point(event.scenePos())
+        if event.isFinish():
+            row, self._dragged = self._dragged, -1
+            self.pointReleased.emit(row, x, y)
+        else:
+            self.pointDragged.emit(self._dragged, x, y)
+        return True
 
     def mouseClickEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.RightButton:
@@ -107,11 +146,13 @@ class LatentMap(pg.PlotWidget):
 
     frameClicked = Signal(int)
     frameHovered = Signal(int)  # -1 when the pointer leaves the points
+    categoryToggled = Signal(int, bool)  # a legend entry clicked: category, now shown
     probeMoved = Signal(float, float)
     probeReleased = Signal(float, float)
     pointDragged = Signal(int, float, float)
     pointReleased = Signal(int, float, float)
     pathDrawn = Signal(object)  # np.ndarray [M, 2]
+    lassoDrawn = Signal(object)  # np.ndarray [M, 2]: a closed polygon, Ctrl+drag
     keyframeAtPoint = Signal(int)  # context menu: this point's frame as a keyframe
     keyframeAtPosition = Signal(float, float)  # context menu: a probe keyframe here
 
@@ -124,10 +165,12 @@ class LatentMap(pg.PlotWidget):
         self.set_axis_names("PCA 1", "PCA 2")
         for side in ("bottom", "left"):  # latents are small numbers: "0.5", not "500 ×0.001"
             self.getAxis(side).enableAutoSIPrefix(False)
+        # A fixed width: wider tick labels of another layout would narrow the view, and
+        # a layout locked to its aspect would then come back showing another range.
+        self.getAxis("left").setWidth(LEFT_AXIS_PIXELS)
         self._colour_map = pg.colormap.get(COLOUR_MAP)
-        lookup = self._colour_map.getLookupTable(nPts=COLOUR_STEPS, alpha=True)
-        self._brushes = np.array(  # shared by the points: one brush a shade, not a point
-            [pg.mkBrush(*colour) for colour in lookup], dtype=object)
+        self._shades = _Shades(self._colour_map.getLookupTable(nPts=COLOUR_STEPS, alpha=True))
+        self._categories = _Shades(category_colours())
         self._line = pg.PlotDataItem(pen=pg.mkPen((150, 150, 150, 110), width=1.5))
         self._points = _DraggableScatter(size=7, pen=None, hoverable=True, tip=None)
         self._current = pg.ScatterPlotItem(
@@ -156,10 +199,13 @@ class LatentMap(pg.PlotWidget):
         )
         self._playhead = pg.ScatterPlotItem(size=13, symbol="o", pen=pg.mkPen("w", width=1.5),
                                             brush=(220, 60, 160))
+        self._selected = pg.ScatterPlotItem(size=11, symbol="o", brush=None,
+                                            pen=pg.mkPen((250, 200, 0), width=1.5))
         for item in (
             self._line,
             self._points,
             self._path,
+            self._selected,
             self._keyframes,
             self._playhead,
             self._current,
@@ -169,7 +215,7 @@ class LatentMap(pg.PlotWidget):
         ):
             self.addItem(item)
         self.probe.setZValue(10)
-        self.detail = LevelOfDetail(self._view, self._points, self._line, lookup, self._brushes)
+        self.detail = LevelOfDetail(self._view, self._points, self._line)
         self.scene().sigMouseMoved.connect(self._hover_by_index)
         self._view.clicked.connect(self._click_by_index)
         self._colour_bar = pg.ColorBarItem(
@@ -180,19 +226,25 @@ class LatentMap(pg.PlotWidget):
             label="time (s)",
         )
         self.getPlotItem().layout.addItem(self._colour_bar, 2, 5)
-        self._hover_tip = QLabel(self)
-        self._hover_tip.setStyleSheet(
-            "background: palette(tool-tip-base); color: palette(tool-tip-text);"
-            "border: 1px solid palette(mid); padding: 3px;"
-        )
-        self._hover_tip.hide()
+        self.legend = pg.LegendItem(offset=(-10, 10), labelTextSize="8pt")
+        self.legend.setParentItem(self._view)
+        self.legend.setVisible(False)
+        self.legend.sigSampleClicked.connect(self._on_legend_clicked)
+        self._legend_samples: list[pg.ScatterPlotItem] = []
+        self._hover_tip = _HoverTip(self)
         self._hovered = -1
+        self.describe_point = lambda row: f"frame {row}"
+        """The hovered point's caption (the window names a library's videos)."""
 
         self._points.sigClicked.connect(self._on_points_clicked)
         self._points.sigHovered.connect(self._on_points_hovered)
         self._points.pointDragged.connect(self._on_point_dragged)
         self._points.pointReleased.connect(self._on_point_released)
+        self._view.pointDragged.connect(self._on_point_dragged)
+        self._view.pointReleased.connect(self._on_point_released)
+        self._view.pick = self._pick_in_density
         self._view.pathDrawn.connect(self.pathDrawn)
+        self._view.lassoDrawn.connect(self.lassoDrawn)
         self._view.contextRequested.connect(self._show_context_menu)
         self.probe.sigPositionChanged.connect(
             lambda item: self.probeMoved.emit(item.pos().x(), item.pos().y())
@@ -206,7 +258,13 @@ class LatentMap(pg.PlotWidget):
 
     @property
     def point_count(self) -> int:
+        """Points of the trajectory, shown or not."""
         return len(self._embedding)
+
+    @property
+    def shown_count(self) -> int:
+        """Points drawn: those of hidden categories are not."""
+        return len(self.detail.rows)
 
     @property
     def hovered(self) -> int:
@@ -224,32 +282,88 @@ class LatentMap(pg.PlotWidget):
         self.setLabel("bottom", x)
         self.setLabel("left", y)
 
-    def set_trajectory(self, embedding: np.ndarray, time_s: np.ndarray, fit: bool = True) -> None:
-        """Show a trajectory (or the part encoded so far); ``fit`` rescales the view."""
+    def set_trajectory(self, embedding: np.ndarray, colours: PointColours, fit: bool = True,
+                       shown: np.ndarray | None = None, groups: np.ndarray | None = None,
+                       ) -> None:
+        """Show a trajectory (or the part encoded so far), its points coloured by
+        ``colours``; ``shown`` [N] bool leaves points out, ``groups`` [N] keeps the line
+        from joining points of different groups (a library's videos); ``fit`` rescales
+        the view."""
         self._embedding = np.asarray(embedding, dtype=np.float32)
-        time_s = np.asarray(time_s, dtype=np.float64)[: len(self._embedding)]
-        if len(time_s) == 0:  # nothing open
-            self.detail.set_points(self._embedding, np.zeros(0, np.intp))
+        count = len(self._embedding)
+        rows = np.arange(count) if shown is None else np.flatnonzero(shown[:count])
+        values = np.asarray(colours.values)[:count]
+        if count == 0:  # nothing open
+            self.detail.set_points(self._embedding, rows, np.zeros(0, np.intp), self._shades)
             for item in (self._line, self._points, self._current, self._path, self._keyframes):
                 item.setData([], [])
+            self._show_key(colours, values)
             return
-        span = max(float(time_s[-1] - time_s[0]), 1e-9)
-        shade = np.round((time_s - time_s[0]) / span * (COLOUR_STEPS - 1)).astype(np.intp)
-        self._colour_bar.setLevels((float(time_s[0]), float(time_s[0]) + span))
-        self.detail.set_points(self._embedding, shade)
-        if not self.detail.active:  # few enough to draw every one
-            self._line.setData(self._embedding[:, 0], self._embedding[:, 1])
-            self._points.setData(pos=self._embedding, brush=self._brushes[shade],
-                                 data=np.arange(len(shade)))
+        shades = self._categories if colours.categorical else self._shades
+        self.detail.set_points(self._embedding, rows, self._shade(colours, values)[rows],
+                               shades, _joins(rows, groups))
+        self._show_key(colours, values)
         if fit:
             self.fit_view()
 
+    def _shade(self, colours: PointColours, values: np.ndarray) -> np.ndarray:
+        """Each point's row of the lookup table its colouring uses."""
+        if colours.categorical:
+            return values.astype(np.intp) % len(self._categories.lut)
+        finite = values[np.isfinite(values)]
+        low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        scaled = (np.nan_to_num(values, nan=low) - low) / max(high - low, 1e-9)
+        return np.round(np.clip(scaled, 0, 1) * (COLOUR_STEPS - 1)).astype(np.intp)
+
+    def _show_key(self, colours: PointColours, values: np.ndarray) -> None:
+        """A colour bar for values, a legend for categories."""
+        self._colour_bar.setVisible(not colours.categorical)
+        self.legend.setVisible(colours.categorical)
+        if colours.categorical:
+            self._fill_legend(colours.categories)
+            return
+        axis = self._colour_bar.getAxis("left")
+        if axis.labelText != colours.title:  # a new label lays the plot out again
+            axis.setLabel(colours.title)
+        finite = values[np.isfinite(values)]
+        if len(finite):
+            low = float(finite.min())
+            self._colour_bar.setLevels((low, low + max(float(finite.max()) - low, 1e-9)))
+
+    def _fill_legend(self, names: tuple[str, ...]) -> None:
+        if [sample.name() for sample in self._legend_samples] == list(names[:LEGEND_ENTRIES]):
+            return
+        self.legend.clear()
+        self._legend_samples = []
+        for category, name in enumerate(names[:LEGEND_ENTRIES]):
+            colour = self._categories.lut[category % len(self._categories.lut)]
+            sample = pg.ScatterPlotItem(size=9, pen=None, brush=pg.mkBrush(*colour), name=name)
+            self._legend_samples.append(sample)
+            self.legend.addItem(sample, name)
+        if len(names) > LEGEND_ENTRIES:
+            self.legend.addItem(pg.PlotDataItem(), f"and {len(names) - LEGEND_ENTRIES} more")
+
+    def show_hidden(self, hidden: frozenset[int]) -> None:
+        """Grey out the legend entries of the hidden categories."""
+        for category, sample in enumerate(self._legend_samples):
+            sample.setVisible(category not in hidden)
+        self.legend.update()
+
+    def legend_entry(self, category: int) -> pg.ScatterPlotItem:
+        """The sample a category's legend entry draws (for tests: click its label)."""
+        return self._legend_samples[category]
+
+    def _on_legend_clicked(self, sample) -> None:
+        if sample in self._legend_samples:
+            self.categoryToggled.emit(self._legend_samples.index(sample), sample.isVisible())
+
     def fit_view(self) -> None:
         """Fit the view to the trajectory's points, not to a probe or path elsewhere."""
+        shown = self._embedding[self.detail.rows]
         if self.detail.active:  # the scatter holds only the points in view
-            low, high = self._embedding.min(axis=0).tolist(), self._embedding.max(axis=0).tolist()
+            low, high = shown.min(axis=0).tolist(), shown.max(axis=0).tolist()
             self._view.setRange(xRange=(low[0], high[0]), yRange=(low[1], high[1]))
-        elif len(self._embedding):
+        elif len(shown):
             self.getPlotItem().vb.autoRange(items=[self._points])
 
     def set_current(self, index: int) -> None:
@@ -275,6 +389,17 @@ class LatentMap(pg.PlotWidget):
 
     def show_keyframes(self, points: np.ndarray) -> None:
         self._keyframes.setData(pos=np.asarray(points, np.float32).reshape(-1, 2))
+
+    def show_selection(self, points: np.ndarray) -> None:
+        """Ring the selected points [K, 2] (an even choice of them, when very many)."""
+        points = np.asarray(points, np.float32).reshape(-1, 2)
+        if len(points) > SELECTION_DRAWN:
+            points = points[np.linspace(0, len(points) - 1, SELECTION_DRAWN).astype(int)]
+        self._selected.setData(pos=points)
+
+    @property
+    def selection_drawn(self) -> int:
+        return len(self._selected.data)
 
     def show_playhead(self, point: tuple[float, float] | None) -> None:
         """Mark where a clip's preview is (None removes the mark)."""
@@ -345,9 +470,7 @@ class LatentMap(pg.PlotWidget):
         """Show ``image`` beside the pointer if ``index`` is still the hovered point."""
         if index != self._hovered:
             return
-        self._hover_tip.setPixmap(QPixmap.fromImage(to_qimage(image)))
-        self._hover_tip.setToolTip(f"frame {index}")
-        self._hover_tip.adjustSize()
+        self._hover_tip.show_image(image, self.describe_point(index))
         anchor = self.to_scene(*self.point_position(index))
         x = min(int(anchor.x()) + HOVER_OFFSET, self.width() - self._hover_tip.width())
         y = max(0, int(anchor.y()) - self._hover_tip.height() - HOVER_OFFSET)
@@ -361,6 +484,11 @@ class LatentMap(pg.PlotWidget):
             return self.detail.nearest(x, y, PICK_PIXELS)
         points = self._points.pointsAt(QPointF(x, y))
         return int(points[0].data()) if len(points) else -1
+
+    def _pick_in_density(self, x: float, y: float) -> int:
+        if self.detail.active and self.detail.showing_density:
+            return self.detail.nearest(x, y, PICK_PIXELS)
+        return -1
 
     def _hover_by_index(self, scene_pos) -> None:
         """A large trajectory's density image has no points to hover: ask the index."""
@@ -387,7 +515,7 @@ class LatentMap(pg.PlotWidget):
         self._hovered = index
         if index < 0:
             self._hover_tip.hide()
-        self.setToolTip(f"frame {index}" if index >= 0 else "")
+        self.setToolTip(self.describe_point(index) if index >= 0 else "")
         self.frameHovered.emit(index)
 
     def _on_point_dragged(self, index: int, x: float, y: float) -> None:
@@ -398,3 +526,43 @@ class LatentMap(pg.PlotWidget):
     def _on_point_released(self, index: int, x: float, y: float) -> None:
         self._drag_ghost.setData([], [])
         self.pointReleased.emit(index, x, y)
+
+
+class _Shades:
+    """A lookup table and one shared brush for each of its colours: points share brushes,
+    never one each."""
+
+    def __init__(self, lut: np.ndarray) -> None:
+        self.lut = lut
+        self.brushes = np.array([pg.mkBrush(*colour) for colour in lut], dtype=object)
+
+
+def _joins(rows: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    """[M - 1] bool: whether the line joins shown rows ``i`` and ``i + 1``: consecutive
+    rows of one group."""
+    joins = np.diff(rows) == 1
+    if groups is not None:
+        joins &= groups[rows[1:]] == groups[rows[:-1]]
+    return joins
+
+
+class _HoverTip(QFrame):
+    """A hovered point's thumbnail, captioned."""
+
+    def __init__(self, parent) -> None:
+        super().__init__(parent)
+        self.setStyleSheet(
+            "_HoverTip { background: palette(tool-tip-base); border: 1px solid palette(mid); }"
+            "QLabel { color: palette(tool-tip-text); }")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(3, 3, 3, 3)
+        layout.setSpacing(2)
+        self.image, self.caption = QLabel(), QLabel()
+        layout.addWidget(self.image)
+        layout.addWidget(self.caption)
+        self.hide()
+
+    def show_image(self, image: np.ndarray, caption: str) -> None:
+        self.image.setPixmap(QPixmap.fromImage(to_qimage(image)))
+        self.caption.setText(caption)
+        self.adjustSize()

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSettings, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -32,7 +32,9 @@ from explorer.latent.trajectory import TRAJECTORY_SUFFIX
 from explorer.model.kinds import MODEL_SUFFIXES
 from explorer.state.app import AppState, LoadedModel, LoadedVideo
 from explorer.state.quality import reconstruction_warning
+from explorer.ui.analysis_panel import TOP_ANOMALIES, AnalysisPanel
 from explorer.ui.device_menu import DeviceMenu
+from explorer.ui.directions_panel import DirectionsPanel
 from explorer.ui.frame_view import FrameView
 from explorer.ui.interpolation_panel import InterpolationPanel
 from explorer.ui.latent_map import LatentMap
@@ -44,6 +46,7 @@ from explorer.ui.recent_files import RecentFiles
 from explorer.ui.save_locations import SaveLocations
 from explorer.ui.session_controller import SessionController
 from explorer.ui.timeline import Timeline
+from explorer.ui.traversal_panel import TraversalPanel
 from explorer.ui.trust import CodeGate
 from explorer.ui.worker import ModelLoader, WorkerThread
 from explorer.video.formats import VIDEO_SUFFIXES
@@ -102,6 +105,9 @@ class MainWindow(QMainWindow):
         self.cursor_view = FrameView("Cursor", "drag the probe or a point on the map")
         self.timeline = Timeline()
         self.interpolation = InterpolationPanel(self.state)
+        self.analysis = AnalysisPanel(self.state)
+        self.traversal = TraversalPanel(self.state)
+        self.directions = DirectionsPanel(self.state)
         self.model_panel = ModelPanel()
         self.frame_views = (self.original_view, self.reconstruction_view, self.cursor_view)
 
@@ -139,6 +145,9 @@ class MainWindow(QMainWindow):
 
         self.side_tabs = QTabWidget()
         self.side_tabs.addTab(self.interpolation, "Keyframes")
+        self.side_tabs.addTab(self.traversal, "Traverse")
+        self.side_tabs.addTab(self.directions, "Directions")
+        self.side_tabs.addTab(self.analysis, "Analysis")
         self.side_tabs.addTab(self.model_panel, "Model")
         side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(views)
@@ -180,6 +189,7 @@ class MainWindow(QMainWindow):
         ):
             toolbar.addAction(action)
         self._add_action(file_menu, "Open Video Ra&nge…", "Ctrl+Alt+O", self._choose_video_range)
+        self._add_action(file_menu, "Open &Library…", "Ctrl+L", self._choose_library)
         file_menu.addMenu(self.recent.menu)
         file_menu.addSeparator()
         self._add_action(file_menu, "Open &Session…", "Ctrl+Shift+O",
@@ -192,6 +202,9 @@ class MainWindow(QMainWindow):
                                            self.train_model))
         toolbar.addAction(self._add_action(file_menu, "&Export Clip…", "Ctrl+E",
                                            self.export_clip))
+        self._add_action(file_menu, "Export Ma&p…", "Ctrl+Shift+E", self.export_map)
+        self._add_action(file_menu, "Export Trajectory &Table…", "Ctrl+Alt+E",
+                         self.export_table)
         file_menu.addSeparator()
         self._add_action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
 
@@ -284,6 +297,7 @@ class MainWindow(QMainWindow):
         worker.jobProgress.connect(self._on_job_progress)
         worker.trajectoryGrew.connect(self.map_binding.show_growth)
         worker.trajectoryReady.connect(self._on_trajectory_ready)
+        worker.layoutsReady.connect(self._on_layouts_ready)
         worker.openFailed.connect(self._on_open_failed)
         worker.jobFinished.connect(self._on_job_finished)
         worker.failed.connect(self.show_error)
@@ -309,6 +323,11 @@ class MainWindow(QMainWindow):
         panel.keyframeChosen.connect(self._go_to_keyframe)
         panel.thumbnailWanted.connect(self.previews.ask_keyframe_thumbnail)
         panel.exportRequested.connect(self.export_clip)
+        self.traversal.renderRequested.connect(self._save_traversal)
+        self.analysis.failed.connect(self.show_error)
+        self.directions.failed.connect(self.show_error)
+        self.directions.message.connect(self.show_message)
+        self.analysis.message.connect(self.show_message)
         self.projection_bar.chosen.connect(lambda _kind: self.sessions.mark_changed())
         self.projection_bar.failed.connect(self.show_error)
         self.projection_bar.message.connect(self.show_message)
@@ -329,19 +348,56 @@ class MainWindow(QMainWindow):
         self.previews.on_state_changed(aspect)
         self.interpolation.on_state_changed(aspect)
         self.projection_bar.on_state_changed(aspect)
+        self.analysis.on_state_changed(aspect)
+        self.traversal.on_state_changed(aspect)
+        self.directions.on_state_changed(aspect)
         trajectory = self.state.trajectory
         if aspect == "documents":
-            if trajectory is None:
-                self.timeline.set_frames(np.zeros(0), 25.0)
-            else:
-                fps = trajectory.meta.get("video", {}).get("fps") or 25.0
-                spans = (np.stack([trajectory.frame_index, trajectory.last_frame], axis=1)
-                         if trajectory.is_temporal else None)
-                self.timeline.set_frames(trajectory.time_s, fps, trajectory.psnr_db, spans)
+            self._show_on_timeline(trajectory)
+            self._show_findings_on_timeline()
             rows = "latent steps" if trajectory and trajectory.is_temporal else "frames"
             self.frames_label.setText(f"{len(trajectory)} {rows}" if trajectory else "")
             self._update_title()
         elif aspect == "frame":
+            library = self.state.library
+            if library is not None and not (self.timeline.first_row <= self.state.frame
+                                            < self.timeline.first_row
+                                            + self.timeline.frame_count):
+                self._show_on_timeline(trajectory)  # a frame of another video
+            self.timeline.set_frame(self.state.frame, self.state.within)
+        elif aspect == "findings":
+            self._show_findings_on_timeline()
+
+    def _show_findings_on_timeline(self) -> None:
+        """Scenes as bands in the map's colours, the most anomalous frames as marks."""
+        from explorer.ui.palette import category_colours
+
+        findings, colours = self.state.findings, category_colours()
+        scenes = [] if findings.scenes is None else [
+            (first, last, tuple(colours[scene % len(colours)]))
+            for scene, (first, last) in enumerate(findings.scenes.spans())]
+        marks = ([] if findings.anomalies is None
+                 else [int(row) for row in findings.anomalies.top(TOP_ANOMALIES)])
+        self.timeline.show_findings(scenes, marks)
+
+    def _show_on_timeline(self, trajectory) -> None:
+        """The open video's rows on the timeline; in a library, the current video's."""
+        with QSignalBlocker(self.timeline):  # the state's frame stays where it is
+            if trajectory is None:
+                self.timeline.set_frames(np.zeros(0), 25.0)
+                return
+            library, start, stop, name = self.state.library, 0, len(trajectory), ""
+            fps = trajectory.meta.get("video", {}).get("fps") or 25.0
+            offset = 0
+            if library is not None:
+                position = int(library.row_video[self.state.frame])
+                (start, stop), name = library.rows_of(position), library.names[position]
+                fps, offset = library.fps[position], int(library.offsets[position])
+            spans = (np.stack([trajectory.frame_index, trajectory.last_frame],
+                              axis=1)[start:stop] - offset if trajectory.is_temporal else None)
+            psnr = None if trajectory.psnr_db is None else trajectory.psnr_db[start:stop]
+            self.timeline.set_frames(trajectory.time_s[start:stop], fps, psnr, spans,
+                                     first_row=start, name=name)
             self.timeline.set_frame(self.state.frame, self.state.within)
 
     def _show_aspect_lock(self, locked: bool) -> None:
@@ -409,7 +465,8 @@ class MainWindow(QMainWindow):
         return True
 
     def open_dropped(self, path: Path) -> None:
-        """A dropped file: a session opens, a model replaces the model, else the video."""
+        """A dropped file: a session opens, a model replaces the model, else the video (or
+        library)."""
         from explorer.session.document import SUFFIX
 
         if path.suffix.lower() == SUFFIX:
@@ -418,7 +475,25 @@ class MainWindow(QMainWindow):
         elif path.suffix.lower() in MODEL_SUFFIXES or (path / "config.json").is_file():
             self._replace(self.video, path)  # a model file, or a diffusers folder
         else:
-            self._replace(path, self.model)
+            self.open_video(path)
+
+    def open_video(self, path: Path) -> None:
+        """Open a video (or trajectory) with the open model, or a library with its own."""
+        from explorer.library.catalog import load_library
+        from explorer.library.joined import is_library
+
+        model = self.model
+        if is_library(path):
+            try:
+                model = Path(load_library(path).model.path)
+            except ExplorerError as exc:
+                self.show_error(str(exc), "Open Library")
+                return
+            if len(model.parts) > 1 and not model.exists():  # a file or folder, not a plugin
+                self.show_error(f"the library's model {model} was not found: open the library, "
+                                "then its model with Open Model", "Open Library")
+                model = self.model
+        self._replace(path, model)
 
     def _replace(self, video: Path, model: Path, selection: dict | None = None) -> None:
         """Open other files, after asking about unsaved changes."""
@@ -432,13 +507,26 @@ class MainWindow(QMainWindow):
         elif kind == "model":
             self._replace(self.video, Path(path))
         else:
-            self._replace(Path(path), self.model)
+            self.open_video(Path(path))
 
     def _choose_video(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open Video", str(self.video.parent),
                                               VIDEO_FILTER)
         if path:
             self._replace(Path(path), self.model)
+
+    def _choose_library(self) -> None:
+        """A library's folder, made by explorer library encode."""
+        path = QFileDialog.getExistingDirectory(self, "Open Library", str(self.video.parent))
+        if not path:
+            return
+        from explorer.library.joined import is_library
+
+        if is_library(Path(path)):
+            self.open_video(Path(path))
+        else:
+            self.show_error(f"{path} is not a library: it has no library.json (make one with "
+                            "explorer library encode)", "Open Library")
 
     def _choose_video_range(self) -> None:
         """A video and which of its frames to encode (start, end, every Nth, at most)."""
@@ -507,7 +595,7 @@ class MainWindow(QMainWindow):
                                   "it back)")
             keyframe = self.state.keyframe_at_row(self.state.frame)
             self.interpolation.remember_picture(keyframe, self.original_view.frame)
-            self._add_keyframe(keyframe, f"Add frame {keyframe.frame}")
+            self._add_keyframe(keyframe, f"Add {self.state.describe_frame(keyframe.frame)}")
 
     def add_probe_keyframe(self) -> None:
         from explorer.latent.keyframes import Keyframe
@@ -543,17 +631,53 @@ class MainWindow(QMainWindow):
         state.set_export(dialog.choices())
         settings = state.export.settings(state.interpolation.fps, overwrite=dialog.overwrite)
         drawn = state.clip.drawn is not None
+        keyframes = () if drawn else state.clip.keyframes
+        library = state.library
         recipe = build_recipe(
             path.latents, settings,
-            keyframes=() if drawn else state.clip.keyframes,
+            keyframes=keyframes if library is None else library.recipe_keyframes(keyframes),
             method=None if drawn else state.interpolation.method,
             easing=None if drawn else state.interpolation.easing,
             model=self.model,
             model_identity=state.trajectory.meta.get("model", {}).get("sha256"),
-            video=self.video,
+            video=None if library is not None else self.video,
         )
+        if library is not None:  # the keyframes' frames are their own videos'
+            recipe.settings.update(library.recipe_settings(keyframes))
         self._show_busy(True)
         self.worker.export(ExportClip(recipe, list(path.frames), dialog.output_path(), settings))
+
+    def export_map(self) -> None:
+        """The map as drawn, as a PNG or SVG picture."""
+        from explorer.ui.map_export import MAP_FILTER, ask_path, export_map
+
+        if self.state.trajectory is None:
+            return
+        folder = self.save_locations.folder("map", self.video)
+        path = ask_path(self, "Export Map", folder / f"{self.video.stem}_map.png", MAP_FILTER)
+        if path is not None:
+            self._write_file(lambda: export_map(self.latent_map, path), "map")
+
+    def export_table(self) -> None:
+        """The trajectory's table (frames, times, map positions, PSNR, scenes, scores)."""
+        from explorer.ui.map_export import TABLE_FILTER, ask_path, export_table
+
+        if self.state.trajectory is None:
+            return
+        folder = self.save_locations.folder("map", self.video)
+        path = ask_path(self, "Export Trajectory Table", folder / f"{self.video.stem}.csv",
+                        TABLE_FILTER)
+        if path is not None:
+            self._write_file(lambda: export_table(self.state, path), "map")
+
+    def _write_file(self, write, kind: str) -> None:
+        try:
+            written = write()
+        except (ExplorerError, OSError) as exc:
+            self.show_error(f"could not write the file: {describe_error(exc)}")
+            return
+        self.save_locations.remember(kind, written)
+        self.show_message(f"Wrote {written}")
 
     # --- worker answers ---------------------------------------------------------------
 
@@ -583,7 +707,7 @@ class MainWindow(QMainWindow):
         self._opening = None
         self.state.open(LoadedVideo(self.video, trajectory),
                         LoadedModel(self.model, self._model_info), pca)
-        if self.video.is_file():  # not a trajectory's video that is not here
+        if self.video.is_file() or self.state.library is not None:  # not a missing video
             self.recent.add("video", self.video)
         self.recent.add("model", self.model)
         self._warning = reconstruction_warning(trajectory, self._model_info)
@@ -592,6 +716,17 @@ class MainWindow(QMainWindow):
         self.sessions.apply_pending()
         if wanted is not None and wanted != self.state.projection_kind:
             self.projection_bar.request(wanted)  # a re-encoded session's UMAP: fit again
+
+    def _save_traversal(self, fields: tuple, output: str) -> None:
+        from explorer.ui.worker import RenderTraversal
+
+        self._show_busy(True)
+        self.worker.traverse(RenderTraversal(*fields, output))
+
+    def _on_layouts_ready(self, layouts: dict) -> None:
+        """A library's stored layouts, beside the PCA it opened with."""
+        for projection in layouts.values():
+            self.state.add_layout(projection)
 
     def _on_frame_shown(self) -> None:
         if not self._ready_sent:

@@ -9,6 +9,7 @@ from PySide6.QtCore import QElapsedTimer, QObject, Signal
 
 from explorer.latent.growth import GrowingLayout
 from explorer.state.app import AppState
+from explorer.state.colouring import PointColours
 from explorer.ui.latent_map import LatentMap
 
 GROWTH_REDRAW_MS = 200  # the growing trajectory is redrawn at most this often
@@ -39,9 +40,12 @@ class MapBinding(QObject):
         latent_map.probeReleased.connect(self._release)
         latent_map.pointReleased.connect(self._release)
         latent_map.pathDrawn.connect(self._draw_path)
+        latent_map.lassoDrawn.connect(self._select_inside)
         latent_map.keyframeAtPoint.connect(self._add_point_keyframe)
         latent_map.keyframeAtPosition.connect(self._add_position_keyframe)
         latent_map.getPlotItem().vb.sigRangeChanged.connect(self._remember_view)
+        latent_map.categoryToggled.connect(self._toggle_video)
+        latent_map.describe_point = self._describe_row
 
     # --- the state, drawn -------------------------------------------------------------
 
@@ -61,21 +65,36 @@ class MapBinding(QObject):
             self._place_probe()
         elif aspect in ("clip", "interpolation"):
             self._draw_clip()
+        elif aspect == "points":
+            self._draw_points(fit=False)
+        elif aspect == "selection":
+            self._draw_selection()
+
+    def _draw_points(self, fit: bool) -> None:
+        """The shown layout's points, coloured and filtered as the state says."""
+        projection, state = self.state.projection, self.state
+        library = state.library
+        self.map.set_trajectory(projection.embedding, state.point_colours, fit=fit,
+                                shown=state.shown_rows,
+                                groups=None if library is None else library.row_video)
+        self.map.show_hidden(state.hidden_videos)
 
     def _show_layout(self) -> None:
         """Draw the shown layout, in the view it had last time (fitted the first time)."""
         projection, trajectory = self.state.projection, self.state.trajectory
         if projection is None or trajectory is None:
-            self.map.set_trajectory(np.zeros((0, 2)), np.zeros(0), fit=False)
+            self.map.set_trajectory(np.zeros((0, 2)), PointColours(np.zeros(0), "time (s)"),
+                                    fit=False)
             return
         kind = projection.kind
         self._shown = None  # the range changes below belong to no layout yet
         self.map.set_aspect_locked(self._locked.get(kind, False))
         self.aspectLocked.emit(self._locked.get(kind, False))
-        self.map.set_trajectory(projection.embedding, trajectory.time_s, fit=False)
+        self._draw_points(fit=False)
         self.map.set_axis_names(*self._axis_names(projection, trajectory))
         self.map.set_current(self.state.frame)
         self._draw_clip()
+        self._draw_selection()
         self._place_probe()
         view = self.state.view_ranges.get(kind)
         if view is None:
@@ -151,9 +170,20 @@ class MapBinding(QObject):
             return  # redrawing every batch of a long video would cost the GUI quadratic time
         self._growth_drawn.start()
         embedding = self._growth.embedding
-        self.map.set_trajectory(embedding, np.arange(len(embedding), dtype=np.float64))
+        self.map.set_trajectory(embedding, PointColours(np.arange(len(embedding), dtype=float),
+                                                        "frames encoded"))
+
+    def _describe_row(self, row: int) -> str:
+        """A point's caption: its frame, and in a library its video."""
+        if self.state.trajectory is None or row >= len(self.state.trajectory):
+            return f"frame {row}"  # a video still encoding: rows are its frames so far
+        return self.state.describe_frame(self.state.frame_number(row))
 
     # --- what the user does -----------------------------------------------------------
+
+    def _toggle_video(self, position: int, shown: bool) -> None:
+        self.state.set_video_hidden(position, not shown)
+        self.map.show_hidden(self.state.hidden_videos)  # the current video stays shown
 
     def probe_to_current(self) -> None:
         """Put the probe on the current frame's point (its latent exactly)."""
@@ -201,11 +231,28 @@ class MapBinding(QObject):
                              "Draw path")
         self.pathDrawn.emit()
 
+    def _select_inside(self, polygon: np.ndarray) -> None:
+        """A lasso: the shown points inside it become the selection."""
+        from explorer.latent.spatial import inside_polygon
+
+        projection = self.state.projection
+        if projection is None:
+            return
+        inside = inside_polygon(projection.embedding, polygon)
+        shown = self.state.shown_rows
+        self.state.set_selection(np.flatnonzero(inside if shown is None else inside & shown))
+
+    def _draw_selection(self) -> None:
+        projection, rows = self.state.projection, self.state.selection
+        points = np.zeros((0, 2)) if projection is None or not rows else \
+            projection.embedding[np.asarray(rows)]
+        self.map.show_selection(points)
+
     def _add_point_keyframe(self, row: int) -> None:
         keyframe = self.state.keyframe_at_row(row)
         self.state.edit_clip(self.state.clip.with_keyframes((*self.state.clip.keyframes,
                                                              keyframe)),
-                             f"Add frame {keyframe.frame}")
+                             f"Add {self.state.describe_frame(keyframe.frame)}")
 
     def _add_position_keyframe(self, x: float, y: float) -> None:
         from explorer.latent.keyframes import Keyframe

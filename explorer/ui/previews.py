@@ -118,11 +118,11 @@ class PreviewClient(QObject):
             return  # an older request answered late: never paint it
         self._frame_shown = preview.stamp
         step = f"  ·  step {preview.index}" if trajectory.is_temporal else ""
+        caption = f"{self.state.describe_frame(preview.frame)}{step}"
         if preview.original is None:
-            self.original.show_message("the video is not available",
-                                       f"frame {preview.frame}{step}")
+            self.original.show_message(preview.missing, caption)
         else:
-            self.original.set_frame(preview.original, f"frame {preview.frame}{step}")
+            self.original.set_frame(preview.original, caption)
             self._outline_crop(preview.original.shape[:2], trajectory.meta)
         caption = "decoded from μ"
         if trajectory.psnr_db is not None:

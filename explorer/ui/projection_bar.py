@@ -1,4 +1,5 @@
-"""The bar above the map: choose PCA or UMAP, and follow a UMAP layout being computed.
+"""The bar above the map: choose PCA or UMAP, follow a UMAP layout being computed, and
+choose what the points' colours show.
 
 PCA is instant. UMAP is fitted in a child process (see ``explorer.latent.background``);
 until it is ready the map keeps showing the layout it shows, and a progress bar with a
@@ -15,6 +16,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from explorer.state.app import AppState
+from explorer.state.colouring import COLOURING_NAMES
 
 KINDS = (("PCA", "pca"), ("UMAP", "umap"))
 POLL_MS = 100
@@ -42,6 +44,10 @@ class ProjectionBar(QWidget):
         self._estimate = QLabel("")
         self._cancel = QPushButton("Cancel")
         self._cancel.clicked.connect(self.cancel)
+        self.colouring = QComboBox()
+        self.colouring.setToolTip("What the points' colours show")
+        self.colouring.activated.connect(
+            lambda _index: self.state.set_colouring(self.colouring.currentData()))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.addWidget(QLabel("Projection:"))
@@ -50,6 +56,8 @@ class ProjectionBar(QWidget):
         layout.addWidget(self._estimate)
         layout.addWidget(self._cancel)
         layout.addStretch(1)
+        layout.addWidget(QLabel("Colour:"))
+        layout.addWidget(self.colouring)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._poll)
         self._fit = None
@@ -69,6 +77,15 @@ class ProjectionBar(QWidget):
             self.cancel()
         if aspect in ("documents", "projection"):
             self._name(self.state.projection_kind)
+        if aspect in ("documents", "points"):
+            self._list_colourings()
+
+    def _list_colourings(self) -> None:
+        self.colouring.clear()
+        for kind in self.state.colourings:
+            self.colouring.addItem(COLOURING_NAMES[kind], kind)
+        self.colouring.setCurrentIndex(self.colouring.findData(self.state.colouring))
+        self.colouring.setEnabled(self.colouring.count() > 1)
 
     def request(self, kind: str) -> None:
         """Show the ``kind`` layout: at once when fitted, else once a fit finishes."""

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings
 
 from explorer.paths import default_save_folder, is_app_folder
 
-KINDS = ("clip", "session", "model")
+KINDS = ("clip", "session", "model", "map")
 
 
 def writable_folder(folder: Path | None) -> bool:

@@ -164,15 +164,13 @@ class SessionController(QObject):
     def _resolve_files(self, session: Session) -> tuple[Path, Path, bool]:
         """The session's video and model, located if they moved; and whether its latents
         still belong to them (if not, the video is encoded again)."""
-        from explorer.fileio import file_fingerprint
         from explorer.model.identity import model_identity
 
-        # A FIFO or a device in the video's place would never finish being fingerprinted.
-        video = require_file(self._existing(Path(session.video_path), "video"), "video")
+        video = self._existing(Path(session.video_path), "video")
         model = Path(session.model_path)
         if len(model.parts) > 1:  # a file or folder, not a plugin spec
             model = self._existing(model, "model")
-        same_video = file_fingerprint(video) == session.video_fingerprint
+        same_video = _fingerprint(video) == session.video_fingerprint
         same_model = (model_identity(model) or "") == session.model_sha256
         if not (same_video and same_model):
             changed = "video" if not same_video else "model"
@@ -312,3 +310,15 @@ def _restore_question(autosave: Path) -> str:
     what = f"the unsaved session of {video}" if video else "the unsaved session"
     return (f"Latent Explorer did not close normally last time. Restore {what}, "
             f"autosaved at {when}?")
+
+
+def _fingerprint(video: Path) -> str:
+    """The content fingerprint of a session's video file, or of its library's folder."""
+    from explorer.fileio import file_fingerprint
+    from explorer.library.catalog import load_library
+    from explorer.library.joined import is_library, library_fingerprint
+
+    if is_library(video):
+        return library_fingerprint(load_library(video))
+    # A FIFO or a device in the video's place would never finish being fingerprinted.
+    return file_fingerprint(require_file(video, "video"))

@@ -65,20 +65,50 @@ class ErrorCurve(pg.PlotWidget):
                                                pen=pg.mkPen(None))
         self.step_region.setVisible(False)
         self.addItem(self.step_region)
+        self._bands: list[pg.LinearRegionItem] = []
+        self.marks = pg.ScatterPlotItem(symbol="t", size=9, pen=None, brush=(230, 40, 40))
+        self.addItem(self.marks)
         self._count = 0
         self.scene().sigMouseClicked.connect(self._on_click)
 
     def set_values(self, psnr_db: np.ndarray | None, time_s: np.ndarray) -> None:
-        self.setVisible(psnr_db is not None)
-        if psnr_db is None:
-            return
-        self._count = len(psnr_db)
+        """The PSNR of each of ``len(time_s)`` positions (None: not measured)."""
+        self._count = len(time_s)
         self.time_axis.times = np.asarray(time_s, np.float64)
+        self.setXRange(0, max(1, self._count - 1), padding=0)
+        if psnr_db is None:
+            self._curve.setData([], [])
+            self.setYRange(0, 1, padding=0)
+            self._range.setText("")
+            return
         self._curve.setData(np.arange(self._count), psnr_db)
         low, high = float(np.min(psnr_db)), float(np.max(psnr_db))
-        self.setXRange(0, max(1, self._count - 1), padding=0)
         self.setYRange(max(0.0, low - 2), high + 1, padding=0)
         self._range.setText(f"PSNR {low:.1f}–{high:.1f} dB")
+
+    @property
+    def has_curve(self) -> bool:
+        return self._curve.getData()[0] is not None and len(self._curve.getData()[0]) > 0
+
+    def set_findings(self, bands: list[tuple[int, int, tuple]], marks: list[int]) -> None:
+        """Scenes as coloured bands, (first, last position, RGBA), and anomalies as marks
+        at the top, at these positions."""
+        for band in self._bands:
+            self.removeItem(band)
+        self._bands = []
+        for first, last, colour in bands:
+            band = pg.LinearRegionItem((first - 0.5, last + 0.5), movable=False,
+                                       brush=(*colour[:3], 70), pen=pg.mkPen(None))
+            band.setZValue(-10)
+            self.addItem(band)
+            self._bands.append(band)
+        top = self.getPlotItem().vb.viewRange()[1][1]
+        self.marks.setData(x=np.asarray(marks, float), y=np.full(len(marks), top))
+
+    @property
+    def bands(self) -> list[tuple[float, float]]:
+        """The scene bands drawn, as position ranges (for tests)."""
+        return [band.getRegion() for band in self._bands]
 
     def align(self, left: int, right: int) -> None:
         """Put frame 0 at x = ``left`` and the last frame at ``right`` (this widget's
@@ -106,7 +136,8 @@ class Timeline(QWidget):
 
     The slider moves through video frames. For a per-frame model each is a row of the
     trajectory (``within`` is 0); a video autoencoder's row is a latent step that covers
-    several frames, and ``within`` says which of them is on screen.
+    several frames, and ``within`` says which of them is on screen. In a library it shows
+    one video's rows, which begin at the trajectory's row :attr:`first_row`.
     """
 
     frameChanged = Signal(int, int)
@@ -147,6 +178,10 @@ class Timeline(QWidget):
         self._spans: np.ndarray | None = None
         self._starts = np.zeros(0, np.int64)
         """The slider position of each row's first frame."""
+        self.first_row = 0
+        """The trajectory's row that the slider's first row is."""
+        self._name = ""
+        self._findings: tuple[list, list] = ([], [])
 
         layout = QGridLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
@@ -161,7 +196,7 @@ class Timeline(QWidget):
     @property
     def frame(self) -> int:
         """The trajectory row on screen."""
-        return self._row_at(self._slider.value())
+        return self.first_row + self._row_at(self._slider.value())
 
     @property
     def frame_count(self) -> int:
@@ -178,10 +213,13 @@ class Timeline(QWidget):
         return self._timer.isActive()
 
     def set_frames(self, time_s: np.ndarray, fps: float, psnr_db: np.ndarray | None = None,
-                   spans: np.ndarray | None = None) -> None:
+                   spans: np.ndarray | None = None, first_row: int = 0, name: str = "") -> None:
         """Show ``len(time_s)`` rows; ``time_s`` labels each one, ``fps`` paces playback.
         ``spans`` [N, 2], for a video autoencoder, gives the first and last video frame
-        each row (a latent step) covers: the slider then moves through those frames."""
+        each row (a latent step) covers: the slider then moves through those frames.
+        ``first_row`` is the trajectory's row of the first one, and ``name`` the video's,
+        shown in the label (a library's video)."""
+        self.first_row, self._name = first_row, name
         self._times = np.asarray(time_s, dtype=np.float64)
         self._spans = None if spans is None else np.asarray(spans, dtype=np.int64)
         self._fps = fps if fps > 0 else 25.0
@@ -198,9 +236,30 @@ class Timeline(QWidget):
         self._slider.setRange(0, max(0, positions - 1))
         self._slider.setPageStep(max(1, round(self._positions_per_second())))  # a second
         self.error_curve.set_values(psnr, times)
+        self._draw_findings()
         QTimer.singleShot(0, self._align_curve)
         self._slider.setValue(0)
         self._on_value_changed(0)
+
+    def show_findings(self, scenes: list[tuple[int, int, tuple]], anomalies: list[int]) -> None:
+        """Scenes, (first row, last row, RGBA), as bands under the slider, and anomalous
+        rows as marks; rows are the trajectory's, and those another video's (in a
+        library) are left out."""
+        self._findings = (scenes, anomalies)
+        self._draw_findings()
+
+    def _draw_findings(self) -> None:
+        scenes, anomalies = self._findings if self.frame_count else ([], [])
+        last_row = self.first_row + self.frame_count - 1
+        bands = [(self._row_positions(max(first, self.first_row) - self.first_row)[0],
+                  self._row_positions(min(last, last_row) - self.first_row)[1], colour)
+                 for first, last, colour in scenes
+                 if first <= last_row and last >= self.first_row]
+        marks = [self._row_positions(row - self.first_row)[0] for row in anomalies
+                 if self.first_row <= row <= last_row]
+        self.error_curve.set_findings(bands, marks)
+        self.error_curve.setVisible(self.error_curve.has_curve or bool(bands or marks))
+        QTimer.singleShot(0, self._align_curve)
 
     def _row_at(self, position: int) -> int:
         return max(0, int(np.searchsorted(self._starts, position, side="right")) - 1)
@@ -240,6 +299,7 @@ class Timeline(QWidget):
         """Show trajectory row ``row`` (its frame ``within``, for a latent step)."""
         if not self.frame_count:
             return
+        row -= self.first_row
         first, last = self._row_positions(int(np.clip(row, 0, self.frame_count - 1)))
         self.set_position(min(first + max(0, within), last))
 
@@ -297,15 +357,17 @@ class Timeline(QWidget):
             self._label.setText("no frames")
             return
         row = self._row_at(position)
+        named = f"{self._name}  ·  " if self._name else ""
         if self._spans is not None:
             first, last = self._spans[row]
             frame = first + position - self._starts[row]
             self._label.setText(
-                f"frame {frame} / {self._spans[-1, 1]}  ·  step {row} / {self.frame_count - 1} "
-                f"(frames {first}–{last})  ·  {self._times[0] + position / self._fps:.2f} s")
+                f"{named}frame {frame} / {self._spans[-1, 1]}  ·  step {row} / "
+                f"{self.frame_count - 1} (frames {first}–{last})  ·  "
+                f"{self._times[0] + position / self._fps:.2f} s")
             self.error_curve.set_current(position, self._row_positions(row))
         else:
             last = self.frame_count - 1
-            self._label.setText(f"frame {row} / {last}  ·  {self._times[row]:.2f} s")
+            self._label.setText(f"{named}frame {row} / {last}  ·  {self._times[row]:.2f} s")
             self.error_curve.set_current(position)
-        self.frameChanged.emit(row, position - int(self._starts[row]))
+        self.frameChanged.emit(self.first_row + row, position - int(self._starts[row]))

@@ -1,4 +1,5 @@
-"""Train a β-VAE on the open video, with a live loss curve and a Stop button."""
+"""Train a built-in autoencoder (a β-VAE by default) on the open video, with a live loss
+curve and a Stop button."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ from PySide6.QtWidgets import (
 
 from explorer.ui.worker import InferenceWorker
 
+FAMILIES = (("β-VAE", "vae"), ("Autoencoder (deterministic)", "ae"),
+            ("VQ-VAE (codebook)", "vq-vae"))
+
 
 class TrainDialog(QDialog):
     """Collects training settings, runs the job on the worker and plots its progress."""
@@ -50,15 +54,23 @@ class TrainDialog(QDialog):
         self.size = QComboBox()
         for size in (64, 128, 256):
             self.size.addItem(f"{size} px", size)
-        self.latent_dim = _spin(1, 4096, 16)
-        self.beta = QDoubleSpinBox(minimum=0.0, maximum=1000.0, value=1.0, singleStep=0.1)
-        self.epochs = _spin(1, 100_000, 30)
-        self.batch_size = _spin(1, 4096, 32)
-        self.seed = _spin(0, 2**31 - 1, 0)
+        from explorer.model.training import TrainSettings  # torch: the worker loaded it
+
+        defaults = TrainSettings()  # the recipe's defaults, as explorer train's
+        self.family = QComboBox()
+        for label, family in FAMILIES:
+            self.family.addItem(label, family)
+        self.latent_dim = _spin(1, 4096, defaults.latent_dim)
+        self.beta = QDoubleSpinBox(minimum=0.0, maximum=1000.0, value=defaults.beta,
+                                   singleStep=0.1)
+        self.epochs = _spin(1, 100_000, defaults.epochs)
+        self.batch_size = _spin(1, 4096, defaults.batch_size)
+        self.seed = _spin(0, 2**31 - 1, defaults.seed)
 
         form = QFormLayout()
         form.addRow("Video:", QLabel(str(video)))
         form.addRow("Save model as:", output_row)
+        form.addRow("Family:", self.family)
         form.addRow("Frame size:", self.size)
         form.addRow("Latent size:", self.latent_dim)
         form.addRow("β (KL weight):", self.beta)
@@ -100,6 +112,7 @@ class TrainDialog(QDialog):
 
         return TrainSettings(
             image_size=self.size.currentData(),
+            family=self.family.currentData(),
             latent_dim=self.latent_dim.value(),
             beta=self.beta.value(),
             epochs=self.epochs.value(),

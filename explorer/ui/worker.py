@@ -70,6 +70,8 @@ class FramePreview:
     original: np.ndarray | None
     """None when the video is not available (a trajectory opened without it)."""
     reconstruction: np.ndarray
+    missing: str = "the video is not available"
+    """Why there is no ``original``."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,8 @@ class Thumbnail:
 @dataclass
 class OpenVideo:
     """Job: load ``model`` and encode ``video``, replacing whatever was open. A ``video``
-    that is a trajectory file (``.npz``) is read instead, and its video shown where it is.
+    that is a trajectory file (``.npz``) is read instead, and its video shown where it is;
+    a library's folder opens its videos' trajectories joined, with its shared map.
 
     A restored session brings its ``trajectory`` (and the state of its PCA projection):
     then nothing is encoded. ``trust_code`` lets a model that is code run (the window has
@@ -121,6 +124,21 @@ class ExportClip:
 
 
 @dataclass
+class RenderTraversal:
+    """Job: write a traversal of the open trajectory to ``output``: ``axes`` and the
+    ``row``, ``picked`` axes, ``steps`` and ``deviations`` of a
+    :class:`~explorer.analysis.traversal_file.TraversalRequest` (the tiles are the
+    model's frame size)."""
+
+    axes: Any
+    row: int
+    picked: list
+    steps: int
+    deviations: float
+    output: str
+
+
+@dataclass
 class TrainModel:
     """Job: train a β-VAE on ``video`` and save it to ``output``."""
 
@@ -140,6 +158,7 @@ class InferenceWorker(QObject):
     jobProgress = Signal(int, int)  # done, expected (-1 when unknown)
     trajectoryGrew = Signal(object)  # np.ndarray: the latents of the batch just encoded
     trajectoryReady = Signal(object, object)  # Trajectory, its PCA projection
+    layoutsReady = Signal(object)  # dict: other layouts that came with it (a library's map)
     trainEvent = Signal(object)  # explorer.model.training.TrainEvent
     modelSaved = Signal(str)  # path of a model a training job wrote
     clipExported = Signal(str)  # path of a clip an export job wrote
@@ -172,6 +191,8 @@ class InferenceWorker(QObject):
         self._vae: Any = None
         self._model_path: Path | None = None
         self._reader: Any = None
+        """Reads the trajectory's frames: a video, a library's videos, or None."""
+        self._joined: Any = None  # the JoinedLibrary of an open library
         self._trajectory: Any = None
         self._codes_used: int | None = None
         self._decoded_rows: OrderedDict[int, np.ndarray] = OrderedDict()
@@ -189,6 +210,9 @@ class InferenceWorker(QObject):
                                selection))
 
     def export(self, job: ExportClip) -> None:
+        self._submit(job)
+
+    def traverse(self, job: RenderTraversal) -> None:
         self._submit(job)
 
     def train(self, video: Path, output: Path, settings: Any) -> None:
@@ -268,7 +292,8 @@ class InferenceWorker(QObject):
         self.serve_previews()
         if job is not None:
             self._cancel.clear()
-            run = {OpenVideo: self._open, TrainModel: self._train, ExportClip: self._export}
+            run = {OpenVideo: self._open, TrainModel: self._train, ExportClip: self._export,
+                   RenderTraversal: self._traverse}
             outcome = self._guarded(run[type(job)], job)
             if isinstance(job, OpenVideo) and outcome != "done":
                 self.openFailed.emit(str(job.video), str(job.model))
@@ -298,10 +323,22 @@ class InferenceWorker(QObject):
         index = int(np.clip(request[0], 0, len(trajectory) - 1))
         first, last = trajectory.frames_of(index)
         within = int(np.clip(request[1], 0, last - first))
-        original = None if self._reader is None else self._reader.frame(first + within)
+        original, missing = self._original(first + within)
         reconstruction = self._decoded_row(index)[within]
         self.framePreviewReady.emit(
-            FramePreview(stamp, index, first + within, original, reconstruction))
+            FramePreview(stamp, index, first + within, original, reconstruction, missing))
+
+    def _original(self, frame: int) -> tuple[np.ndarray | None, str]:
+        """Video frame ``frame``, or None and why not: a library's video may have moved
+        since it was encoded, and its latents are still worth seeing."""
+        if self._reader is None:
+            return None, "the video is not available"
+        if self._joined is None:
+            return self._reader.frame(frame), ""
+        try:
+            return self._reader.frame(frame), ""
+        except (ExplorerError, OSError) as exc:
+            return None, describe_error(exc)
 
     def _decoded_row(self, row: int) -> np.ndarray:
         from explorer.pipeline.decode import decode_row
@@ -330,9 +367,11 @@ class InferenceWorker(QObject):
         import cv2
 
         trajectory = self._trajectory
-        if trajectory is None or self._reader is None or not 0 <= index < len(trajectory):
+        if trajectory is None or not 0 <= index < len(trajectory):
             return
-        frame = self._reader.frame(int(trajectory.frame_index[index]))
+        frame = self._original(int(trajectory.frame_index[index]))[0]
+        if frame is None:
+            return
         scale = self.THUMBNAIL_SIZE / max(frame.shape[:2])
         size = (max(1, round(frame.shape[1] * scale)), max(1, round(frame.shape[0] * scale)))
         image = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
@@ -343,11 +382,16 @@ class InferenceWorker(QObject):
         changes nothing."""
         from explorer.latent.projection import PCAProjection, projection_from_state
         from explorer.latent.trajectory import TRAJECTORY_SUFFIX, Trajectory
+        from explorer.library.joined import is_library
         from explorer.pipeline.decode import check_decodable
         from explorer.video.reader import open_video
 
         video, trajectory, source = job.video, job.trajectory, "the session's trajectory"
-        if trajectory is None and video.suffix.lower() == TRAJECTORY_SUFFIX:
+        joined = None
+        if is_library(video):
+            joined = self._open_library(video, trajectory)
+            trajectory, source = joined.trajectory, str(video)
+        elif trajectory is None and video.suffix.lower() == TRAJECTORY_SUFFIX:
             self.status.emit(f"Reading {video.name}…")
             trajectory, source = Trajectory.load(video), str(video)
             video = Path(trajectory.meta.get("video", {}).get("path") or video.with_suffix(""))
@@ -355,28 +399,64 @@ class InferenceWorker(QObject):
         vae = self._load_model(job.model, job.trust_code)
         if trajectory is not None:
             check_decodable(trajectory, vae, source, job.model.name)
+        layouts = {} if joined is None or job.pca_state is not None else \
+            self._library_layouts(video, joined)
+        if joined is not None:
+            from explorer.library.joined import LibraryFrames
+
+            reader = LibraryFrames(joined)
         # a trajectory encoded elsewhere is browsed without its video where that is missing
-        reader = None if trajectory is not None and not video.is_file() else open_video(video)
+        elif trajectory is not None and not video.is_file():
+            reader = None
+        else:
+            reader = open_video(video)
         self._release_files()
         self._vae, self._reader, self._model_path = vae, reader, job.model
+        self._joined = joined
         self.opened.emit(str(video), str(job.model))
         self._announce_model()
         if trajectory is None:
             trajectory, outcome = self._encode(job)
+        elif joined is not None:
+            outcome = f"of {len(joined.videos)} videos"
         else:
             outcome = "restored" if reader is not None else "restored (the video is not available)"
-        if job.pca_state is None:
+        if "pca" in layouts:
+            projection = layouts.pop("pca")
+        elif job.pca_state is None:
             projection = PCAProjection.fit(trajectory.mu)
         else:
             projection = projection_from_state(job.pca_state, trajectory.mu)
         self._trajectory = trajectory
         self._decoded_rows.clear()
         self.trajectoryReady.emit(trajectory, projection)
+        if layouts:
+            self.layoutsReady.emit(layouts)
         self._codes_used = guard.codes_used(vae, trajectory.latents())  # a VQ model's
         if self._codes_used is not None:
             self._announce_model()
         rows = "latent steps" if trajectory.is_temporal else "frames"
         self.status.emit(f"{len(trajectory)} {rows} {outcome}")
+
+    def _open_library(self, folder: Path, saved: Any) -> Any:
+        """The library at ``folder`` joined, or its trajectory ``saved`` in a session."""
+        from explorer.library.catalog import load_library
+        from explorer.library.joined import join_library, rejoin_library
+
+        self.status.emit(f"Reading the library {folder.name}…")
+        library = load_library(folder)
+        if saved is not None:
+            return rejoin_library(folder, library, saved)
+        return join_library(folder, library)
+
+    def _library_layouts(self, folder: Path, joined: Any) -> dict:
+        """The library's shared map as layouts of its joined trajectory; none (the window
+        fits a PCA) before the library has one."""
+        from explorer.library.shared_map import library_layouts
+
+        if joined.library.shared_map is None:
+            return {}
+        return library_layouts(folder, joined.library, joined.trajectory.mu, list(joined.videos))
 
     def _encode(self, job: OpenVideo) -> tuple[Any, str]:
         from explorer.pipeline.cache import TrajectoryCache
@@ -412,6 +492,8 @@ class InferenceWorker(QObject):
                 raise ExplorerError("a side-by-side clip needs the video, which is not open "
                                     "(this trajectory's video was not found)")
             shown = shown_beside(self._vae, job.recipe.latents, self._trajectory, job.frames)
+            if self._joined is not None:  # labelled with each frame's video
+                shown = self._joined.labelled(shown)
             originals = Originals(shown, self._reader.frame)
 
         def progress(update: Any) -> None:
@@ -431,6 +513,27 @@ class InferenceWorker(QObject):
         save_recipe(job.recipe, written)
         self.status.emit(f"Exported {written.name}")
         self.clipExported.emit(str(written))
+
+    def _traverse(self, job: RenderTraversal) -> None:
+        from explorer.analysis.traversal_file import TraversalRequest, write_traversal
+        from explorer.pipeline.export import panel_size
+
+        if self._vae is None or self._trajectory is None:
+            raise ExplorerError("open a video and a model before saving a traversal")
+        self.status.emit(f"Saving the traversal {Path(job.output).name}…")
+
+        def progress(done: int, total: int) -> None:
+            if self._cancel.is_set():
+                raise Cancelled("the traversal was not saved")
+            self.jobProgress.emit(done, total)
+            self.serve_previews()
+
+        request = TraversalRequest(job.row, job.picked, job.steps, job.deviations,
+                                   panel_size(self._vae.frame_size, None))
+        write_traversal(self._vae, self._trajectory, job.axes, request, job.output,
+                        overwrite=True, on_progress=progress)  # the dialog asked
+        self.status.emit(f"Saved {Path(job.output).name}")
+        self.clipExported.emit(job.output)
 
     def _train(self, job: TrainModel) -> None:
         from explorer.model.files import save_model
@@ -498,7 +601,7 @@ class InferenceWorker(QObject):
     def _release_files(self) -> None:
         if self._reader is not None:
             self._reader.close()
-        self._reader = self._trajectory = self._codes_used = None
+        self._reader = self._trajectory = self._codes_used = self._joined = None
         self._decoded_rows.clear()
 
     def release(self) -> None:
