@@ -357,8 +357,14 @@ def test_importing_the_latent_package_does_not_import_umap() -> None:
     subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, check=True, timeout=60)
 
 
-def test_the_walk_finds_the_triangles_scipy_finds_inside_and_outside_the_hull() -> None:
+@pytest.mark.parametrize("search", ["find_simplex", "walk"])
+def test_queries_find_the_triangles_scipy_finds_inside_and_outside_the_hull(search,
+                                                                           monkeypatch):
+    from explorer.latent import inverse
     from explorer.latent.synthetic import random_walk_trajectory
+
+    if search == "walk":  # what a layout of more than 50,000 points does
+        monkeypatch.setattr(inverse, "TRANSFORMS_UP_TO", 0)
 
     points = random_walk_trajectory(3000, dim=2, seed=5).mu.astype(np.float64)
     surface = BarycentricInverse(points, np.arange(len(points), dtype=np.float64)[:, None])

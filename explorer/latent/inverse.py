@@ -8,11 +8,12 @@ the value at the nearest point of the hull's boundary (projection onto a convex 
 continuous, and on the boundary it agrees with the inside). Layouts with fewer than three
 distinct points, or that lie on a line, are interpolated along that line instead.
 
-A query starts at a triangle of its nearest layout point (a k-d tree) and walks across
-neighbouring triangles towards it, usually none or a step or two: microseconds even among
-a million points, whose triangulation takes seconds (never scipy's ``find_simplex``, whose
-barycentric transforms of every triangle take minutes there). Queries come in batches and
-are vectorised.
+A query is located by scipy's ``find_simplex`` (tens of microseconds) in layouts of up to
+:data:`TRANSFORMS_UP_TO` points. It needs the barycentric transforms of every triangle,
+which take half a second at 50,000 points but seconds at 100,000 and minutes at a million:
+in larger layouts a query instead starts at a triangle of its nearest layout point (a k-d
+tree) and walks across neighbouring triangles towards it (a fraction of a millisecond).
+Queries come in batches and are vectorised.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ _CHUNK = 1024
 _WALK_STEPS = 64
 # Barycentric weights this far below zero still count as inside (rounding at shared edges).
 _INSIDE = -1e-9
+TRANSFORMS_UP_TO = 50_000
+"""Layouts of at most this many points are searched with scipy's ``find_simplex``."""
 
 
 BUILD_NOW = 200_000
@@ -82,12 +85,16 @@ class BarycentricInverse:
         if self._tri is None:
             self._build_line(points[self._keep])
         else:
+            self._transform = (self._tri.transform if len(self._keep) <= TRANSFORMS_UP_TO
+                               else None)
             self._corners = self._tri.simplices  # into the distinct points
             self._distinct = points[self._keep]
             self._neighbours = self._tri.neighbors
-            self._start = np.empty(len(self._keep), np.intp)  # a triangle at each point
-            self._start[self._corners.ravel()] = np.repeat(np.arange(len(self._corners)), 3)
-            self._tree = cKDTree(self._distinct)
+            if self._transform is None:  # for the walks
+                self._start = np.empty(len(self._keep), np.intp)  # a triangle at each point
+                self._start[self._corners.ravel()] = np.repeat(np.arange(len(self._corners)),
+                                                               3)
+                self._tree = cKDTree(self._distinct)
             self._simplices = self._keep[self._corners]
             edges = self._keep[self._tri.convex_hull]
             self._edge_a = points[edges[:, 0]]
@@ -164,6 +171,11 @@ class BarycentricInverse:
     def _find(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The triangle holding each query (-1 outside the hull) and the query's weights
         on its corners."""
+        if self._transform is not None:
+            simplex = self._tri.find_simplex(queries)
+            transform = self._transform[simplex]
+            first_two = np.einsum("mij,mj->mi", transform[:, :2], queries - transform[:, 2])
+            return simplex, np.column_stack([first_two, 1.0 - first_two.sum(axis=1)])
         simplex = self._start[self._tree.query(queries)[1]]
         weights = np.zeros((len(queries), 3))
         walking = np.arange(len(queries))
