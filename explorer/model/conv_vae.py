@@ -22,15 +22,14 @@ versions open.
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
 import torch
 from torch import nn
 
-from explorer.model.beta_vae import SUPPORTED_SIZES, UpsampleConv, channels_last
+from explorer.model.beta_vae import BetaVAEConfig, UpsampleConv, channels_last
 
 Family = Literal["vae", "ae", "vq-vae"]
 FAMILIES: tuple[Family, ...] = ("vae", "ae", "vq-vae")
@@ -43,25 +42,17 @@ COMMITMENT = 0.25
 
 
 @dataclass(frozen=True)
-class ConvVAEConfig:
-    """Everything needed to rebuild the network; stored in the model file's metadata."""
+class ConvVAEConfig(BetaVAEConfig):
+    """Everything needed to rebuild the network; stored in the model file's metadata. The
+    sizes and widths are checked as version 1's are; the family and codebook here."""
 
-    image_size: int = 64
-    latent_dim: int = 16
-    base_channels: int = 32
     max_channels: int = 256
     family: Family = "vae"
     codebook_size: int = 0
     code_dim: int = 0
 
     def __post_init__(self) -> None:
-        if self.image_size not in SUPPORTED_SIZES:
-            sizes = ", ".join(map(str, SUPPORTED_SIZES))
-            raise ValueError(f"frame size must be one of {sizes} px, not {self.image_size}")
-        if not 1 <= self.latent_dim <= 4096:
-            raise ValueError(f"latent size must be between 1 and 4096, not {self.latent_dim}")
-        if self.base_channels < 1 or self.max_channels < self.base_channels:
-            raise ValueError("channel widths must satisfy 1 <= base_channels <= max_channels")
+        super().__post_init__()
         if self.family not in FAMILIES:
             raise ValueError(f"unknown family {self.family!r}; one of {', '.join(FAMILIES)}")
         quantised = self.family == "vq-vae"
@@ -73,18 +64,8 @@ class ConvVAEConfig:
             )
 
     @property
-    def channels(self) -> list[int]:
-        """Feature channels after each downsampling step, from input to bottleneck."""
-        steps = int(math.log2(self.image_size // _GRID))
-        return [min(self.base_channels * 2**i, self.max_channels) for i in range(steps)]
-
-    @property
     def deterministic(self) -> bool:
         return self.family in ("ae", "vq-vae")
-
-    def to_dict(self) -> dict[str, int | str]:
-        return asdict(self)
-
 
 class Codebook(nn.Module):
     """``size`` entries of ``dim`` numbers; latents snap to the nearest, ``dim`` at a time.
