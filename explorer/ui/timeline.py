@@ -88,7 +88,9 @@ class ErrorCurve(pg.PlotWidget):
 
     @property
     def has_curve(self) -> bool:
-        return self._curve.getData()[0] is not None and len(self._curve.getData()[0]) > 0
+        """Whether a PSNR curve is drawn (the encoding measured it)."""
+        positions = self._curve.getData()[0]
+        return positions is not None and len(positions) > 0
 
     def set_findings(self, bands: list[tuple[int, int, tuple]], marks: list[int]) -> None:
         """Scenes as coloured bands, (first, last position, RGBA), and anomalies as marks
