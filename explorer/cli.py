@@ -37,6 +37,8 @@ _COMMAND_HELP = """commands:
                                      interpolate between keyframes into a clip
   explorer traverse --model MODEL --video VIDEO --frame 0 -o GRID.png
                                      what each latent dimension does, as a grid or a clip
+  explorer compare VIDEO --model A --model B -o REPORT.png
+                                     two models on one video: maps, PSNR, samples
   explorer segments TRAJ.npz -o SEGMENTS.csv
                                      cut a trajectory into scenes
   explorer anomalies TRAJ.npz --model MODEL -o ANOMALIES.csv
@@ -56,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] in (["train"], ["encode"], ["export"], ["library"], ["traverse"],
-                         ["anomalies"]):
+                         ["anomalies"], ["compare"]):
         interrupts.install()  # their progress callbacks stop at interrupts.check()
     args = parse_args(args_list)
     handler = _COMMANDS.get(args.command, _run_gui)
@@ -162,10 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
         choices=(64, 128, 256),
         help="square frame size in pixels",
     )
-    train.add_argument("--family", choices=("vae", "ae", "vq-vae"), default="vae",
-                       help="β-VAE, plain autoencoder or VQ-VAE")
-    train.add_argument("--latent-dim", type=LATENT_DIM, default=16,
-                       help=f"latent size, {LATENT_DIM.range}")
+    train.add_argument("--family", choices=("vae", "ae", "vq-vae", "vae-gan"), default="vae",
+                       help="β-VAE, plain autoencoder, VQ-VAE or VAE-GAN")
+    latent = train.add_mutually_exclusive_group()
+    latent.add_argument("--latent-dim", type=LATENT_DIM, default=16,
+                        help=f"latent size, {LATENT_DIM.range}")
+    latent.add_argument("--latent-shape", type=_latent_shape, default=None,
+                        metavar="CxHxW",
+                        help="spatial latents of C channels on an H×W grid (H = W, a power "
+                        "of two), like 4x16x16, instead of a latent vector")
     train.add_argument("--beta", type=BETA, default=1.0,
                        help=f"weight of the KL term, {BETA.range}")
     free_bits = Bounded(float, 0.0, 100.0)
@@ -177,11 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--code-dim", type=code_dim, default=4,
                        help="vq-vae: numbers per code; it must divide --latent-dim, "
                        f"{code_dim.range}")
-    train.add_argument("--epochs", type=EPOCHS, default=100,
-                       help=f"passes over the frames, {EPOCHS.range}")
+    train.add_argument("--epochs", type=EPOCHS, default=None,
+                       help=f"passes over the frames, {EPOCHS.range} (default: about 900 "
+                       "steps, 60 epochs of a 250-frame clip)")
     _batch_size_option(train)
     train.set_defaults(batch_size=16)
-    train.add_argument("--learning-rate", type=LEARNING_RATE, default=2e-3,
+    train.add_argument("--learning-rate", type=LEARNING_RATE, default=5e-4,
                        help=f"AdamW's peak step size (one-cycle schedule), {LEARNING_RATE.range}")
     train.add_argument("--max-frames", type=FRAME_COUNT, default=None,
                        help=f"use at most this many frames from the start, {FRAME_COUNT.range} "
@@ -296,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _analysis_parsers(commands, common)
+    _compare_parser(commands, common)
 
     bench = commands.add_parser(
         "bench",
@@ -409,6 +418,39 @@ def _analysis_parsers(commands: argparse._SubParsersAction,
     _device_option(anomalies)
     anomalies.add_argument("--overwrite", action="store_true", help="replace an existing file")
     anomalies.add_argument("-o", "--output", type=Path, required=True, help="CSV file to write")
+
+
+def _compare_parser(commands: argparse._SubParsersAction,
+                    common: argparse.ArgumentParser) -> None:
+    """``compare`` (docs/analysis.md)."""
+    compare = commands.add_parser(
+        "compare",
+        parents=[common],
+        formatter_class=_HelpFormatter,
+        help="compare two models on one video: maps, PSNR curves, sample reconstructions",
+        description="Encode a video with two models and write one figure (both maps, the "
+        "second turned onto the first by Procrustes; both PSNR curves; sample frames beside "
+        "both reconstructions) and a table, a line a frame: frame, time, psnr_a, psnr_b. Each "
+        "model's PSNR is against the frame at its own input size.",
+    )
+    compare.add_argument("video", type=Path, help="video file to encode with both models")
+    compare.add_argument("--model", action="append", required=True,
+                         help=MODEL_HELP + "; give it twice, A then B")
+    _add_trust_option(compare)
+    compare.add_argument("-o", "--output", type=Path, required=True, metavar="REPORT.png",
+                         help="the figure to write")
+    compare.add_argument("--csv", type=Path, metavar="TABLE.csv",
+                         help="the per-frame table (default: REPORT.csv beside the figure)")
+    compare.add_argument("--max-frames", type=FRAME_COUNT, default=None,
+                         help=f"compare at most this many frames from the start, "
+                         f"{FRAME_COUNT.range} (default: every frame)")
+    samples = Bounded(int, 1, 10)
+    compare.add_argument("--samples", type=samples, default=5,
+                         help=f"sample frames in the figure, {samples.range}")
+    _batch_size_option(compare)
+    _device_option(compare)
+    compare.add_argument("--no-cache", action="store_true", help="encode even if cached")
+    compare.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
 
 def _library_parser(commands: argparse._SubParsersAction,
@@ -605,6 +647,21 @@ def _keyframe_list(text: str) -> list[int] | list[tuple[str, int]]:
     return pairs
 
 
+def _latent_shape(text: str) -> tuple[int, int, int]:
+    """``CxHxW`` with a square grid, like ``4x16x16`` (the grid is checked against the
+    frame size with the rest of the network)."""
+    parts = text.lower().split("x")
+    if len(parts) != 3 or not all(part.isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"expected CxHxW like 4x16x16, not {text!r}")
+    channels, height, width = (int(part) for part in parts)
+    if height != width or min(channels, height) < 1:
+        raise argparse.ArgumentTypeError(f"the grid must be square and not empty: {text!r}")
+    if channels * height * width > LATENT_DIM.high:
+        raise argparse.ArgumentTypeError(
+            f"{text} is {channels * height * width:,} latents; at most {LATENT_DIM.high:,}")
+    return channels, height, width
+
+
 def _dimension_list(text: str) -> str | list[int]:
     """``all``, or distinct dimension numbers like ``0,3,5`` (checked against the model
     later)."""
@@ -707,6 +764,12 @@ def _run_anomalies(args: argparse.Namespace) -> int:
     return anomalies_command(args)
 
 
+def _run_compare(args: argparse.Namespace) -> int:
+    from explorer.commands.compare import compare_command
+
+    return compare_command(args)
+
+
 def _run_info(args: argparse.Namespace) -> int:
     from explorer.info import describe_file, format_table
 
@@ -722,6 +785,7 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "traverse": _run_traverse,
     "segments": _run_segments,
     "anomalies": _run_anomalies,
+    "compare": _run_compare,
     "library": _run_library,
     "info": _run_info,
 }

@@ -153,3 +153,15 @@ def test_a_line_wholly_in_view_is_drawn_whole() -> None:
     assert len(thin.rows) == 50 and thin.connect[:-1].all()
     assert thin.rows[0] == 0 and thin.rows[-1] == 499
     assert np.diff(thin.rows).max() - np.diff(thin.rows).min() <= 1  # evenly spread
+
+
+@pytest.mark.parametrize("count", [500, 30_000])
+def test_a_view_of_the_whole_line_decimates_it_as_one_run(count):
+    """The shortcut for a view holding every point draws what the general rule draws."""
+    points = np.random.default_rng(3).standard_normal((count, 2)).astype(np.float32)
+    rect = ViewRect(-10.0, -10.0, 10.0, 10.0)
+    shortcut = decimate_line(points, rect, 20_000)
+    general = decimate_line(points, rect, 20_000, joins=np.ones(count - 1, bool))
+    for mine, theirs in zip(shortcut, general, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    assert shortcut.rows.dtype == general.rows.dtype

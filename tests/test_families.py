@@ -6,9 +6,11 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from safetensors import safe_open
 
 from explorer.errors import ExplorerError
 from explorer.model import guard
+from explorer.model.adversarial import Adversary
 from explorer.model.conv_vae import FAMILIES, NO_LOGVAR
 from explorer.model.files import read_model_metadata, save_model
 from explorer.model.open import open_model
@@ -36,16 +38,17 @@ def frames_of(clip, count=6):
 def test_a_family_round_trips_through_its_file(trained, demo_clip):
     family, result, path = trained
     meta = read_model_metadata(path)
-    assert meta["architecture"]["family"] == family and meta["architecture"]["version"] == 2
+    assert meta["architecture"]["family"] == family and meta["architecture"]["version"] == 3
     assert meta["training"]["pca_psnr_db"] > 0 and meta["training"]["epochs_completed"] == 1
     vae = open_model(path, device="cpu")
     frames = frames_of(demo_clip)
     mu, logvar = guard.encode(vae, frames)
     np.testing.assert_array_equal(mu, result.vae.encode(frames)[0])
     assert mu.shape == (6, 8) and np.isfinite(mu).all()
-    assert (logvar == NO_LOGVAR).all() == (family != "vae")
+    stochastic = family in ("vae", "vae-gan")
+    assert (logvar == NO_LOGVAR).all() != stochastic
     assert guard.decode(vae, mu).shape == (6, 64, 64, 3)
-    assert vae.describe().get("deterministic", False) == (family != "vae")
+    assert vae.describe().get("deterministic", False) != stochastic
 
 
 @pytest.mark.parametrize("trained", ["vq-vae"], indirect=True)
@@ -86,7 +89,83 @@ def test_the_training_window_offers_the_families_with_the_recipes_defaults(qtbot
     dialog = TrainDialog(InferenceWorker(), tmp_path / "clip.mp4", tmp_path)
     qtbot.addWidget(dialog)
     defaults = TrainSettings()
-    assert (dialog.epochs.value(), dialog.batch_size.value()) == (defaults.epochs,
-                                                                  defaults.batch_size)
+    assert (dialog.settings().epochs, dialog.batch_size.value()) == (defaults.epochs,
+                                                                     defaults.batch_size)
     dialog.family.setCurrentIndex(dialog.family.findData("vq-vae"))
     assert dialog.settings().family == "vq-vae"
+
+
+@pytest.mark.parametrize("trained", ["vae-gan"], indirect=True)
+def test_a_vae_gan_file_holds_the_autoencoder_only(trained):
+    _, result, path = trained
+    names = set(safe_open(str(path), "pt").keys())
+    assert names == set(result.vae.module.state_dict())
+    assert not any("critic" in name for name in names)
+
+
+def test_the_adversarial_term_waits_then_ramps_up():
+    adversary = Adversary(total_steps=100, device=torch.device("cpu"))
+    assert [adversary.ramp_factor(step) for step in (0, 49, 50, 55, 60, 99)] == [
+        0.0, 0.0, 0.0, 0.5, 1.0, 1.0]
+    images = torch.rand(4, 3, 64, 64, requires_grad=True)
+    layer = torch.nn.Parameter(torch.ones(1))
+    reconstruction = images * layer
+    loss = reconstruction.pow(2).sum()
+    assert adversary.generator_loss(loss, reconstruction, layer, step=10).item() == 0.0
+    assert adversary.generator_loss(loss, reconstruction, layer, step=80).requires_grad
+
+
+def test_the_critic_learns_to_tell_frames_from_blurred_ones(demo_clip):
+    """The discriminator's hinge steps separate real frames from box-blurred copies: what
+    pushes a VAE-GAN's decoder towards sharp frames."""
+    torch.manual_seed(0)
+    frames = torch.from_numpy(frames_of(demo_clip, 16)).permute(0, 3, 1, 2).float() / 255
+    blurred = torch.nn.functional.avg_pool2d(frames, 5, stride=1, padding=2)
+    adversary = Adversary(total_steps=2, device=torch.device("cpu"))
+    for _ in range(60):
+        adversary.critic_step(frames, blurred, step=1)
+    with torch.no_grad():
+        assert adversary.critic(frames).mean() > adversary.critic(blurred).mean() + 0.5
+
+
+def test_spatial_latents_train_save_open_encode_and_export(demo_clip, tmp_path, run_cli):
+    """``--latent-shape 4x8x8``: image-shaped latents through the file, encode and export."""
+    path = tmp_path / "spatial.safetensors"
+    trained = run_cli("train", demo_clip, "-o", path, "--latent-shape", "4x8x8", "--epochs",
+                      "1", "--max-frames", "20", "--batch-size", "8", "--device", "cpu")
+    assert trained.returncode == 0, trained.stderr
+    assert "4×8×8 latents" in trained.stdout
+    vae = open_model(path, device="cpu")
+    assert vae.latent_shape == (4, 8, 8)
+    assert read_model_metadata(path)["architecture"]["latent_grid"] == 8
+    mu, logvar = guard.encode(vae, frames_of(demo_clip))
+    assert mu.shape == logvar.shape == (6, 4, 8, 8)
+    assert guard.decode(vae, mu).shape == (6, 64, 64, 3)
+    encoded = run_cli("encode", demo_clip, "--model", path, "-o", tmp_path / "t.npz",
+                      "--max-frames", "12")
+    assert encoded.returncode == 0, encoded.stderr
+    exported = run_cli("export", "--model", path, "--video", demo_clip, "--keyframes", "0,10",
+                       "--steps", "3", "--size", "64", "-o", f"{tmp_path}/clip/")
+    assert exported.returncode == 0, exported.stderr
+    assert len(list((tmp_path / "clip").glob("*.png"))) == 3
+
+
+@pytest.mark.parametrize(("shape", "message"), [
+    ("4x16", "expected CxHxW"), ("4x8x16", "must be square"), ("64x16x16", "at most 4,096"),
+])
+def test_a_bad_latent_shape_is_one_line(shape, message, run_cli, demo_clip, tmp_path):
+    result = run_cli("train", demo_clip, "-o", tmp_path / "m.safetensors",
+                     "--latent-shape", shape)
+    assert result.returncode != 0 and message in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "m.safetensors").exists()
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"latent_dim": 4 * 12 * 12, "latent_grid": 12}, "power of two"),
+    ({"latent_dim": 64 * 64, "latent_grid": 64}, "power of two from 4 to 32"),
+    ({"latent_dim": 100, "latent_grid": 8}, "do not fill"),
+    ({"latent_dim": 256, "latent_grid": 8, "family": "vq-vae"}, "spatial latents are for"),
+])
+def test_spatial_latents_that_do_not_fit_the_network_are_refused(changes, message):
+    with pytest.raises(ExplorerError, match=message):
+        dataclasses.replace(TINY, **changes).network()

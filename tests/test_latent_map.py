@@ -137,3 +137,69 @@ def test_a_drag_from_a_point_of_the_density_image_drags_that_point(large_map, qt
                      *view.mapSceneToView(latent_map.mapToScene(pixel)).toTuple()) < 0)
     drag(latent_map.viewport(), empty, empty + QPoint(-50, 0))  # nowhere near a point
     assert latent_map.viewRange() != before, "a drag from empty space pans"
+
+
+def test_a_long_line_is_drawn_with_a_thin_pen_and_a_short_one_as_before(qtbot, monkeypatch):
+    from explorer.ui.map_detail import CHEAP_LINE_ABOVE, LINE_VERTICES
+
+    monkeypatch.setitem(pg.CONFIG_OPTIONS, "antialias", True)  # as the app draws
+    latent_map = LatentMap()
+    qtbot.addWidget(latent_map)
+    latent_map.resize(800, 600)
+    latent_map.show()
+    line = latent_map._line
+    pen, antialias = line.opts["pen"], line.opts["antialias"]
+    assert antialias and pen.widthF() == 1.5
+    small = random_walk_trajectory(1000, dim=2, seed=3).mu
+    latent_map.set_trajectory(small, PointColours(np.arange(1000) / 24.0, "time (s)"))
+    assert line.opts["pen"] is pen and line.opts["antialias"] == antialias
+    assert not latent_map.detail.cheap_line
+
+    count = DETAIL_LIMIT + 10_000
+    walk = random_walk_trajectory(count, dim=2, seed=3).mu
+    latent_map.set_trajectory(walk, PointColours(np.arange(count) / 24.0, "time (s)"))
+    assert len(line.getData()[0]) == LINE_VERTICES > CHEAP_LINE_ABOVE
+    assert latent_map.detail.cheap_line and not line.opts["antialias"]
+    assert line.opts["pen"].widthF() == 1 and line.opts["pen"].isCosmetic()
+    assert line.curve.opts["pen"] == line.opts["pen"] and not line.curve.opts["antialias"]
+    (x0, x1), (y0, y1) = latent_map.viewRange()  # the view fitted to every point
+    assert x0 <= walk[:, 0].min() and x1 >= walk[:, 0].max()
+    assert y0 <= walk[:, 1].min() and y1 >= walk[:, 1].max()
+
+    x, y = map(float, walk[1234])
+    with qtbot.waitSignal(latent_map.detail.refreshed, timeout=10_000):
+        latent_map.setRange(xRange=(x - 0.01, x + 0.01), yRange=(y - 0.01, y + 0.01),
+                            padding=0)
+    assert len(line.getData()[0]) <= CHEAP_LINE_ABOVE
+    assert not latent_map.detail.cheap_line
+    assert line.curve.opts["pen"] == pen and line.curve.opts["pen"].widthF() == 1.5
+    assert line.curve.opts["antialias"] == antialias
+
+
+def test_points_without_a_finite_value_take_the_lowest_shade(qtbot):
+    latent_map = LatentMap()
+    qtbot.addWidget(latent_map)
+    values = np.array([np.nan, 2.0, np.inf, 4.0, -np.inf, 3.0])
+    shade = latent_map._shade(PointColours(values, "x"), values)
+    np.testing.assert_array_equal(shade, [0, 0, COLOUR_STEPS - 1, COLOUR_STEPS - 1, 0, 128])
+    plain = np.array([2.0, 4.0, 3.0])
+    np.testing.assert_array_equal(latent_map._shade(PointColours(plain, "x"), plain),
+                                  [0, COLOUR_STEPS - 1, 128])
+
+
+def test_a_second_layout_of_the_same_values_is_coloured_as_the_first(qtbot, monkeypatch):
+    latent_map = LatentMap()
+    qtbot.addWidget(latent_map)
+    walk = random_walk_trajectory(500, dim=2, seed=3).mu
+    times = np.arange(500) / 24.0
+    shaded = []
+    shade = latent_map._shade
+    monkeypatch.setattr(latent_map, "_shade", lambda *args: shaded.append(1) or shade(*args))
+    latent_map.set_trajectory(walk, PointColours(times, "time (s)"))
+    first = latent_map._points.data["brush"].copy()
+    latent_map.set_trajectory(walk * 2.0, PointColours(times, "time (s)"))  # another layout
+    assert len(shaded) == 1
+    np.testing.assert_array_equal(latent_map._points.data["brush"], first)
+    latent_map.set_trajectory(walk, PointColours(times[::-1].copy(), "time (s)"))
+    assert len(shaded) == 2
+    assert latent_map._points.data["brush"][0] == first[-1]

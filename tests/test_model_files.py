@@ -126,3 +126,25 @@ def test_missing_path_and_folder(tmp_path):
         load_model(tmp_path / "nope.safetensors")
     with pytest.raises(ModelFileError, match="is a folder"):
         load_model(tmp_path)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"linear_path": True, "latent_dim": 4096}, "a linear path takes at most 256 latents"),
+    ({"linear_path": True, "version": 2}, "version 2 with linear_path True"),
+    ({"latent_grid": 64, "latent_dim": 4096, "version": 3, "image_size": 64},
+     "power of two from 4 to 32"),
+    ({"latent_grid": 99999}, "latent_grid"),
+])
+def test_a_version_3_architecture_that_asks_too_much_is_refused_before_any_weight(
+        tmp_path, changes, message):
+    """A hostile header cannot ask for a linear path of billions of values, or a
+    mislabelled version, and get as far as allocating it."""
+    architecture = {"kind": "beta_vae", "image_size": 256, "latent_dim": 16, "base_channels": 32,
+                    "max_channels": 256, "version": 3, "family": "vae", "codebook_size": 0,
+                    "code_dim": 0, **changes}
+    metadata = {"format": FORMAT, "format_version": "3", "architecture": json.dumps(architecture)}
+    path = tmp_path / "hostile.safetensors"
+    save_file({"w": torch.zeros(1)}, str(path), metadata)
+    with pytest.raises(ModelFileError, match=message) as error:
+        load_model(path)
+    assert "\n" not in str(error.value)

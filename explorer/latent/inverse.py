@@ -14,11 +14,20 @@ which take half a second at 50,000 points but seconds at 100,000 and minutes at 
 in larger layouts a query instead starts at a triangle of its nearest layout point (a k-d
 tree) and walks across neighbouring triangles towards it (a fraction of a millisecond).
 Queries come in batches and are vectorised.
+
+Layouts of more than :data:`BUILD_NOW` points are triangulated in a child process
+(:func:`triangulate_apart`): qhull holds the GIL for about a second at a million points,
+which on a thread of the app's process stalls its event loop for as long, and it leaves
+its freed heap fragmented in the process that ran it (about 535 MB at a million points).
+Only the triangulation's int32 arrays come back.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
+from multiprocessing.connection import Connection
+from typing import NamedTuple
 
 import numpy as np
 from scipy.spatial import Delaunay, QhullError, cKDTree
@@ -39,13 +48,112 @@ TRANSFORMS_UP_TO = 50_000
 
 BUILD_NOW = 200_000
 """Layouts of at most this many points are triangulated at once (about 3 s here); larger
-ones on a thread of their own (a million points take 15 to 20 s)."""
+ones in a child process waited on by a thread (a million points: 25 to 40 s beside other
+jobs on two cores, the child's start-up included)."""
+_CONTEXT = multiprocessing.get_context("spawn")  # never fork a process that runs Qt
+
+
+class Triangulation(NamedTuple):
+    """A layout's Delaunay triangulation as plain arrays, in rows of the layout's points:
+    what a child process sends back (:func:`triangulate`)."""
+
+    keep: np.ndarray
+    """[K] intp: the first row at each distinct point, ascending."""
+    simplices: np.ndarray | None
+    """[T, 3] int32: the rows at each triangle's corners; None when the distinct points
+    are fewer than three or lie on a line."""
+    neighbours: np.ndarray | None
+    """[T, 3] int32: the triangle across from each corner (-1: the hull)."""
+    hull: np.ndarray | None
+    """[H, 2] int32: the rows at the ends of each convex-hull edge."""
+    start: np.ndarray | None
+    """[K] int32: a triangle at each distinct point (where a walk starts)."""
+
+
+def distinct_rows(points: np.ndarray) -> np.ndarray:
+    """The first row [K] (ascending) at each distinct place of 2-D ``points`` [N, 2]:
+    ``np.unique(points, axis=0, return_index=True)``'s rows, sorted.
+
+    The points are sorted as complex numbers (real part x, imaginary y: the same order),
+    which takes a tenth of the time of ``axis=0``'s sort of row records and, unlike it,
+    never holds the GIL for long (0.12 s against 650–830 ms held at a million points).
+    """
+    places = np.ascontiguousarray(points, np.float64).view(np.complex128).ravel()
+    _, first = np.unique(places, return_index=True)
+    return np.sort(first)
+
+
+def triangulate(points: np.ndarray) -> Triangulation:
+    """The Delaunay triangulation of the distinct points of ``points`` [N, 2] (finite),
+    as :class:`Triangulation`'s arrays; a plain function of its input, so a child process
+    can run it (:func:`triangulate_apart`)."""
+    points = np.asarray(points, np.float64).reshape(-1, 2)
+    keep = distinct_rows(points)
+    return _arrays(keep, _delaunay(points[keep]))
+
+
+def triangulate_apart(points: np.ndarray) -> Triangulation:
+    """:func:`triangulate` in a child process; in this one where none can start.
+
+    The child is a daemon, so a window closed while it runs neither waits for it nor
+    leaves it behind (multiprocessing ends daemons at exit; the caller's thread is a
+    daemon too). A child that dies (its memory, say) leaves the work to this process.
+    """
+    if multiprocessing.current_process().daemon:  # daemons may not start children
+        return triangulate(points)
+    receiver, sender = _CONTEXT.Pipe(duplex=False)
+    child = _CONTEXT.Process(target=_triangulate_into, args=(points, sender), daemon=True,
+                             name="explorer-triangulation")
+    try:
+        child.start()
+    except OSError:  # no process to be had (limits)
+        receiver.close()
+        return triangulate(points)
+    finally:
+        sender.close()  # the child's copy is its own: recv sees EOF if it dies
+    try:
+        return receiver.recv()
+    except EOFError:
+        return triangulate(points)
+    finally:
+        receiver.close()
+        child.join()
+
+
+def _triangulate_into(points: np.ndarray, sender: Connection) -> None:
+    """The child's work: :func:`triangulate`, sent back whole."""
+    sender.send(triangulate(points))
+
+
+def _arrays(keep: np.ndarray, tri: Delaunay | None) -> Triangulation:
+    """The triangulation ``tri`` of the distinct points ``keep`` as rows of the layout."""
+    if tri is None:
+        return Triangulation(keep, None, None, None, None)
+    corners = tri.simplices
+    start = np.empty(len(keep), np.int32)
+    start[corners.ravel()] = np.repeat(np.arange(len(corners), dtype=np.int32), 3)
+    return Triangulation(keep, keep[corners].astype(np.int32), tri.neighbors.astype(np.int32),
+                         keep[tri.convex_hull].astype(np.int32), start)
+
+
+def _delaunay(distinct: np.ndarray) -> Delaunay | None:
+    """qhull's triangulation of distinct points; None for fewer than three or a line."""
+    if len(distinct) < 3:
+        return None
+    variance = np.linalg.eigvalsh(np.cov(distinct.T))  # ascending
+    if variance[0] <= _FLAT**2 * variance[1]:
+        return None
+    try:
+        return Delaunay(distinct)
+    except QhullError:
+        return None
 
 
 class SurfaceBuild:
     """A :class:`BarycentricInverse` of a layout, built at once when it is small, else on
-    a thread: :meth:`result` is None until then, and the caller falls back on a plainer
-    inverse (PCA's own linear one)."""
+    a thread that waits for its triangulation from a child process: :meth:`result` is
+    None until then, and the caller falls back on a plainer inverse (PCA's own linear
+    one)."""
 
     def __init__(self, points: np.ndarray, values: np.ndarray) -> None:
         self._surface: BarycentricInverse | None = None
@@ -56,7 +164,7 @@ class SurfaceBuild:
                              name="inverse-surface").start()
 
     def _build(self, points: np.ndarray, values: np.ndarray) -> None:
-        self._surface = BarycentricInverse(points, values)
+        self._surface = BarycentricInverse(points, values, triangulate_apart(points))
 
     def result(self) -> BarycentricInverse | None:
         return self._surface
@@ -67,10 +175,13 @@ class BarycentricInverse:
 
     Points that coincide share the value of the first of them; every other point is a
     corner of the triangulation, so the map is exact there (except for points within about
-    1e-13 of the layout's size of another, which qhull merges).
+    1e-13 of the layout's size of another, which qhull merges). ``triangulation``, where
+    given, is :func:`triangulate`'s of these points (made elsewhere, e.g. in a child
+    process).
     """
 
-    def __init__(self, points: np.ndarray, values: np.ndarray) -> None:
+    def __init__(self, points: np.ndarray, values: np.ndarray,
+                 triangulation: Triangulation | None = None) -> None:
         points = np.asarray(points, np.float64).reshape(-1, 2)
         values = np.asarray(values)
         if len(points) == 0 or len(points) != len(values):
@@ -79,39 +190,29 @@ class BarycentricInverse:
             raise ValueError("the 2-D points must be finite")
         self.points = points
         self.values = values.reshape(len(values), -1)
-        _, first = np.unique(points, axis=0, return_index=True)
-        self._keep = np.sort(first)  # original row of each distinct point
-        self._tri = self._triangulate(points[self._keep])
-        if self._tri is None:
+        self._delaunay: Delaunay | None = None  # scipy's, for find_simplex: small layouts
+        self._transform: np.ndarray | None = None
+        if triangulation is None:
+            keep = distinct_rows(points)
+            tri = _delaunay(points[keep])
+            triangulation = _arrays(keep, tri)
+            if tri is not None and len(keep) <= TRANSFORMS_UP_TO:
+                self._delaunay = tri
+        self._keep = triangulation.keep
+        self._simplices = triangulation.simplices
+        if self._simplices is None:
             self._build_line(points[self._keep])
-        else:
-            self._transform = (self._tri.transform if len(self._keep) <= TRANSFORMS_UP_TO
-                               else None)
-            self._corners = self._tri.simplices  # into the distinct points
-            self._distinct = points[self._keep]
-            self._neighbours = self._tri.neighbors
-            if self._transform is None:  # for the walks
-                self._start = np.empty(len(self._keep), np.intp)  # a triangle at each point
-                self._start[self._corners.ravel()] = np.repeat(np.arange(len(self._corners)),
-                                                               3)
-                self._tree = cKDTree(self._distinct)
-            self._simplices = self._keep[self._corners]
-            edges = self._keep[self._tri.convex_hull]
-            self._edge_a = points[edges[:, 0]]
-            self._edge_d = points[edges[:, 1]] - self._edge_a
-            self._edges = edges
-
-    @staticmethod
-    def _triangulate(distinct: np.ndarray) -> Delaunay | None:
-        if len(distinct) < 3:
-            return None
-        variance = np.linalg.eigvalsh(np.cov(distinct.T))  # ascending
-        if variance[0] <= _FLAT**2 * variance[1]:
-            return None
-        try:
-            return Delaunay(distinct)
-        except QhullError:
-            return None
+            return
+        self._neighbours = triangulation.neighbours
+        if self._delaunay is not None:
+            self._transform = self._delaunay.transform
+        else:  # for the walks
+            self._start = triangulation.start
+            self._tree = cKDTree(points[self._keep], balanced_tree=False, compact_nodes=False)
+        edges = triangulation.hull
+        self._edge_a = points[edges[:, 0]]
+        self._edge_d = points[edges[:, 1]] - self._edge_a
+        self._edges = edges
 
     def _build_line(self, distinct: np.ndarray) -> None:
         """Order the distinct points along their principal direction (degenerate layouts)."""
@@ -145,7 +246,7 @@ class BarycentricInverse:
     def contains(self, queries: np.ndarray) -> np.ndarray:
         """Whether each query [M, 2] lies inside a triangle (never, for a line layout)."""
         queries = np.asarray(queries, np.float64).reshape(-1, 2)
-        if self._tri is None:
+        if self._simplices is None:
             return np.zeros(len(queries), bool)
         return self._find(queries)[0] >= 0
 
@@ -155,7 +256,7 @@ class BarycentricInverse:
         Weights are non-negative and sum to one; unused slots have weight zero.
         """
         queries = np.asarray(queries, np.float64).reshape(-1, 2)
-        if self._tri is None:
+        if self._simplices is None:
             return self._locate_on_line(queries)
         index = np.empty((len(queries), 3), np.intp)
         weight = np.zeros((len(queries), 3))
@@ -171,8 +272,8 @@ class BarycentricInverse:
     def _find(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The triangle holding each query (-1 outside the hull) and the query's weights
         on its corners."""
-        if self._transform is not None:
-            simplex = self._tri.find_simplex(queries)
+        if self._delaunay is not None:
+            simplex = self._delaunay.find_simplex(queries)
             transform = self._transform[simplex]
             first_two = np.einsum("mij,mj->mi", transform[:, :2], queries - transform[:, 2])
             return simplex, np.column_stack([first_two, 1.0 - first_two.sum(axis=1)])
@@ -181,7 +282,7 @@ class BarycentricInverse:
         walking = np.arange(len(queries))
         for _ in range(_WALK_STEPS):
             here = simplex[walking]
-            local = _weights(self._distinct[self._corners[here]], queries[walking])
+            local = _weights(self.points[self._simplices[here]], queries[walking])
             weights[walking] = local
             lowest = np.nan_to_num(local, nan=-np.inf).argmin(axis=1)
             outside = np.nan_to_num(local[np.arange(len(here)), lowest], nan=-1.0) < _INSIDE

@@ -35,6 +35,11 @@ State = dict[str, np.ndarray | str | int | float]
 # Up to this many rows or columns the principal axes come from an exact SVD; above it,
 # from a seeded randomized SVD (Halko et al.), which is fast on 10,000 × 16,384 latents.
 _EXACT_SVD = 512
+# Above this many rows (and at most _EXACT_SVD columns) the axes come from the D × D
+# covariance, accumulated a block of rows at a time: an SVD of a million 16-d latents
+# takes 2.3–2.7 s and a float64 copy of them (490 MB above its input at its peak), the
+# covariance 0.15 s and nothing.
+_COVARIANCE_ROWS = 100_000
 # UMAP works on at most this many principal components of the latents.
 PRE_COMPONENTS = 50
 UMAP_MIN_POINTS = 5
@@ -94,19 +99,37 @@ def projection_from_state(state: Mapping[str, Any], latents: np.ndarray) -> Proj
 def variance_explained(projection: Projection, latents: np.ndarray,
                        block: int = 4096) -> np.ndarray | None:
     """For a PCA layout, the share of the latents' total variance along each map axis;
-    None for layouts whose axes are not directions (UMAP). Read in blocks of rows, so a
-    long video's latents are never copied whole."""
-    if projection.kind != "pca":
+    None for layouts whose axes are not directions (UMAP). A PCA layout knows its own
+    latents' shares (:attr:`PCAProjection.variance`, read when it was made, on the
+    worker): other latents are read in blocks of rows, so a long video's latents are
+    never copied whole."""
+    if not isinstance(projection, PCAProjection):
         return None
     flat = _flat(latents)
+    if _same_array(flat, projection.latents):
+        total = projection.variance
+    else:
+        total = total_variance(flat, block)
+    along = projection.axis_variance
+    return along / total if total > 0 else np.zeros_like(along)
+
+
+def total_variance(flat: np.ndarray, block: int = 4096) -> float:
+    """The sum of the variances of the columns of ``flat`` [N, D], in float64, read
+    ``block`` rows at a time."""
     total, sums, squares = len(flat), np.zeros(flat.shape[1]), np.zeros(flat.shape[1])
     for start in range(0, total, block):
         rows = flat[start:start + block].astype(np.float64)
         sums += rows.sum(axis=0)
         squares += np.square(rows).sum(axis=0)
-    variance = float(np.sum(squares / total - np.square(sums / total)))
-    along = np.var(projection.embedding, axis=0, dtype=np.float64)
-    return along / variance if variance > 0 else np.zeros_like(along)
+    return float(np.sum(squares / total - np.square(sums / total)))
+
+
+def _same_array(first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether two arrays are views of the same numbers in the same layout."""
+    return (first.shape == second.shape and first.dtype == second.dtype
+            and first.strides == second.strides
+            and first.__array_interface__["data"][0] == second.__array_interface__["data"][0])
 
 
 def projection_meta(projection: Projection) -> dict[str, Any]:
@@ -137,7 +160,9 @@ def principal_axes(flat: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray
     so the same latents always give the same picture.
     """
     mean = flat.mean(axis=0, dtype=np.float64)
-    if min(flat.shape) <= _EXACT_SVD:
+    if len(flat) > _COVARIANCE_ROWS and flat.shape[1] <= _EXACT_SVD:
+        singular, vt = _covariance_svd(flat, mean)
+    elif min(flat.shape) <= _EXACT_SVD:
         centred = flat.astype(np.float64) - mean
         _, singular, vt = np.linalg.svd(centred, full_matrices=False)
     else:  # float32 work halves the memory of large latents; plenty for directions
@@ -148,6 +173,25 @@ def principal_axes(flat: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray
     axes[:rank] = vt[:rank]
     signs = np.sign(axes[np.arange(count), np.abs(axes).argmax(axis=1)])
     return mean, axes * np.where(signs == 0, 1.0, signs)[:, None]
+
+
+def _covariance_svd(flat: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The centred latents' singular values and right singular vectors (rows), from the
+    eigenvectors of their D × D scatter matrix, summed in float64 a block of rows at a
+    time: memory proportional to a block, not to N × D.
+
+    Eigenvalues below the matrix's rounding (D·ε of the largest) count as zero: the
+    square roots of rounding errors would otherwise pass for singular values.
+    """
+    block = max(1, _BLOCK // flat.shape[1])
+    scatter = np.zeros((flat.shape[1], flat.shape[1]))
+    for start in range(0, len(flat), block):
+        centred = flat[start : start + block].astype(np.float64) - mean
+        scatter += centred.T @ centred
+    eigenvalues, vectors = np.linalg.eigh(scatter)  # ascending
+    eigenvalues, vectors = eigenvalues[::-1], vectors[:, ::-1]
+    floor = len(eigenvalues) * np.finfo(np.float64).eps * max(eigenvalues[0], 0.0)
+    return np.sqrt(np.where(eigenvalues > floor, eigenvalues, 0.0)), vectors.T
 
 
 def _randomized_svd(centred: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -170,6 +214,13 @@ class PCAProjection:
         self.mean = np.asarray(mean, np.float64)
         self.components = np.asarray(components, np.float64)  # [2, D], orthonormal rows
         self.embedding = self.embed(self.latents)
+        # what the axes' labels show, read here (on the worker that makes a projection)
+        # rather than by the window, which would read a million latents on its GUI thread
+        self.variance = total_variance(self.latents)
+        """The latents' total variance."""
+        self.axis_variance = np.array([np.var(axis, dtype=np.float64)  # a column at a
+                                       for axis in self.embedding.T])  # time: 10× faster
+        """[2]: the variance along each map axis."""
         self._surface = SurfaceBuild(self.embedding, self.latents)
 
     @classmethod
@@ -274,7 +325,9 @@ class UMAPProjection:
         self.params = dict(params)
         self._model = model
         self._reduced = self._reduce(self.latents)
-        self._squared = np.einsum("nr,nr->n", self._reduced, self._reduced)
+        self._squared = np.concatenate([  # in blocks, as the coordinates (the GIL)
+            np.einsum("nr,nr->n", part, part)
+            for part in np.array_split(self._reduced, max(1, self._reduced.size // _BLOCK))])
         self._surface = SurfaceBuild(self.embedding, self.latents)
         self._points: cKDTree | None = None  # the layout's points, until the surface is built
 
@@ -455,14 +508,16 @@ def _coordinates(flat: np.ndarray, mean: np.ndarray, axes: np.ndarray) -> np.nda
     """Coordinates [M, r] (float64) of flat latents along ``axes`` [r, D] about ``mean``.
 
     Computed in the precision of ``mean`` and ``axes``, a block of rows at a time, so that
-    10,000 large latents are never copied whole.
+    10,000 large latents are never copied whole, and written into the float64 result
+    block by block: no call holds the GIL for the whole of a million latents (a UMAP
+    layout is rebuilt on a thread while the window draws).
     """
     block = max(1, _BLOCK // flat.shape[1])
-    parts = [
-        (flat[start : start + block].astype(mean.dtype) - mean) @ axes.T
-        for start in range(0, max(len(flat), 1), block)
-    ]
-    return np.concatenate(parts).astype(np.float64, copy=False)
+    coordinates = np.empty((len(flat), len(axes)))
+    for start in range(0, len(flat), block):
+        rows = flat[start : start + block]
+        coordinates[start : start + len(rows)] = (rows.astype(mean.dtype) - mean) @ axes.T
+    return coordinates
 
 
 def _fit_umap(reduced: np.ndarray, params: Mapping[str, Any], report: _EpochReport,

@@ -3,10 +3,13 @@
 PCA is fitted on the training frames and scored on the held-out ones, exactly as the
 model is (same fitted frames, same split, PSNR per frame then averaged, reconstructions
 clipped to [0, 1]), so the two figures compare like with like. A model that does not beat
-it has learnt less than a linear projection would.
+it has learnt less than a linear projection would. The same fit is where training starts
+(:meth:`explorer.model.conv_vae.ConvVAE.start_from_pca`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,11 +19,37 @@ PCA is fitted on training frames evenly spaced among them."""
 _BATCH = 64
 
 
-def pca_holdout_psnr(
-    frames: np.ndarray, train_index: np.ndarray, holdout_index: np.ndarray, components: int
-) -> float:
-    """Mean PSNR (dB) of the held-out ``frames`` (uint8 [N, H, W, 3]) projected on the
-    first ``components`` principal components of the training frames."""
+@dataclass(frozen=True)
+class FramePCA:
+    """PCA of frames flattened as they are stored (height, width, channel), in [0, 1]."""
+
+    mean: np.ndarray
+    """[values] float32."""
+    axes: np.ndarray
+    """[k, values] float32 unit rows, k ≤ the components asked for."""
+    spreads: np.ndarray
+    """[k] float32: the standard deviation of the fitted frames along each axis."""
+
+    def holdout_psnr(self, frames: np.ndarray, indices: np.ndarray) -> float:
+        """Mean PSNR (dB) of ``frames[indices]`` projected on the axes and clipped."""
+        scores = []
+        for start in range(0, len(indices), _BATCH):
+            held = _flat(frames[indices[start : start + _BATCH]])
+            centred = held - self.mean
+            projected = np.clip(centred @ self.axes.T @ self.axes + self.mean, 0.0, 1.0)
+            mse = np.square(projected - held).mean(axis=1)
+            scores.append(10 * np.log10(1.0 / np.maximum(mse, 1e-10)))
+        return float(np.concatenate(scores).mean())
+
+
+def fit_frame_pca(frames: np.ndarray, train_index: np.ndarray, components: int) -> FramePCA:
+    """The first ``components`` principal components of ``frames[train_index]`` (uint8
+    [N, H, W, 3]), fitted on at most :data:`MAX_FIT_VALUES` values of evenly spaced frames.
+
+    Found through the n × n Gram matrix, since there are far fewer frames than pixel
+    values: several times faster than an SVD. Axes of (numerically) zero variance are
+    dropped, so a clip of fewer frames than components keeps what it has.
+    """
     values = int(np.prod(frames.shape[1:]))
     limit = max(2, MAX_FIT_VALUES // values)
     fitted = train_index[np.linspace(0, len(train_index) - 1, min(limit, len(train_index)))
@@ -28,28 +57,20 @@ def pca_holdout_psnr(
     data = _flat(frames[np.unique(fitted)])
     mean = data.mean(axis=0)
     data -= mean
-    basis = _principal_axes(data, components)
-    scores = []
-    for start in range(0, len(holdout_index), _BATCH):
-        held = _flat(frames[holdout_index[start : start + _BATCH]])
-        projected = np.clip((held - mean) @ basis.T @ basis + mean, 0.0, 1.0)
-        mse = np.square(projected - held).mean(axis=1)
-        scores.append(10 * np.log10(1.0 / np.maximum(mse, 1e-10)))
-    return float(np.concatenate(scores).mean())
-
-
-def _principal_axes(data: np.ndarray, components: int) -> np.ndarray:
-    """The first ``components`` principal axes of centred ``data`` [n, D], as rows.
-
-    Found through the n × n Gram matrix, since there are far fewer frames than pixel
-    values: several times faster than an SVD of ``data``. Axes of (numerically) zero
-    variance are dropped, so a clip of fewer frames than components keeps what it has.
-    """
     variances, vectors = np.linalg.eigh((data @ data.T).astype(np.float64))
     order = np.argsort(variances)[::-1][:components]
     kept = order[variances[order] > 1e-9 * max(variances.max(), 1e-30)]
     axes = (vectors[:, kept].T @ data) / np.sqrt(variances[kept])[:, None]
-    return axes.astype(np.float32)
+    spreads = np.sqrt(variances[kept] / len(data))
+    return FramePCA(mean, axes.astype(np.float32), spreads.astype(np.float32))
+
+
+def pca_holdout_psnr(
+    frames: np.ndarray, train_index: np.ndarray, holdout_index: np.ndarray, components: int
+) -> float:
+    """Mean PSNR (dB) of the held-out ``frames`` (uint8 [N, H, W, 3]) projected on the
+    first ``components`` principal components of the training frames."""
+    return fit_frame_pca(frames, train_index, components).holdout_psnr(frames, holdout_index)
 
 
 def _flat(frames: np.ndarray) -> np.ndarray:

@@ -70,7 +70,7 @@ def builtin_vae(module: BetaVAE | ConvVAE, metadata: dict[str, Any], device: str
     return wrapper(
         module,
         (config.image_size, config.image_size),
-        (config.latent_dim,),
+        getattr(config, "latent_shape", (config.latent_dim,)),
         kind=f"{FAMILY_NAMES[family]} (built-in)",
         metadata=metadata,
         device=device,

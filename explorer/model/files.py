@@ -6,12 +6,14 @@ one can never run code (unlike a pickled ``.pt``). The metadata carries, as JSON
 - ``format``: ``latent-explorer/vae`` and ``format_version``: the architecture's version;
 - ``architecture``: ``kind`` plus the network's config: version 1 (the seed's β-VAE, no
   ``version`` field) is a :class:`~explorer.model.beta_vae.BetaVAEConfig`, version 2 a
-  :class:`~explorer.model.conv_vae.ConvVAEConfig` with ``"version": 2`` and its ``family``;
+  :class:`~explorer.model.conv_vae.ConvVAEConfig` with ``"version": 2`` and its ``family``,
+  version 3 the same with ``"linear_path": true`` (the network with a PCA-started linear
+  path that ``explorer train`` writes today);
 - ``training``: settings and results (β, epochs, final losses, held-out PSNR, the PCA
   baseline's, source video).
 
-Both versions open; an app older than version 2 refuses version-2 files as "newer than
-this app understands" instead of misreading them.
+Every version opens; an older app refuses a newer version's files as "newer than this app
+understands" instead of misreading them.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from explorer.model.torch_vae import TorchVAE
 from explorer.schema import Open, Strict, parse_json, validate
 
 FORMAT = "latent-explorer/vae"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """The newest architecture version this app reads (and the format version of its files)."""
 BETA_VAE_KIND = "beta_vae"
 
@@ -55,12 +57,14 @@ class Architecture(Strict):
 
 
 class ArchitectureV2(Architecture):
-    """Version 2: a :class:`ConvVAEConfig` plus ``kind`` and ``version``."""
+    """Versions 2 and 3: a :class:`ConvVAEConfig` plus ``kind`` and ``version``."""
 
-    version: Literal[2]
+    version: Literal[2, 3]
     family: Family
     codebook_size: int = Field(ge=0, le=65536)
     code_dim: int = Field(ge=0, le=4096)
+    linear_path: bool = False
+    latent_grid: int = Field(default=0, ge=0, le=128)
 
 
 class TrainingRecord(Open):
@@ -72,7 +76,7 @@ def save_model(vae: TorchVAE, path: str | os.PathLike[str], training: dict[str, 
     module = vae.module
     if not isinstance(module, Network):
         raise ModelFileError("only the built-in models can be saved as Latent Explorer models")
-    version = 2 if isinstance(module, ConvVAE) else 1
+    version = module.config.version if isinstance(module, ConvVAE) else 1
     architecture = {"kind": BETA_VAE_KIND, **module.config.to_dict()}
     if version > 1:
         architecture["version"] = version
@@ -180,9 +184,15 @@ def _parse_metadata(
 def _config_from(file: Path, architecture: dict[str, Any]) -> BetaVAEConfig | ConvVAEConfig:
     fields = {k: v for k, v in architecture.items() if k not in ("kind", "version")}
     try:
-        return ConvVAEConfig(**fields) if "version" in architecture else BetaVAEConfig(**fields)
+        if "version" not in architecture:
+            return BetaVAEConfig(**fields)
+        config = ConvVAEConfig(**fields)
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"{file} has an invalid architecture: {exc}") from exc
+    if config.version != architecture["version"]:
+        raise ModelFileError(f"{file} has an invalid architecture: version "
+                             f"{architecture['version']} with linear_path {config.linear_path}")
+    return config
 
 
 def _check_shapes(

@@ -1,7 +1,8 @@
 """Training the built-in models (:mod:`explorer.model.conv_vae`) on one video.
 
 The recipe, measured on the clips of ``../shared/media`` (docs in ``TrainSettings``): the
-version-2 network, which starts from the training frames' mean image; AdamW under a
+version-3 network, which starts as PCA of the training frames (its linear path) and learns
+what PCA misses (its convolutional network, whose contributions start at zero); AdamW under a
 one-cycle learning-rate schedule (warm-up, then cosine decay); for the VAE families a KL
 term with free bits, so that each latent may carry a few nats before it is charged; and the
 epoch with the best held-out PSNR is the one kept. Before training, PCA with as many
@@ -38,7 +39,8 @@ import numpy as np
 import torch
 
 from explorer.errors import Cancelled, ExplorerError
-from explorer.model.baseline import pca_holdout_psnr
+from explorer.model.adversarial import Adversary
+from explorer.model.baseline import FramePCA, fit_frame_pca
 from explorer.model.beta_vae import LossTerms, beta_vae_loss, reconstruction_loss
 from explorer.model.builtin import BuiltinVAE, builtin_vae
 from explorer.model.conv_vae import ConvVAE, ConvVAEConfig, Family
@@ -52,6 +54,11 @@ MIN_FRAMES_FOR_HOLDOUT = 20
 WARMUP_FRACTION = 0.1
 """The share of steps over which the learning rate rises to its peak (:func:`one_cycle`)."""
 WEIGHT_DECAY = 1e-4
+STEP_BUDGET = 900
+"""The default length of training in optimiser steps: 60 epochs of a 250-frame clip in
+batches of 16, about 3 minutes on a 2-core CPU (:func:`default_epochs`)."""
+LINEAR_PATH_RATE = 0.04
+"""The linear path's learning rate as a share of the network's (:func:`_parameter_groups`)."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +67,15 @@ class TrainSettings:
 
     image_size: int = 64
     latent_dim: int = 16
+    latent_grid: int = 0
+    """Spatial latents: ``latent_dim / latent_grid²`` channels on a square grid; 0 for a
+    latent vector (with a linear path started at PCA)."""
     beta: float = 1.0
-    epochs: int = 100
+    epochs: int | None = None
+    """Passes over the training frames; None for :func:`default_epochs`."""
     batch_size: int = 16
-    learning_rate: float = 2e-3
-    """The peak of the one-cycle schedule."""
+    learning_rate: float = 5e-4
+    """The peak of the one-cycle schedule (the network's; see :data:`LINEAR_PATH_RATE`)."""
     max_frames: int | None = None
     seed: int = 0
     device: str = "auto"
@@ -84,6 +95,8 @@ class TrainSettings:
                 image_size=self.image_size,
                 latent_dim=self.latent_dim,
                 family=self.family,
+                linear_path=not self.latent_grid,
+                latent_grid=self.latent_grid,
                 codebook_size=self.codebook_size if quantised else 0,
                 code_dim=self.code_dim if quantised else 0,
             )
@@ -117,9 +130,20 @@ class EpochDone:
     reconstruction: float
     kl: float
     holdout_psnr: float
+    kept_epoch: int
+    """The epoch whose weights training keeps so far; 0 for the untrained (PCA) start."""
+    kept_psnr: float
 
 
-TrainEvent = FramesRead | StepDone | EpochDone
+@dataclass(frozen=True)
+class BaselineReady:
+    """The held-out PSNR of PCA with ``components`` components: the figure to beat."""
+
+    pca_psnr_db: float
+    components: int
+
+
+TrainEvent = FramesRead | BaselineReady | StepDone | EpochDone
 
 
 @dataclass
@@ -156,17 +180,20 @@ def train_beta_vae(
     with tempfile.TemporaryDirectory(prefix="explorer-train-") as scratch:
         frames = _read_fitted_frames(video, settings, Path(scratch), emit, stop)
         split = _Split(frames, *split_holdout(len(frames)))
-        pca = pca_holdout_psnr(frames, split.train, split.holdout, settings.latent_dim)
+        start = fit_frame_pca(frames, split.train, settings.latent_dim)
+        pca = start.holdout_psnr(frames, split.holdout)
+        emit(BaselineReady(pca, settings.latent_dim))
         _seed_everything(settings.seed)
         module = ConvVAE(config)
-        module.start_from_mean(_mean_image(split))
+        module.start_from_pca(*_channels_first(start, settings.image_size))
         module.to(device)
-        history, stopped_early = _Trainer(module, split, settings, device, emit, stop).run()
+        history, kept, stopped_early = _Trainer(module, split, settings, device, emit,
+                                                stop).run()
         counts = {"frames": len(frames), "holdout_frames": len(split.holdout)}
         del frames, split  # release the memory map before its folder is removed
 
     record = {
-        **_training_record(video, settings, history),
+        **_training_record(video, settings, history, kept),
         **counts,
         "pca_psnr_db": pca,
         "pca_components": settings.latent_dim,
@@ -194,20 +221,25 @@ class _Trainer:
         self.rng = np.random.default_rng(settings.seed)
         self.steps_per_epoch = math.ceil(len(split.train) / settings.batch_size)
         self.optimizer = torch.optim.AdamW(
-            module.parameters(), lr=settings.learning_rate, weight_decay=WEIGHT_DECAY
+            _parameter_groups(module, settings.learning_rate), weight_decay=WEIGHT_DECAY
         )
-        self.schedule = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, one_cycle(settings.epochs * self.steps_per_epoch)
-        )
+        self.epochs = settings.epochs or default_epochs(len(split.train), settings.batch_size)
+        total_steps = self.epochs * self.steps_per_epoch
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, one_cycle(total_steps))
+        self.adversary = Adversary(total_steps, device) if settings.family == "vae-gan" else None
+        self.step = 0
 
-    def run(self) -> tuple[list[EpochDone], bool]:
-        """Train; the module ends with the weights of the epoch with the best held-out PSNR.
-        Returns every epoch completed and whether a stop or Ctrl-C ended training early."""
+    def run(self) -> tuple[list[EpochDone], int, bool]:
+        """Train; the module ends with the weights of the epoch with the best held-out PSNR
+        (for a VAE-GAN, among the epochs trained with the full adversarial term, if any),
+        or as it started if no epoch did better. Returns every epoch completed, the kept
+        epoch (0 for the start) and whether a stop or Ctrl-C ended training early."""
         history: list[EpochDone] = []
-        best = (-math.inf, _snapshot(self.module))
+        start = holdout_psnr(self.module, self.split.frames, self.split.holdout, self.device)
+        best = ((self.adversary is None, start), 0, _snapshot(self.module))
         stopped_early = False
         try:
-            for epoch in range(1, self.settings.epochs + 1):
+            for epoch in range(1, self.epochs + 1):
                 means = self._epoch(epoch)
                 if self.module.codebook is not None:
                     self.module.codebook.restart_unused()
@@ -217,15 +249,16 @@ class _Trainer:
                     # the last step can break the weights after its loss was measured
                     raise _diverged(f"epoch {epoch}: the weights or reconstructions are NaN "
                                     "or infinite", self.settings)
-                history.append(EpochDone(epoch, self.settings.epochs, *means, psnr))
-                if psnr > best[0]:
-                    best = (psnr, _snapshot(self.module))
+                adversarial = self.adversary is None or self.adversary.ramp_factor(self.step) == 1
+                if (adversarial, psnr) > best[0]:
+                    best = ((adversarial, psnr), epoch, _snapshot(self.module))
+                history.append(EpochDone(epoch, self.epochs, *means, psnr, best[1], best[0][1]))
                 self.emit(history[-1])
         except (Cancelled, KeyboardInterrupt):
             stopped_early = True
-        self.module.load_state_dict(best[1])
+        self.module.load_state_dict(best[2])
         self.module.eval()
-        return history, stopped_early
+        return history, best[1], stopped_early
 
     def _epoch(self, epoch: int) -> np.ndarray:
         """One pass over the training frames; the mean loss terms per frame."""
@@ -238,34 +271,71 @@ class _Trainer:
                 raise Cancelled("training stopped")
             batch = np.sort(order[start : start + size])
             images = frames_to_tensor(self.split.frames[batch], self.device)
-            terms = self._loss(images)
+            terms, reconstruction = self._loss(images)
             self.optimizer.zero_grad(set_to_none=True)
             terms.total.backward()
             self.optimizer.step()
             self.schedule.step()
+            if self.adversary is not None:
+                self.adversary.critic_step(images, reconstruction.detach(), self.step)
+            self.step += 1
             values = (terms.total.item(), terms.reconstruction.item(), terms.kl.item())
             if not math.isfinite(values[0]):
                 raise _diverged(f"epoch {epoch}, step {step}: the loss is {values[0]}",
                                 self.settings)
             totals += np.array(values) * len(batch)
-            self.emit(StepDone(epoch, self.settings.epochs, step, self.steps_per_epoch, *values))
+            self.emit(StepDone(epoch, self.epochs, step, self.steps_per_epoch, *values))
         return totals / len(order)
 
-    def _loss(self, images: torch.Tensor) -> LossTerms:
-        """The family's objective on one batch; a VQ-VAE's codebook and commitment penalty
-        is reported in the KL's place."""
+    def _loss(self, images: torch.Tensor) -> tuple[LossTerms, torch.Tensor]:
+        """The family's objective on one batch, and the batch's reconstruction. A VQ-VAE's
+        codebook and commitment penalty is reported in the KL's place; a VAE-GAN's
+        adversarial term is in the total only."""
         mu, logvar = self.module.encode(images)
         codebook = self.module.codebook
         if codebook is not None:
             latents, penalty = codebook.straight_through(mu)
-            terms = reconstruction_loss(images, self.module.decode_exact(latents))
-            return LossTerms(terms.total + penalty, terms.reconstruction, penalty)
+            reconstruction = self.module.decode_exact(latents)
+            terms = reconstruction_loss(images, reconstruction)
+            return LossTerms(terms.total + penalty, terms.reconstruction, penalty), reconstruction
         if self.module.config.deterministic:
-            return reconstruction_loss(images, self.module.decode_exact(mu))
+            reconstruction = self.module.decode_exact(mu)
+            return reconstruction_loss(images, reconstruction), reconstruction
         latents = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         reconstruction = self.module.decode_exact(latents)
-        return beta_vae_loss(images, reconstruction, mu, logvar, self.settings.beta,
-                             self.settings.free_bits)
+        terms = beta_vae_loss(images, reconstruction, mu, logvar, self.settings.beta,
+                              self.settings.free_bits)
+        if self.adversary is None:
+            return terms, reconstruction
+        adversarial = self.adversary.generator_loss(
+            terms.reconstruction, reconstruction, self.module.decoder[-1].weight, self.step)
+        return LossTerms(terms.total + adversarial, terms.reconstruction, terms.kl), reconstruction
+
+
+def _parameter_groups(module: ConvVAE, learning_rate: float) -> list[dict[str, Any]]:
+    """The network's parameters at ``learning_rate``; the linear path's, if any, at
+    :data:`LINEAR_PATH_RATE` of it and without weight decay.
+
+    Each of the linear path's weights meets every pixel of a frame, so a step the size of
+    a convolution's moves the latents by hundreds of times more: at the network's rate the
+    PCA start is lost within an epoch, and frozen it cannot improve at all.
+    """
+    linear = list(module.linear.parameters()) if module.config.linear_path else []
+    network = [p for p in module.parameters() if all(p is not q for q in linear)]
+    groups: list[dict[str, Any]] = [{"params": network}]
+    if linear:
+        groups.append({"params": linear, "lr": learning_rate * LINEAR_PATH_RATE,
+                       "weight_decay": 0.0})
+    for group in groups:
+        group.setdefault("lr", learning_rate)
+    return groups
+
+
+def default_epochs(train_frames: int, batch_size: int) -> int:
+    """As many epochs as make about :data:`STEP_BUDGET` optimiser steps: the same few
+    minutes for a long clip as for a short one, and enough steps for a clip of a few dozen
+    frames to be learnt at all."""
+    return max(1, round(STEP_BUDGET / math.ceil(train_frames / batch_size)))
 
 
 def one_cycle(total_steps: int) -> Callable[[int], float]:
@@ -363,28 +433,28 @@ def _snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {name: t.detach().clone() for name, t in module.state_dict().items()}
 
 
-def _mean_image(split: _Split) -> torch.Tensor:
-    """The mean of the training frames, [3, S, S] in [0, 1], summed a batch at a time."""
-    total = np.zeros(split.frames.shape[1:], np.float64)
-    for start in range(0, len(split.train), 256):
-        total += split.frames[split.train[start : start + 256]].sum(axis=0)
-    mean = total / (255.0 * len(split.train))
-    return torch.from_numpy(mean.astype(np.float32)).permute(2, 0, 1)
-
+def _channels_first(fit: FramePCA, size: int) -> tuple[torch.Tensor, ...]:
+    """The PCA's mean, axes and spreads for frames flattened as the network sees them
+    (channel, height, width) instead of as they are stored (height, width, channel)."""
+    mean = torch.from_numpy(fit.mean).view(size, size, 3).permute(2, 0, 1).reshape(-1)
+    axes = torch.from_numpy(fit.axes).view(-1, size, size, 3).permute(0, 3, 1, 2)
+    return mean, axes.reshape(len(fit.axes), -1), torch.from_numpy(fit.spreads)
 
 def _training_record(
-    video: str | os.PathLike[str], settings: TrainSettings, history: list[EpochDone]
+    video: str | os.PathLike[str], settings: TrainSettings, history: list[EpochDone],
+    kept: int,
 ) -> dict[str, Any]:
-    """The settings and the kept (best held-out) epoch's figures."""
-    best = max(history, key=lambda e: e.holdout_psnr, default=None)
+    """The settings and the kept epoch's figures (epoch 0, the untrained start, has no
+    losses)."""
+    best = next((e for e in history if e.epoch == kept), None)
     return {
         "source_video": Path(video).name,
         "settings": asdict(settings),
         "epochs_completed": len(history),
-        "best_epoch": best.epoch if best else None,
+        "best_epoch": kept if history else None,
         "final_loss": best.loss if best else None,
         "final_reconstruction": best.reconstruction if best else None,
         "final_kl": best.kl if best else None,
-        "holdout_psnr_db": best.holdout_psnr if best else None,
+        "holdout_psnr_db": history[-1].kept_psnr if history else None,
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

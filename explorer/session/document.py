@@ -41,12 +41,13 @@ from explorer.schema import (
 from explorer.state.settings import ExportChoices, InterpolationSettings
 
 FORMAT = "latent-explorer/session"
-VERSION = 2
+VERSION = 3
 SUFFIX = ".lxsession"
 
-# Each entry turns a document of version k into version k + 1; none are needed yet.
+# Each entry turns a document of version k into version k + 1.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: lambda document: {**document, "version": 2},  # 2 only added optional fields
+    2: lambda document: {**document, "version": 3},  # 3 only added compared_model
 }
 MAX_DIRECTIONS = 256
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -105,7 +106,7 @@ class SessionDocument(Strict):
     """``session.json`` of the current :data:`VERSION` (see ``docs/sessions.md``)."""
 
     format: Literal["latent-explorer/session"]
-    version: Literal[2]
+    version: Literal[3]
     app_version: Text
     saved_at: Text
     video: _VideoRef
@@ -122,6 +123,9 @@ class SessionDocument(Strict):
     """Names of the directions in ``directions`` [P, D] (version 2)."""
     scenes: _Scenes | None = None
     """The scenes found (version 2): names; ``scene.cluster`` and ``scene.segment`` [N]."""
+    compared_model: _ModelRef | None = None
+    """The second model of Model › Compare With… (version 3); nothing of it is saved but
+    where it is and what it is: reopening the session encodes the video with it again."""
 
 
 _PROJECTION_SPECS = {
@@ -159,6 +163,10 @@ class Session:
     scenes: Any = None
     """The :class:`~explorer.analysis.segments.Segmentation` found, if any."""
     scene_names: tuple[str, ...] = ()
+    compared_model_path: str | None = None
+    """The model compared beside the first (a file or folder, or a plugin spec), if any."""
+    compared_model_sha256: str = ""
+    """Its content identity, as ``model_sha256`` is the first model's."""
 
 
 def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
@@ -301,6 +309,8 @@ def _split(session: Session) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "view": {"frame": session.current_frame, "range": session.view_range},
         "directions": list(session.directions),
         "scenes": scenes,
+        "compared_model": None if session.compared_model_path is None else
+        {"path": session.compared_model_path, "sha256": session.compared_model_sha256},
     }
     return document, arrays
 
@@ -332,6 +342,7 @@ def _join(document: SessionDocument, arrays: dict[str, np.ndarray], source: str,
         raise SessionError(f"{json_source}: keyframe_frames: frame {outside[0]} is not in "
                            "the trajectory")
     latents = extras.get("keyframes", np.zeros((0, trajectory.mu.shape[1]), np.float32))
+    compared = document.compared_model
     return Session(
         video_path=document.video.path,
         video_fingerprint=document.video.fingerprint,
@@ -353,6 +364,8 @@ def _join(document: SessionDocument, arrays: dict[str, np.ndarray], source: str,
         path_shift=extras.get("path_shift"),
         scenes=scenes,
         scene_names=() if document.scenes is None else tuple(document.scenes.names),
+        compared_model_path=None if compared is None else compared.path,
+        compared_model_sha256="" if compared is None else compared.sha256,
     )
 
 

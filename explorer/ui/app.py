@@ -42,8 +42,8 @@ def run_app(
         from explorer.session.document import load_session
 
         saved = load_session(session)  # a bad file is a one-line error before any window opens
-        if trust_code:
-            trusted.append(saved.model_path)
+        if trust_code:  # what the user named on this command: the session's models
+            trusted += [path for path in (saved.model_path, saved.compared_model_path) if path]
 
     from explorer.ui.main_window import MainWindow
 

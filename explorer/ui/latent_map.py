@@ -255,6 +255,7 @@ class LatentMap(pg.PlotWidget):
         self.probe.sigPositionChanged.connect(self._keep_probe_label_inside)
         self._view.sigRangeChanged.connect(self._keep_probe_label_inside)
         self._embedding = np.zeros((0, 2), np.float32)
+        self._shaded: tuple[np.ndarray, int, bool, np.ndarray] | None = None
 
     @property
     def point_count(self) -> int:
@@ -300,19 +301,35 @@ class LatentMap(pg.PlotWidget):
             self._show_key(colours, values)
             return
         shades = self._categories if colours.categorical else self._shades
-        self.detail.set_points(self._embedding, rows, self._shade(colours, values)[rows],
+        shade = self._shade_of(colours, count)
+        self.detail.set_points(self._embedding, rows,
+                               shade if len(rows) == count else shade[rows],
                                shades, _joins(rows, groups))
         self._show_key(colours, values)
         if fit:
             self.fit_view()
 
+    def _shade_of(self, colours: PointColours, count: int) -> np.ndarray:
+        """:meth:`_shade` of the first ``count`` values, kept for the next call with the
+        same values array: another layout of the same trajectory (a switch to UMAP and
+        back) is coloured as the last one was, and a million points' shading was the
+        largest part of the switch's stall (0.12–0.2 s of the GUI thread, more beside other
+        threads)."""
+        values, shaded = colours.values, self._shaded
+        if (shaded is None or shaded[0] is not values or shaded[1] != count
+                or shaded[2] != colours.categorical):
+            shade = self._shade(colours, np.asarray(values)[:count])
+            self._shaded = shaded = (values, count, colours.categorical, shade)
+        return shaded[3]
+
     def _shade(self, colours: PointColours, values: np.ndarray) -> np.ndarray:
         """Each point's row of the lookup table its colouring uses."""
         if colours.categorical:
             return values.astype(np.intp) % len(self._categories.lut)
-        finite = values[np.isfinite(values)]
-        low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-        scaled = (np.nan_to_num(values, nan=low) - low) / max(high - low, 1e-9)
+        low, high = _finite_range(values) or (0.0, 1.0)
+        if np.isnan(values).any():  # (infinities go to the ends: the clip below)
+            values = np.nan_to_num(values, nan=low)
+        scaled = (values - low) / max(high - low, 1e-9)
         return np.round(np.clip(scaled, 0, 1) * (COLOUR_STEPS - 1)).astype(np.intp)
 
     def _show_key(self, colours: PointColours, values: np.ndarray) -> None:
@@ -325,10 +342,10 @@ class LatentMap(pg.PlotWidget):
         axis = self._colour_bar.getAxis("left")
         if axis.labelText != colours.title:  # a new label lays the plot out again
             axis.setLabel(colours.title)
-        finite = values[np.isfinite(values)]
-        if len(finite):
-            low = float(finite.min())
-            self._colour_bar.setLevels((low, low + max(float(finite.max()) - low, 1e-9)))
+        limits = _finite_range(values)
+        if limits is not None:
+            low, high = limits
+            self._colour_bar.setLevels((low, low + max(high - low, 1e-9)))
 
     def _fill_legend(self, names: tuple[str, ...]) -> None:
         if [sample.name() for sample in self._legend_samples] == list(names[:LEGEND_ENTRIES]):
@@ -359,11 +376,10 @@ class LatentMap(pg.PlotWidget):
 
     def fit_view(self) -> None:
         """Fit the view to the trajectory's points, not to a probe or path elsewhere."""
-        shown = self._embedding[self.detail.rows]
         if self.detail.active:  # the scatter holds only the points in view
-            low, high = shown.min(axis=0).tolist(), shown.max(axis=0).tolist()
+            low, high = self.detail.bounds()
             self._view.setRange(xRange=(low[0], high[0]), yRange=(low[1], high[1]))
-        elif len(shown):
+        elif len(self.detail.rows):
             self.getPlotItem().vb.autoRange(items=[self._points])
 
     def set_current(self, index: int) -> None:
@@ -537,9 +553,23 @@ class _Shades:
         self.brushes = np.array([pg.mkBrush(*colour) for colour in lut], dtype=object)
 
 
-def _joins(rows: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+def _finite_range(values: np.ndarray) -> tuple[float, float] | None:
+    """The lowest and highest finite value, None when there is none. Where every value
+    is finite (the usual case: a million times), read without copying out the finite ones."""
+    if not len(values):
+        return None
+    low, high = float(values.min()), float(values.max())
+    if np.isfinite(low) and np.isfinite(high):
+        return low, high
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if len(finite) else None
+
+
+def _joins(rows: np.ndarray, groups: np.ndarray | None) -> np.ndarray | None:
     """[M - 1] bool: whether the line joins shown rows ``i`` and ``i + 1``: consecutive
-    rows of one group."""
+    rows of one group; None when it joins them all."""
+    if groups is None and len(rows) and rows[-1] - rows[0] == len(rows) - 1:
+        return None  # one unbroken run (rows ascend): no array of a million Trues to read
     joins = np.diff(rows) == 1
     if groups is not None:
         joins &= groups[rows[1:]] == groups[rows[:-1]]

@@ -33,6 +33,7 @@ from explorer.model.kinds import MODEL_SUFFIXES
 from explorer.state.app import AppState, LoadedModel, LoadedVideo
 from explorer.state.quality import reconstruction_warning
 from explorer.ui.analysis_panel import TOP_ANOMALIES, AnalysisPanel
+from explorer.ui.compare_controller import ComparisonController
 from explorer.ui.device_menu import DeviceMenu
 from explorer.ui.directions_panel import DirectionsPanel
 from explorer.ui.frame_view import FrameView
@@ -117,10 +118,14 @@ class MainWindow(QMainWindow):
             self.worker, self.state, self.original_view, self.reconstruction_view,
             self.cursor_view, lambda: (self.latent_map.probe.pos().x(),
                                        self.latent_map.probe.pos().y()))
+        self.comparison = ComparisonController(
+            self, self.state, self.worker, self.latent_map, self.timeline, self.code_gate,
+            lambda: self.interactive, self.show_error, self.show_message, self._show_busy)
         settings = QSettings()
         self.save_locations = SaveLocations(settings)
         self.sessions = SessionController(self.state, self, self.open_files, interactive,
-                                          self.save_locations)
+                                          self.save_locations,
+                                          comparison=self.comparison.comparison)
         self.recent = RecentFiles(settings, self)
         self.device_menu = DeviceMenu(self)
         self._build_layout()
@@ -151,15 +156,20 @@ class MainWindow(QMainWindow):
         self.side_tabs.addTab(self.model_panel, "Model")
         side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(views)
+        side.addWidget(self.comparison.views)  # while comparing models
         side.addWidget(self.side_tabs)
         side.setStretchFactor(0, 3)  # the pictures get the room a tall window has
-        side.setStretchFactor(1, 2)
+        side.setStretchFactor(1, 3)
+        side.setStretchFactor(2, 2)
 
         map_panel = QWidget()
         map_layout = QVBoxLayout(map_panel)
         map_layout.setContentsMargins(0, 0, 0, 0)
         map_layout.addWidget(self.projection_bar)
-        map_layout.addWidget(self.latent_map, 1)
+        maps = QSplitter(Qt.Orientation.Horizontal)  # the second while comparing models
+        maps.addWidget(self.latent_map)
+        maps.addWidget(self.comparison.map)
+        map_layout.addWidget(maps, 1)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(map_panel)
@@ -243,6 +253,13 @@ class MainWindow(QMainWindow):
         for number, view in enumerate(self.frame_views, start=1):
             self._add_action(view_menu, f"{view.title} at Full Size", str(number),
                              lambda _=False, v=view: self._zoom(v))
+
+        model_menu = self.menuBar().addMenu("&Model")
+        self._add_action(model_menu, "Compare &With…", "Ctrl+Alt+M", self.comparison.choose)
+        end = QAction("&End Comparison", self, enabled=False)
+        end.triggered.connect(self.comparison.end)
+        model_menu.addAction(end)
+        self.comparison.end_action = end
 
         self.menuBar().addMenu(self.device_menu)
         help_menu = self.menuBar().addMenu("&Help")
@@ -337,6 +354,7 @@ class MainWindow(QMainWindow):
         self.sessions.warning.connect(self.show_error)
         self.sessions.message.connect(self.show_message)
         self.sessions.recentFile.connect(lambda path: self.recent.add("session", path))
+        self.sessions.comparisonWanted.connect(self.comparison.start)
         self.recent.openRequested.connect(self._open_recent)
         # not the worker's own method: that would queue behind the job it runs
         self.device_menu.chosen.connect(lambda device: self.worker.set_device(device))
@@ -569,14 +587,23 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def train_model(self) -> None:
-        """Train a model on the open video; open it with the video when training ends."""
+        """Train a model on the open video; open it with the video if the user chooses to
+        when training ends (the dialog's Open the New Model), else keep the current one."""
         from explorer.ui.train_dialog import TrainDialog
 
         dialog = TrainDialog(self.worker, self.video,
                              self.save_locations.folder("model", self.video), self)
-        if dialog.exec() and dialog.saved_model is not None:
-            self.save_locations.remember("model", dialog.saved_model)
-            self._replace(self.video, dialog.saved_model)
+        self.worker.failed.disconnect(self.show_error)  # the dialog says why training failed
+        try:
+            opened = dialog.exec() == TrainDialog.DialogCode.Accepted
+        finally:
+            self.worker.failed.connect(self.show_error)
+        saved = dialog.saved_model
+        dialog.deleteLater()  # a child of the window: it would keep listening to the worker
+        if saved is not None:
+            self.save_locations.remember("model", saved)
+            if opened:
+                self._replace(self.video, saved)
 
     # --- keyframes and clips -----------------------------------------------------------
 

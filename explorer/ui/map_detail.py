@@ -25,6 +25,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 DETAIL_LIMIT = 20_000
 """Points drawn one by one at most; more in view are drawn as a density image."""
 LINE_VERTICES = 20_000
+CHEAP_LINE_ABOVE = 5_000
+"""A line of more vertices than this is drawn with a 1-pixel pen without antialiasing
+(Qt's fast path for thin lines): 20,000 vertices drawn with the map's 1.5-pixel
+antialiased pen took 194 ms of a 1,000,000-point map's paint, with a 1-pixel one 33 ms.
+Shorter lines keep the map's own pen."""
 REFRESH_MS = 30  # a pan or zoom redraws once it pauses this long
 
 
@@ -39,6 +44,11 @@ class LevelOfDetail(QObject):
                  line: pg.PlotDataItem) -> None:
         super().__init__()
         self._view, self._points, self._line = view_box, points, line
+        self._pen, self._antialias = line.opts["pen"], line.opts["antialias"]
+        self._cheap_pen = pg.mkPen(self._pen.color(), width=1)
+        self.cheap_line = False
+        """Whether the line is drawn with the cheap pen (:data:`CHEAP_LINE_ABOVE`)."""
+        self._bounds: tuple[np.ndarray, np.ndarray] | None = None
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-1)
         self.image.setVisible(False)
@@ -54,7 +64,8 @@ class LevelOfDetail(QObject):
         """The :class:`~explorer.latent.spatial.PointIndex` of the shown points, once built."""
         self._building = False
         self._timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._settle)
+        self._drawn: tuple[Any, ...] | None = None  # the view and size refresh last drew
         view_box.sigRangeChanged.connect(self._view_changed)
         self._indexBuilt.connect(self._on_index_built)
 
@@ -76,17 +87,52 @@ class LevelOfDetail(QObject):
         """The trajectory's 2-D points [N, 2], the ``rows`` shown [M], each shown point's
         shade (a row of ``shades.lut``, drawn with ``shades.brushes``), and ``joins``
         [M - 1], whether the line joins shown points ``i`` and ``i + 1``."""
-        self._embedding, self.rows = embedding[rows], rows
+        # every row shown: the embedding itself, not a copy (a million points' is 8 MB)
+        self._embedding = embedding if len(rows) == len(embedding) else embedding[rows]
+        self.rows = rows
         self._shade, self._shades, self._joins = shade, shades, joins
-        self.index = None
+        self.index, self._bounds = None, None
         self.image.setVisible(False)
         if self.active:
-            self._start_index()
             self.refresh()
+            self._timer.start()  # the index is built once the view settles (_settle)
             return
         self._points.setData(pos=self._embedding, brush=shades.brushes[shade], data=rows)
         connect = np.ones(len(rows), bool) if joins is None else np.append(joins, False)[:len(rows)]
-        self._line.setData(self._embedding[:, 0], self._embedding[:, 1], connect=connect)
+        self._draw_line(self._embedding, connect)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The lowest and highest x and y [2] of the shown points (at least one), read
+        once per :meth:`set_points`: a million points' take tens of milliseconds."""
+        if self._bounds is None:
+            x, y = self._embedding[:, 0], self._embedding[:, 1]  # 1-D reductions: fast
+            self._bounds = (np.array([x.min(), y.min()]), np.array([x.max(), y.max()]))
+        return self._bounds
+
+    def _draw_line(self, vertices: np.ndarray, connect: np.ndarray) -> None:
+        """Set the line's vertices [M, 2], with the cheap pen above
+        :data:`CHEAP_LINE_ABOVE` of them."""
+        cheap = len(vertices) > CHEAP_LINE_ABOVE
+        if cheap != self.cheap_line:
+            self.cheap_line = cheap
+            self._line.opts["antialias"] = self._antialias and not cheap
+            self._line.setPen(self._cheap_pen if cheap else self._pen)  # redraws the style
+        self._line.setData(vertices[:, 0], vertices[:, 1], connect=connect)
+
+    def _settle(self) -> None:
+        """A pan or zoom has paused, or new points were drawn: redraw what the view shows
+        now, if refresh has not drawn just that, and index the points if they are not.
+
+        The index's build (seconds at a million points) starts here rather than with the
+        points, so that it does not compete for the CPU and the GIL with the window's
+        drawing of them: opening a trajectory draws it, fits the view and draws again."""
+        if self._drawn != self._view_key():
+            self.refresh()
+        if self.active and self.index is None:
+            self._start_index()
+
+    def _view_key(self) -> tuple[Any, ...]:
+        return (self._view.viewRange(), self._view.width(), self._view.height())
 
     def _start_index(self) -> None:
         """Index the newest points on a thread: one build at a time, so a trajectory that
@@ -116,6 +162,7 @@ class LevelOfDetail(QObject):
         from explorer.latent.density import decimate_line, rasterise
         from explorer.latent.spatial import ViewRect
 
+        self._drawn = self._view_key()
         rect = ViewRect.from_range(self._view.viewRange())
         rows = None if self.index is None else self.index.indices_in(rect, DETAIL_LIMIT)
         if rows is None:  # too many in view (or no index yet): a density image
@@ -135,7 +182,7 @@ class LevelOfDetail(QObject):
                                  brush=self._shades.brushes[self._shade[rows]],
                                  data=self.rows[rows])
         line = decimate_line(self._embedding, rect, LINE_VERTICES, self._joins)
-        self._line.setData(line.vertices[:, 0], line.vertices[:, 1], connect=line.connect)
+        self._draw_line(line.vertices, line.connect)
         self.refreshed.emit()
 
     def nearest(self, x: float, y: float, pixels: float) -> int:

@@ -3,8 +3,10 @@
 The state (:class:`~explorer.state.app.AppState`) becomes a
 :class:`~explorer.session.document.Session` (the Qt-free file format) and comes back from
 one. Opening a session asks the window to open its video and model; the session is applied
-once they are open, and forgotten if they fail. Autosaves are written on a background
-thread so a large trajectory never stalls the window.
+once they are open, and forgotten if they fail. A second model compared beside the first
+(Model › Compare With…) is saved by where it is and what it is; once the session is open it
+is compared again, through the same trust gate as any model (``comparisonWanted``).
+Autosaves are written on a background thread so a large trajectory never stalls the window.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from explorer.fileio import require_file
 from explorer.session.autosave import AutosaveStore
 from explorer.session.document import SUFFIX, Session, load_session, save_session
 from explorer.state.app import AppState
+from explorer.state.comparison import ComparisonState
 from explorer.ui.save_locations import SaveLocations
 
 SESSION_FILTER = f"Latent Explorer sessions (*{SUFFIX});;All files (*)"
@@ -43,18 +46,26 @@ class SessionController(QObject):
     warning = Signal(str, str)  # message, dialog title: opened, but not quite as saved
     message = Signal(str)  # for the status bar
     recentFile = Signal(object)  # Path: a session file the user opened or saved
+    comparisonWanted = Signal(object)  # Path: the opened session's second model, to compare
 
     def __init__(self, state: AppState, parent: QWidget, opener: Opener, interactive: bool,
-                 locations: SaveLocations, autosave: AutosaveStore | None = None) -> None:
+                 locations: SaveLocations, autosave: AutosaveStore | None = None,
+                 comparison: ComparisonState | None = None) -> None:
+        """``comparison``: the window's second model, saved with the session."""
         super().__init__(parent)
         self.state, self._parent, self._opener = state, parent, opener
         self.interactive, self._locations = interactive, locations
+        self.comparison = comparison
         self.path: Path | None = None
         self._other_changes = False  # settings and layouts: not undoable, still unsaved
         self._pending: tuple[Session, Path | None] | None = None
         self._was_dirty = False
+        self._saved_comparison: str | None = None
+        """Where the second model of the session as saved (or opened) is, or None."""
         state.history.changed.connect(self._on_history_changed)
         state.changed.connect(self._on_state_changed)
+        if comparison is not None:
+            comparison.changed.connect(self._on_comparison_changed)
         self.autosave_store = autosave or AutosaveStore()
         self._autosaver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
         self._autosave_lock = threading.Lock()
@@ -93,6 +104,24 @@ class SessionController(QObject):
         if aspect in UNDOABLE_NOT:
             self.mark_changed()
 
+    def _on_comparison_changed(self, _what: str) -> None:
+        """A comparison begun or ended is unsaved, unless it is the session's own (one
+        reopened with the session)."""
+        if self._compared()[0] != self._saved_comparison:
+            self.mark_changed()
+
+    def _compared(self) -> tuple[str | None, str]:
+        """The second model's location and identity; (None, "") when not comparing."""
+        model = None if self.comparison is None else self.comparison.model
+        return (None, "") if model is None else model.reference()
+
+    def _session(self) -> Session | None:
+        """The state as a session, with the second model compared, if any."""
+        session = self.state.to_session()
+        if session is not None:
+            session.compared_model_path, session.compared_model_sha256 = self._compared()
+        return session
+
     def _announce(self) -> None:
         if self.dirty != self._was_dirty:
             self._was_dirty = self.dirty
@@ -116,7 +145,7 @@ class SessionController(QObject):
         return self._write(Path(path if path.endswith(SUFFIX) else path + SUFFIX))
 
     def _write(self, path: Path) -> bool:
-        session = self.state.to_session()
+        session = self._session()
         if session is None:
             self.error.emit("there is nothing to save yet: wait until the video is open",
                             "Save Session")
@@ -128,6 +157,7 @@ class SessionController(QObject):
             return False
         self.path = path
         self.pathChanged.emit()
+        self._saved_comparison = session.compared_model_path
         self.mark_saved()
         self._locations.remember("session", path)
         self.message.emit(f"Saved {path}")
@@ -153,6 +183,7 @@ class SessionController(QObject):
         except ExplorerError as exc:
             self.error.emit(str(exc), "Open Session")
             return False
+        session.compared_model_path = self._resolve_compared(session)
         self._pending = (session, None if recovered else path)
         trajectory = session.trajectory if reuse else None
         pca_state = session.projections.get("pca") if reuse else None
@@ -180,6 +211,27 @@ class SessionController(QObject):
                 "Session files changed",
             )
         return video, model, same_video and same_model
+
+    def _resolve_compared(self, session: Session) -> str | None:
+        """The session's second model, located if it moved; None (and a warning: the
+        session opens without the comparison) when it cannot be found. Nothing of it is
+        opened here: that goes through the trust gate once the session is open."""
+        from explorer.model.identity import model_identity, model_location
+
+        if session.compared_model_path is None:
+            return None
+        model = Path(session.compared_model_path)
+        if len(model.parts) > 1:  # a file or folder, not a plugin spec
+            try:
+                model = self._existing(model, "second model")
+            except ExplorerError as exc:
+                self.warning.emit(f"{exc}; the session opens without the comparison",
+                                  "Open Session")
+                return None
+        if (model_identity(model) or "") != session.compared_model_sha256:
+            self.message.emit(f"the second model {model.name or model} is not the one this "
+                              "session compared; comparing with it as it is now")
+        return model_location(model)
 
     def _existing(self, path: Path, what: str) -> Path:
         if path.exists():
@@ -209,11 +261,14 @@ class SessionController(QObject):
         self.state.restore(session)
         self.path = path
         self.pathChanged.emit()
+        self._saved_comparison = session.compared_model_path
         self.mark_saved()
         if path is None:  # restored from an autosave: not saved anywhere yet
             self.mark_changed()
         else:
             self.recentFile.emit(path)
+        if session.compared_model_path is not None:
+            self.comparisonWanted.emit(Path(session.compared_model_path))
         return True
 
     def open_failed(self) -> None:
@@ -224,6 +279,7 @@ class SessionController(QObject):
         """Other files were opened: they are a new, unsaved document."""
         self.path = None
         self.pathChanged.emit()
+        self._saved_comparison = None
         self.mark_saved()
 
     def maybe_discard(self) -> bool:
@@ -245,7 +301,7 @@ class SessionController(QObject):
         made while a write runs (a burst of probe moves) are written once, the newest."""
         if not self.dirty:
             return
-        session = self.state.to_session()
+        session = self._session()
         if session is None:
             return
         with self._autosave_lock:
@@ -293,6 +349,8 @@ class SessionController(QObject):
         """Normal shutdown: finish writing, then forget the autosave."""
         self.state.history.changed.disconnect(self._on_history_changed)
         self.state.changed.disconnect(self._on_state_changed)
+        if self.comparison is not None:
+            self.comparison.changed.disconnect(self._on_comparison_changed)
         self._autosave_timer.stop()
         self._autosaver.shutdown(wait=True)
         self.autosave_store.discard()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QResizeEvent, QShowEvent
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -19,6 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
+CURVE_PIXELS = 70
+"""The height of the curves and the time axis under them."""
+RANGE_POINTS = 8
+"""The size of the PSNR range label's font."""
 
 
 class TimeAxis(pg.AxisItem):
@@ -48,17 +52,30 @@ class ErrorCurve(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         self.getPlotItem().hideButtons()
-        self.setFixedHeight(72)
         self.getPlotItem().hideAxis("left")  # its width would shift frame 0 off the slider's
         self.setToolTip("Reconstruction PSNR per frame (higher is better): click to go there")
+        # The PSNR range is captioned in a strip of its own above the curves: over them it
+        # would hide their tops, where the anomalies are marked.
         self._range = pg.TextItem(anchor=(0, 0), color=(120, 120, 120))
-        self._range.setParentItem(self.getPlotItem().vb)
+        font = QFont(self.font())
+        font.setPointSize(RANGE_POINTS)
+        self._range.setFont(font)
+        self._range.textItem.document().setDocumentMargin(0)
+        self._range.setParentItem(self.getPlotItem())
+        self._label_pixels = QFontMetrics(font).height() + 2
+        self.setFixedHeight(CURVE_PIXELS + self._label_pixels)
+        self.getPlotItem().layout.setContentsMargins(0, self._label_pixels, 0, 0)
         self._curve = self.plot(
             pen=pg.mkPen((90, 160, 255), width=1.5), fillLevel=0, brush=(90, 160, 255, 50)
         )
         # an hour of video is 86,400 values: drawn as each pixel column's lowest and highest
         self._curve.setDownsampling(auto=True, method="peak")
         self._curve.setClipToView(True)
+        self._compared = self.plot(pen=pg.mkPen((255, 150, 40), width=1.5))
+        """A second model's PSNR, while two models are compared."""
+        self._compared.setDownsampling(auto=True, method="peak")
+        self._compared.setClipToView(True)
+        self._values: np.ndarray | None = None
         self._marker = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 80, 60), width=1.5))
         self.addItem(self._marker)
         self.step_region = pg.LinearRegionItem(movable=False, brush=(255, 80, 60, 45),
@@ -76,15 +93,50 @@ class ErrorCurve(pg.PlotWidget):
         self._count = len(time_s)
         self.time_axis.times = np.asarray(time_s, np.float64)
         self.setXRange(0, max(1, self._count - 1), padding=0)
+        self._values = None if psnr_db is None else np.asarray(psnr_db, np.float64)
+        self._compared.setData([], [])
         if psnr_db is None:
             self._curve.setData([], [])
+        else:
+            self._curve.setData(np.arange(self._count), psnr_db)
+        self._fit_values()
+
+    def set_compared(self, psnr_db: np.ndarray | None) -> None:
+        """A second model's PSNR at the same positions, drawn in orange over the first's
+        (None: no longer)."""
+        if psnr_db is None or len(psnr_db) != self._count:
+            self._compared.setData([], [])
+        else:
+            self._compared.setData(np.arange(self._count), np.asarray(psnr_db, np.float64))
+        self._fit_values()
+
+    @property
+    def has_compared(self) -> bool:
+        """Whether a second model's PSNR curve is drawn."""
+        positions = self._compared.getData()[0]
+        return positions is not None and len(positions) > 0
+
+    def _fit_values(self) -> None:
+        """The value range of the curves drawn, and its caption."""
+        compared = self._compared.getData()[1] if self.has_compared else None
+        drawn = [values[np.isfinite(values)] for values in (self._values, compared)
+                 if values is not None]
+        drawn = [values for values in drawn if len(values)]
+        if not drawn:
             self.setYRange(0, 1, padding=0)
             self._range.setText("")
             return
-        self._curve.setData(np.arange(self._count), psnr_db)
-        low, high = float(np.min(psnr_db)), float(np.max(psnr_db))
+        low = min(float(np.min(values)) for values in drawn)
+        high = max(float(np.max(values)) for values in drawn)
         self.setYRange(max(0.0, low - 2), high + 1, padding=0)
-        self._range.setText(f"PSNR {low:.1f}–{high:.1f} dB")
+        ranges = [f"{np.min(values):.1f}–{np.max(values):.1f}" for values in drawn]
+        if compared is None:
+            self._range.setText(f"PSNR {ranges[0]} dB")
+        else:  # which is which: the colours of the curves
+            first = ("" if self._values is None else
+                     f"<span style='color:#5aa0ff'>A {ranges[0]}</span> · ")
+            self._range.setHtml(f"<span style='color:#787878'>PSNR dB </span>{first}"
+                                f"<span style='color:#ff9628'>B {ranges[-1]}</span>")
 
     @property
     def has_curve(self) -> bool:
@@ -116,7 +168,9 @@ class ErrorCurve(pg.PlotWidget):
         """Put frame 0 at x = ``left`` and the last frame at ``right`` (this widget's
         pixels): where the slider draws its handle's centre for them."""
         item = self.getPlotItem()
-        item.layout.setContentsMargins(max(0, left), 2, max(0, self.width() - right), 0)
+        item.layout.setContentsMargins(max(0, left), self._label_pixels,
+                                       max(0, self.width() - right), 0)
+        self._range.setPos(max(0, left), 0)
 
     def set_current(self, index: int, step: tuple[int, int] | None = None) -> None:
         """Mark position ``index``; ``step``, the first and last position of the latent
@@ -250,6 +304,12 @@ class Timeline(QWidget):
         self._findings = (scenes, anomalies)
         self._draw_findings()
 
+    def show_compared(self, psnr_db: np.ndarray | None) -> None:
+        """A second model's PSNR of each row, beside the first's (rows that are frames:
+        a comparison takes per-frame models); None takes it away."""
+        self.error_curve.set_compared(psnr_db)
+        self._draw_findings()
+
     def _draw_findings(self) -> None:
         scenes, anomalies = self._findings if self.frame_count else ([], [])
         last_row = self.first_row + self.frame_count - 1
@@ -260,7 +320,8 @@ class Timeline(QWidget):
         marks = [self._row_positions(row - self.first_row)[0] for row in anomalies
                  if self.first_row <= row <= last_row]
         self.error_curve.set_findings(bands, marks)
-        self.error_curve.setVisible(self.error_curve.has_curve or bool(bands or marks))
+        curve = self.error_curve
+        curve.setVisible(curve.has_curve or curve.has_compared or bool(bands or marks))
         QTimer.singleShot(0, self._align_curve)
 
     def _row_at(self, position: int) -> int:

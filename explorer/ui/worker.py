@@ -147,6 +147,26 @@ class TrainModel:
     settings: Any  # explorer.model.training.TrainSettings
 
 
+@dataclass
+class CompareModel:
+    """Job: load ``model`` beside the open one and encode the open trajectory's frames with
+    it, for a comparison (``trust_code``: the window has asked about a code model)."""
+
+    model: Path
+    trust_code: bool = False
+
+
+@dataclass(frozen=True)
+class ComparisonPreview:
+    stamp: int
+    index: int
+    """The trajectory row, the same in both models' trajectories."""
+    reconstruction: np.ndarray
+    """The second model's, at its own size."""
+    difference: np.ndarray
+    """|A − B| of the two reconstructions (:func:`explorer.analysis.compare.difference_image`)."""
+
+
 class InferenceWorker(QObject):
     """Owns the model, the video reader and the device; see the module docstring."""
 
@@ -168,6 +188,8 @@ class InferenceWorker(QObject):
     thumbnailReady = Signal(object)  # Thumbnail (for hover; latest wins)
     keyframeThumbnailReady = Signal(object)  # Thumbnail (each request answered)
     failed = Signal(str)
+    comparisonReady = Signal(str, object, object, dict)  # model, Trajectory, PCA, info
+    comparisonPreviewReady = Signal(object)  # ComparisonPreview
     _wake = Signal()
 
     THUMBNAIL_SIZE = 96
@@ -199,6 +221,10 @@ class InferenceWorker(QObject):
         """The frames of the rows decoded last (a latent step's frames are scrubbed one
         by one), newest last; emptied with the trajectory or model."""
         self._device = "auto"
+        self.comparison_requests: LatestSlot[int] = LatestSlot()
+        self._comparison_end: LatestSlot[bool] = LatestSlot()
+        self._compared_vae: Any = None
+        self._compared: Any = None  # the second model's Trajectory
         self._wake.connect(self._process)
 
     # --- called from the GUI thread -------------------------------------------------
@@ -289,11 +315,13 @@ class InferenceWorker(QObject):
         if device is not None:
             self._guarded(self._change_device, device[1])
             self.deviceChanged.emit(self._device)
+        if self._comparison_end.take() is not None:
+            self._release_comparison()
         self.serve_previews()
         if job is not None:
             self._cancel.clear()
             run = {OpenVideo: self._open, TrainModel: self._train, ExportClip: self._export,
-                   RenderTraversal: self._traverse}
+                   RenderTraversal: self._traverse, CompareModel: self._compare}
             outcome = self._guarded(run[type(job)], job)
             if isinstance(job, OpenVideo) and outcome != "done":
                 self.openFailed.emit(str(job.video), str(job.model))
@@ -305,6 +333,7 @@ class InferenceWorker(QObject):
             return
         for slot, answer in (
             (self.frame_requests, self._frame_preview),
+            (self.comparison_requests, self._comparison_preview),
             (self.cursor_requests, self._cursor_preview),
             (self.thumbnail_requests, self._thumbnail),
         ):
@@ -411,6 +440,7 @@ class InferenceWorker(QObject):
         else:
             reader = open_video(video)
         self._release_files()
+        self._release_comparison()
         self._vae, self._reader, self._model_path = vae, reader, job.model
         self._joined = joined
         self.opened.emit(str(video), str(job.model))
@@ -566,6 +596,8 @@ class InferenceWorker(QObject):
         resolve_device(device)  # a device this machine lacks is refused before anything moves
         if self._vae is not None:
             self._vae.to(device)
+        if self._compared_vae is not None:
+            self._compared_vae.to(device)
         self._device = device
         if self._vae is not None:
             self._announce_model()
@@ -579,6 +611,74 @@ class InferenceWorker(QObject):
         if self._codes_used is not None:
             info["codes_used"] = self._codes_used
         self.modelReady.emit(info)
+
+    # --- a second model, for a comparison (Model › Compare With…) ----------------------
+
+    def compare(self, model: Path, trust_code: bool = False) -> None:
+        """Load ``model`` beside the open one and encode the open trajectory's frames with
+        it; answers ``comparisonReady``. Called from the GUI thread."""
+        self._submit(CompareModel(Path(model), trust_code))
+
+    def request_comparison(self, index: int) -> int:
+        """Ask for the second model's reconstruction of row ``index`` and its difference
+        from the first's; returns the stamp. Called from the GUI thread."""
+        return self._request(self.comparison_requests, index)
+
+    def end_comparison(self) -> None:
+        """Let the second model go. Called from the GUI thread."""
+        self._request(self._comparison_end, True)
+
+    def _compare(self, job: CompareModel) -> None:
+        from explorer.latent.projection import PCAProjection
+        from explorer.model.contract import is_temporal
+        from explorer.pipeline.cache import TrajectoryCache
+        from explorer.pipeline.encode import EncodeProgress, Selection, encode_with_cache
+        from explorer.state.comparison import check_comparable
+
+        reference = self._trajectory
+        check_comparable(reference, self._joined is not None)
+        video = Path(reference.meta.get("video", {}).get("path") or "")
+        if self._reader is None or not video.is_file():
+            raise ExplorerError("the open video is not available, so the second model cannot "
+                                "encode it")
+        self.status.emit(f"Loading model {job.model.name}…")
+        vae = self._load_model(job.model, job.trust_code)
+        if is_temporal(vae):
+            raise ExplorerError(f"{job.model.name} is a video autoencoder, whose rows are "
+                                "latent steps; a comparison in the window takes per-frame "
+                                "models (use explorer compare)")
+        self.status.emit(f"Encoding {video.name} with {job.model.name}…")
+        chosen = {**reference.meta.get("selection", {}), "measure_error": True}
+
+        def progress(update: EncodeProgress) -> None:
+            self.jobProgress.emit(update.done, update.expected or -1)
+            self.serve_previews()
+
+        trajectory, _ = encode_with_cache(video, job.model, vae, Selection(**chosen),
+                                          cache=TrajectoryCache(), on_progress=progress,
+                                          should_stop=self._cancel.is_set)
+        self._comparison_end.take()  # an End asked meanwhile was of the comparison before
+        self._release_comparison()
+        self._compared_vae, self._compared = vae, trajectory
+        info = {**vae.describe(), "path": str(job.model)}
+        self.comparisonReady.emit(str(job.model), trajectory, PCAProjection.fit(trajectory.mu),
+                                  info)
+        self.status.emit(f"Comparing with {job.model.name}")
+
+    def _comparison_preview(self, stamp: int, index: int) -> None:
+        from explorer.analysis.compare import difference_image
+
+        compared = self._compared
+        if compared is None or self._trajectory is None or not 0 <= index < len(compared):
+            return
+        latent = compared.latents(slice(index, index + 1))
+        reconstruction = guard.decode(self._compared_vae, latent)[0]
+        first = self._decoded_row(index)[0]
+        self.comparisonPreviewReady.emit(ComparisonPreview(
+            stamp, index, reconstruction, difference_image(first, reconstruction)))
+
+    def _release_comparison(self) -> None:
+        self._compared_vae = self._compared = None
 
     def _guarded(self, action: Callable, *args: Any) -> str:
         try:
