@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     latent.add_argument("--latent-shape", type=_latent_shape, default=None,
                         metavar="CxHxW",
                         help="spatial latents of C channels on an H×W grid (H = W, a power "
-                        "of two), like 4x16x16, instead of a latent vector")
+                        "of two), like 4x16x16 (default: a vector of --latent-dim)")
     train.add_argument("--beta", type=BETA, default=1.0,
                        help=f"weight of the KL term, {BETA.range}")
     free_bits = Bounded(float, 0.0, 100.0)

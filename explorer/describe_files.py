@@ -51,6 +51,8 @@ def describe_session(path: Path) -> list[Row]:
         ("Video", session.video_path),
         ("Model", session.model_path),
         *([("Model SHA-256", session.model_sha256[:16] + "…")] if session.model_sha256 else []),
+        *([("Compared with", session.compared_model_path)] if session.compared_model_path
+          else []),
         ("Frames", f"{len(trajectory)} (frames {frames[0]}–{frames[-1]})"),
         ("Latent shape", " × ".join(map(str, trajectory.latent_shape))),
         ("Keyframes", _keyframes([keyframe.frame for keyframe in session.keyframes])),

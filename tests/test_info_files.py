@@ -39,6 +39,14 @@ def test_a_session_shows_its_references_frames_and_settings(tmp_path, run_cli):
     assert table["Projection"] == "PCA shown (fitted: PCA)"
     assert table["Interpolation"] == "spline, linear easing, 3 s at 24 fps (72 frames)"
     assert table["Export"] == "GIF, 12 fps, the model's frame size, lanczos, quality 23, ping-pong"
+    assert "Compared with" not in table
+
+
+def test_a_session_names_the_model_it_compares_with(tmp_path, run_cli):
+    session = replace(make_session(), compared_model_path="/second.safetensors",
+                      compared_model_sha256="ab" * 32)
+    table = described(run_cli("info", save_session(session, tmp_path / "two.lxsession")))
+    assert table["Compared with"] == "/second.safetensors"
 
 
 def test_a_recipe_shows_how_its_clip_was_made(tmp_path, run_cli):

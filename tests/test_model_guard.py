@@ -250,7 +250,7 @@ def test_train_command_stops_on_a_nan_loss_and_saves_nothing(demo_clip, tmp_path
     errors = [line for line in capsys.readouterr().err.splitlines() if "explorer:" in line]
     assert errors == [
         "explorer: error: training diverged at epoch 1, step 1: the loss is nan (learning rate "
-        "0.002, β 1); try a smaller --learning-rate (default 0.002) or --beta"
+        "0.0005, β 1); try a smaller --learning-rate (default 0.0005) or --beta"
     ]
     assert list(tmp_path.iterdir()) == []
 
