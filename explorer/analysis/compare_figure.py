@@ -8,14 +8,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from explorer.analysis.compare import FramePSNR, MapPair, mean_db, sample_lines
-from explorer.errors import ExplorerError
-from explorer.fileio import atomic_output
 from explorer.latent.trajectory import Trajectory
 from explorer.model.contract import AnyVAE
 from explorer.pipeline.decode import decode_row
@@ -95,16 +92,6 @@ def report_image(report: Report) -> np.ndarray:
     plot = _plot(report)
     samples = _samples(report)
     return np.concatenate([header, maps, plot, samples], axis=0)
-
-
-def write_png(path: str | os.PathLike[str], image: np.ndarray, overwrite: bool = True) -> Path:
-    """``image`` (RGB) as a PNG file, written atomically."""
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise ExplorerError(f"could not encode {path} as PNG")
-    with atomic_output(path, overwrite=overwrite) as temp:
-        temp.write_bytes(encoded.tobytes())
-    return Path(path)
 
 
 # --- drawing -----------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from explorer.analysis.render import (
@@ -19,12 +18,10 @@ from explorer.analysis.render import (
     sweep_frames,
 )
 from explorer.analysis.traversal import TraversalAxes, traversal_latents
-from explorer.errors import ExplorerError
-from explorer.fileio import atomic_output
 from explorer.latent.trajectory import Trajectory
 from explorer.model.contract import AnyVAE, is_temporal
 from explorer.model.video_vae.rule import CONTEXT_STEPS
-from explorer.video.writer import ClipWriter
+from explorer.video.writer import ClipWriter, write_png
 
 
 @dataclass(frozen=True)
@@ -67,16 +64,8 @@ def write_traversal(vae: AnyVAE, trajectory: Trajectory, axes: TraversalAxes,
               for axis in request.picked]
     values = np.linspace(-request.deviations, request.deviations, request.steps)
     if grid:
-        _save_png(output, grid_image(tiles, labels, values), overwrite)
+        write_png(output, grid_image(tiles, labels, values), overwrite)
         return
     with ClipWriter(output, fps, overwrite=overwrite) as writer:
         for frame in sweep_frames(tiles, labels, values):
             writer.write(frame)
-
-
-def _save_png(path: str | os.PathLike[str], image: np.ndarray, overwrite: bool) -> None:
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise ExplorerError(f"could not encode {path} as PNG")
-    with atomic_output(path, overwrite=overwrite) as temp:
-        temp.write_bytes(encoded.tobytes())

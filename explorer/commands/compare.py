@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 
 from explorer.analysis.compare import frame_psnr, mean_db, paired_maps, write_compare_csv
-from explorer.analysis.compare_figure import Report, collect_samples, report_image, write_png
+from explorer.analysis.compare_figure import Report, collect_samples, report_image
 from explorer.commands.sources import encode_with_bar
 from explorer.errors import ExplorerError
 from explorer.fileio import atomic_output, check_output_path
@@ -17,6 +17,7 @@ from explorer.model.open import open_model
 from explorer.pipeline.cache import TrajectoryCache
 from explorer.pipeline.encode import Selection
 from explorer.video.reader import probe_video
+from explorer.video.writer import write_png
 
 
 def compare_command(args: argparse.Namespace) -> int:

@@ -49,9 +49,14 @@ class BetaVAEConfig:
             raise ValueError("channel widths must satisfy 1 <= base_channels <= max_channels")
 
     @property
+    def grid(self) -> int:
+        """The side of the feature grid the encoder stops at."""
+        return _GRID
+
+    @property
     def channels(self) -> list[int]:
         """Feature channels after each downsampling step, from input to bottleneck."""
-        steps = int(math.log2(self.image_size // _GRID))
+        steps = int(math.log2(self.image_size // self.grid))
         return [min(self.base_channels * 2**i, self.max_channels) for i in range(steps)]
 
     def to_dict(self) -> dict[str, int]:

@@ -38,7 +38,6 @@ versions open.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
@@ -118,11 +117,9 @@ class ConvVAEConfig(BetaVAEConfig):
         return (self.latent_dim // (grid * grid), grid, grid) if grid else (self.latent_dim,)
 
     @property
-    def channels(self) -> list[int]:
-        """Feature channels after each downsampling step, down to the latent grid (4×4
-        before a latent vector)."""
-        steps = int(math.log2(self.image_size // (self.latent_grid or _GRID)))
-        return [min(self.base_channels * 2**i, self.max_channels) for i in range(steps)]
+    def grid(self) -> int:
+        """The spatial latents' grid, or 4×4 before a latent vector."""
+        return self.latent_grid or _GRID
 
     @property
     def deterministic(self) -> bool:

@@ -23,6 +23,7 @@ from av.video.reformatter import VideoReformatter
 from explorer import interrupts
 from explorer.errors import VideoError, describe_error
 from explorer.fileio import (
+    atomic_output,
     check_file_target,
     check_name_length,
     commit_output,
@@ -438,3 +439,14 @@ class _PNGSink:
 
     def discard(self) -> None:
         pass
+
+
+def write_png(path: str | os.PathLike[str], image: np.ndarray, overwrite: bool) -> Path:
+    """One RGB ``image`` [H, W, 3] uint8 as a PNG file, written atomically (a figure, a
+    traversal grid); clips of PNG frames are :class:`ClipWriter`'s."""
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise VideoError(f"could not encode {path} as PNG")
+    with atomic_output(path, overwrite=overwrite) as temp:
+        temp.write_bytes(encoded.tobytes())
+    return Path(path)
