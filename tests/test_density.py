@@ -1,4 +1,4 @@
-"""Level of detail: the density image of many points, the decimated trajectory line."""
+"""Level of detail: the density image of many points, its pyramid, the decimated line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from explorer.latent.density import MIN_ALPHA, decimate_line, rasterise
+from explorer.latent.density import MIN_ALPHA, colour_cells, columns, decimate_line, rasterise
+from explorer.latent.pyramid import DensityPyramid
 from explorer.latent.spatial import ViewRect
 
 # Red is the colour level, green its mirror: a pixel's colour says the mean it shows.
@@ -165,3 +166,97 @@ def test_a_view_of_the_whole_line_decimates_it_as_one_run(count):
     for mine, theirs in zip(shortcut, general, strict=True):
         np.testing.assert_array_equal(mine, theirs)
     assert shortcut.rows.dtype == general.rows.dtype
+
+
+# -- the density pyramid -----------------------------------------------------------------
+
+
+def pyramid_of(count: int, seed: int = 5, finest: int = 6):
+    rng = np.random.default_rng(seed)
+    points = rng.standard_normal((count, 2)).astype(np.float32) * (3.0, 1.0)
+    values = rng.random(count)
+    return points, values, DensityPyramid(*columns(points), values, finest=finest)
+
+
+def dense(cells) -> tuple[np.ndarray, np.ndarray]:
+    counts, sums = np.zeros(cells.shape, np.int64), np.zeros(cells.shape)
+    counts.flat[cells.place], sums.flat[cells.place] = cells.counts, cells.sums
+    return counts, sums
+
+
+@pytest.mark.parametrize("level", [0, 1, 3, 6])
+def test_a_level_holds_the_histogram_of_the_points_on_its_grid(level) -> None:
+    points, values, pyramid = pyramid_of(3000)
+    low, high = points.min(axis=0), points.max(axis=0)
+    everything = ViewRect(*low.tolist(), *high.tolist())
+    cells = pyramid.cells(level, everything)
+    side = 2**level
+    assert cells.shape == (side, side)
+    assert cells.rect == pytest.approx(everything, abs=1e-6)
+    counts, sums = brute_histogram(points, values, everything, side, side)
+    got_counts, got_sums = dense(cells)
+    np.testing.assert_array_equal(got_counts, counts)
+    np.testing.assert_allclose(got_sums, sums, atol=1e-9)
+
+
+def test_every_level_holds_every_point_and_a_view_takes_the_cells_that_meet_it() -> None:
+    points, values, pyramid = pyramid_of(5000)
+    assert len(pyramid.levels) == 7 and len(pyramid) == 5000
+    for level in pyramid.levels:
+        assert level.counts.sum() == 5000 and level.sums.sum() == pytest.approx(values.sum())
+        assert (np.diff(level.keys) > 0).all()
+    rect = ViewRect(-1.0, -0.5, 2.0, 0.7)
+    cells = pyramid.cells(5, rect)
+    assert cells.rect.x_min <= rect.x_min and cells.rect.x_max >= rect.x_max
+    assert cells.rect.y_min <= rect.y_min and cells.rect.y_max >= rect.y_max
+    # the block covers less than a cell more than the view on each side
+    cell = pyramid.span / 32
+    assert rect.x_min - cells.rect.x_min < cell[0] and cells.rect.x_max - rect.x_max <= cell[0]
+    assert cells.shape == (round((cells.rect.y_max - cells.rect.y_min) / cell[1]),
+                           round((cells.rect.x_max - cells.rect.x_min) / cell[0]))
+    counts, sums = brute_histogram(points, values, cells.rect, *cells.shape[::-1])
+    got_counts, got_sums = dense(cells)
+    np.testing.assert_array_equal(got_counts, counts)
+    np.testing.assert_allclose(got_sums, sums, atol=1e-9)
+
+
+def test_a_view_is_drawn_from_the_level_whose_cells_are_about_its_pixels() -> None:
+    points, values, pyramid = pyramid_of(5000)
+    low, high = points.min(axis=0), points.max(axis=0)
+    everything = ViewRect(*low.tolist(), *high.tolist())
+    assert pyramid.level_for(everything, (16, 16)) == 4  # 16 cells a side: one a pixel
+    assert pyramid.level_for(everything, (20, 20)) == 4  # cells of 1.25 pixels
+    assert pyramid.level_for(everything, (24, 24)) == 5  # 1.5 pixels: too coarse
+    assert pyramid.level_for(everything, (1, 1)) == 0
+    assert pyramid.level_for(everything, (200, 200)) is None  # past the finest level
+    drawn = pyramid.draw(everything, (16, 16), LUT)
+    counts, sums = brute_histogram(points, values, everything, 16, 16)
+    expected = colour_cells(counts, sums, LUT)
+    filled = counts > 0  # (an empty cell's colour is undefined: only its alpha, 0, counts)
+    np.testing.assert_array_equal(drawn.image[..., 3], expected[..., 3])
+    np.testing.assert_array_equal(drawn.image[filled], expected[filled])
+    assert drawn.rect == pytest.approx(everything, abs=1e-6)
+
+
+@pytest.mark.parametrize("rect", [ViewRect(-0.3, -0.2, 0.1, 0.1), ViewRect(5.0, 5.0, 6.0, 6.0),
+                                  ViewRect(-20.0, -20.0, 20.0, 20.0)])
+def test_zoomed_in_past_the_finest_level_the_points_in_view_are_rasterised(rect) -> None:
+    points, values, pyramid = pyramid_of(20_000, finest=3)
+    # the whole map at more pixels than the finest level has cells, or a small part of it
+    size = (800, 800) if rect.x_max - rect.x_min > 10 else (50, 40)
+    assert pyramid.level_for(rect, size) is None
+    inside = np.flatnonzero(rect.contains(points))
+    assert set(inside) <= set(pyramid.rows_near(rect).tolist())
+    drawn = pyramid.draw(rect, size, LUT)
+    expected = rasterise(points, values, rect, size, LUT)
+    assert drawn.rect == rect
+    np.testing.assert_array_equal(drawn.image[..., 3], expected[..., 3])
+    filled = expected[..., 3] > 0
+    assert filled.any() or not len(inside)
+    assert np.abs(drawn.image[filled].astype(int) - expected[filled]).max(initial=0) <= 1
+
+
+def test_an_empty_pyramid_draws_nothing() -> None:
+    pyramid = DensityPyramid(np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0))
+    assert all(level.counts.sum() == 0 for level in pyramid.levels)
+    assert not pyramid.draw(ViewRect(0, 0, 1, 1), (8, 6), LUT).image[..., 3].any()

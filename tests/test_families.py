@@ -11,10 +11,12 @@ from safetensors import safe_open
 from explorer.errors import ExplorerError
 from explorer.model import guard
 from explorer.model.adversarial import Adversary
-from explorer.model.conv_vae import FAMILIES, NO_LOGVAR
-from explorer.model.files import read_model_metadata, save_model
+from explorer.model.baseline import fit_patch_pca
+from explorer.model.builtin import builtin_vae
+from explorer.model.conv_vae import FAMILIES, NO_LOGVAR, ConvVAE, ConvVAEConfig
+from explorer.model.files import load_model, read_model_metadata, save_model
 from explorer.model.open import open_model
-from explorer.model.training import TrainSettings, train_beta_vae
+from explorer.model.training import TrainSettings, _channels_first, train_beta_vae
 from explorer.video.reader import open_video
 
 TINY = TrainSettings(latent_dim=8, epochs=1, batch_size=8, max_frames=20, device="cpu",
@@ -137,7 +139,8 @@ def test_spatial_latents_train_save_open_encode_and_export(demo_clip, tmp_path, 
     assert "4×8×8 latents" in trained.stdout
     vae = open_model(path, device="cpu")
     assert vae.latent_shape == (4, 8, 8)
-    assert read_model_metadata(path)["architecture"]["latent_grid"] == 8
+    architecture = read_model_metadata(path)["architecture"]
+    assert architecture["latent_grid"] == 8 and architecture["linear_path"] is True
     mu, logvar = guard.encode(vae, frames_of(demo_clip))
     assert mu.shape == logvar.shape == (6, 4, 8, 8)
     assert guard.decode(vae, mu).shape == (6, 64, 64, 3)
@@ -148,6 +151,50 @@ def test_spatial_latents_train_save_open_encode_and_export(demo_clip, tmp_path, 
                        "--steps", "3", "--size", "64", "-o", f"{tmp_path}/clip/")
     assert exported.returncode == 0, exported.stderr
     assert len(list((tmp_path / "clip").glob("*.png"))) == 3
+
+
+def test_spatial_latents_start_as_pca_of_the_frames_patches(demo_clip):
+    """The untrained spatial network reconstructs each 8-pixel patch of a frame as PCA of the
+    training frames' patches does, with each latent channel one component."""
+    frames = frames_of(demo_clip, 40)
+    train = np.arange(0, 40, 2)
+    config = dataclasses.replace(TINY, latent_dim=4 * 8 * 8, latent_grid=8).network()
+    fit = fit_patch_pca(frames, train, 8, 4)
+    module = ConvVAE(config)
+    module.start_from_pca(*_channels_first(fit, 8))
+    held = frames[1::2]
+    images = torch.from_numpy(held).permute(0, 3, 1, 2).float() / 255
+    with torch.no_grad():
+        mu, _ = module.encode(images)
+        decoded = module.decode(mu).permute(0, 2, 3, 1).numpy()
+    tiles = held.reshape(20, 8, 8, 8, 8, 3).transpose(0, 1, 3, 2, 4, 5).reshape(-1, 192) / 255
+    projected = (tiles - fit.mean) @ fit.axes.T @ fit.axes + fit.mean
+    expected = projected.reshape(20, 8, 8, 8, 8, 3).transpose(0, 1, 3, 2, 4, 5)
+    np.testing.assert_allclose(decoded, np.clip(expected.reshape(20, 64, 64, 3), 0, 1),
+                               atol=1e-4)
+    assert mu.shape == (20, 4, 8, 8)
+    assert mu[:, 0].std() == pytest.approx(1.0, rel=0.3)  # whitened, as vector latents are
+
+
+def test_patch_pca_matches_a_direct_svd_of_the_tiles():
+    frames = np.random.default_rng(1).integers(0, 256, (12, 8, 8, 3), np.uint8)
+    fit = fit_patch_pca(frames, np.arange(12), 4, 3)
+    tiles = frames.reshape(12, 2, 4, 2, 4, 3).transpose(0, 1, 3, 2, 4, 5).reshape(48, 48) / 255
+    mean = tiles.mean(axis=0)
+    _, singular, axes = np.linalg.svd(tiles - mean, full_matrices=False)
+    np.testing.assert_allclose(fit.mean, mean, atol=1e-6)
+    np.testing.assert_allclose(np.abs(fit.axes @ axes[:3].T), np.eye(3), atol=1e-4)
+    np.testing.assert_allclose(fit.spreads, singular[:3] / np.sqrt(48), rtol=1e-4)
+
+
+def test_spatial_files_without_a_linear_path_still_open(tmp_path, demo_clip):
+    """Spatial models trained before the patch path (version 3, no linear path) open."""
+    config = ConvVAEConfig(latent_dim=4 * 8 * 8, latent_grid=8)
+    older = builtin_vae(ConvVAE(config), {}, "cpu")
+    reopened = load_model(save_model(older, tmp_path / "older.safetensors", {}))
+    assert reopened.metadata["architecture"]["linear_path"] is False
+    frames = frames_of(demo_clip, 2)
+    np.testing.assert_array_equal(reopened.encode(frames)[0], older.encode(frames)[0])
 
 
 @pytest.mark.parametrize(("shape", "message"), [

@@ -140,7 +140,7 @@ def test_a_drag_from_a_point_of_the_density_image_drags_that_point(large_map, qt
 
 
 def test_a_long_line_is_drawn_with_a_thin_pen_and_a_short_one_as_before(qtbot, monkeypatch):
-    from explorer.ui.map_detail import CHEAP_LINE_ABOVE, LINE_VERTICES
+    from explorer.ui.map_detail import CHEAP_LINE_ABOVE, DENSITY_LINE_VERTICES, LINE_VERTICES
 
     monkeypatch.setitem(pg.CONFIG_OPTIONS, "antialias", True)  # as the app draws
     latent_map = LatentMap()
@@ -158,7 +158,8 @@ def test_a_long_line_is_drawn_with_a_thin_pen_and_a_short_one_as_before(qtbot, m
     count = DETAIL_LIMIT + 10_000
     walk = random_walk_trajectory(count, dim=2, seed=3).mu
     latent_map.set_trajectory(walk, PointColours(np.arange(count) / 24.0, "time (s)"))
-    assert len(line.getData()[0]) == LINE_VERTICES > CHEAP_LINE_ABOVE
+    assert latent_map.detail.showing_density  # its line: fewer vertices, the cheap pen
+    assert len(line.getData()[0]) == DENSITY_LINE_VERTICES < LINE_VERTICES
     assert latent_map.detail.cheap_line and not line.opts["antialias"]
     assert line.opts["pen"].widthF() == 1 and line.opts["pen"].isCosmetic()
     assert line.curve.opts["pen"] == line.opts["pen"] and not line.curve.opts["antialias"]
@@ -203,3 +204,39 @@ def test_a_second_layout_of_the_same_values_is_coloured_as_the_first(qtbot, monk
     latent_map.set_trajectory(walk, PointColours(times[::-1].copy(), "time (s)"))
     assert len(shaded) == 2
     assert latent_map._points.data["brush"][0] == first[-1]
+
+
+def test_a_large_map_is_drawn_from_its_pyramid_zoomed_out_and_points_zoomed_in(large_map, qtbot):
+    from explorer.latent.density import decimate_line
+    from explorer.latent.spatial import ViewRect
+    from explorer.ui.map_detail import DENSITY_LINE_VERTICES, LINE_VERTICES
+
+    latent_map, walk = large_map
+    detail, line = latent_map.detail, latent_map._line
+    qtbot.waitUntil(lambda: detail.pyramid is not None, timeout=60_000)
+    assert len(detail.pyramid) == LARGE
+
+    def zoom(x: float, y: float, half: float) -> ViewRect:
+        with qtbot.waitSignal(detail.refreshed, timeout=10_000):
+            latent_map.setRange(xRange=(x - half, x + half), yRange=(y - half, y + half),
+                                padding=0)
+        return ViewRect.from_range(latent_map.viewRange())
+
+    x, y = map(float, walk[1234])
+    for half in (3.0, 1.0):  # zoomed out: the pyramid's cells about the view's pixels
+        rect = zoom(x, y, half)
+        assert detail.index.count_in(rect) > DETAIL_LIMIT
+        assert detail.showing_density and len(latent_map._points.data) == 0
+        image, box = detail.image.image, detail.image.mapRectToView(detail.image.boundingRect())
+        low, high = detail.bounds()  # the image covers the view's part of the map
+        assert box.left() <= max(rect.x_min, low[0]) and box.right() >= min(rect.x_max, high[0])
+        assert box.top() <= max(rect.y_min, low[1]) and box.bottom() >= min(rect.y_max, high[1])
+        pixel_x, pixel_y = latent_map.getPlotItem().vb.viewPixelSize()
+        cell_pixels = box.width() / image.shape[1] * box.height() / image.shape[0]
+        assert 0.5 <= cell_pixels / (pixel_x * pixel_y) <= 2.0  # about a pixel a cell
+        assert 100 < len(line.getData()[0]) <= DENSITY_LINE_VERTICES and detail.cheap_line
+
+    zoom(x, y, 0.01)  # a few points: drawn one by one, with the exact line
+    assert not detail.showing_density and len(latent_map._points.data) > 0
+    exact = decimate_line(walk, ViewRect.from_range(latent_map.viewRange()), LINE_VERTICES)
+    np.testing.assert_array_equal(np.column_stack(line.getData()), exact.vertices)

@@ -193,8 +193,27 @@ def test_the_dialog_offers_every_family_and_the_recipe_length(qtbot, worker, dem
     dialog = shown_dialog(qtbot, worker, demo_clip, tmp_path)
     offered = [dialog.family.itemData(i) for i in range(dialog.family.count())]
     assert offered == list(FAMILIES)
-    assert dialog.epochs.text() == "Auto (about 900 steps)"
+    assert dialog.epochs.text() == "Auto (900 to 2,700 steps)"
     assert dialog.settings().epochs is None, "Auto leaves the length to the recipe"
     dialog.epochs.setFocus()
     qtbot.keyClick(dialog.epochs, Qt.Key.Key_Up)
     assert dialog.settings().epochs == 1
+
+
+def test_the_dialog_trains_spatial_latents(qtbot, worker, demo_clip, tmp_path):
+    """Latents › Spatial: the channels replace the vector's size, and the model trained has
+    image-shaped latents."""
+    dialog = shown_dialog(qtbot, worker, demo_clip, tmp_path)
+    output = tmp_path / "spatial.safetensors"
+    tiny(dialog, output, epochs=1)
+    assert dialog.latent_dim.isVisible() and not dialog.latent_channels.isVisible()
+    dialog.latent_grid.setFocus()
+    qtbot.keyClick(dialog.latent_grid, Qt.Key.Key_Down)  # the first grid: 8×8
+    assert dialog.latent_channels.isVisible() and not dialog.latent_dim.isVisible()
+    dialog.latent_channels.setValue(2)
+    assert (dialog.settings().latent_dim, dialog.settings().latent_grid) == (128, 8)
+    qtbot.mouseClick(dialog.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=TRAIN_MS)
+    architecture = read_model_metadata(output)["architecture"]
+    assert (architecture["latent_grid"], architecture["latent_dim"]) == (8, 128)
+    assert dialog.open_button.isVisible(), "a model was saved"

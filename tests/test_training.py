@@ -217,10 +217,12 @@ def test_a_video_without_frames_is_an_error(tmp_path):
 
 def test_the_default_length_is_a_budget_of_steps_not_of_epochs(demo_clip, monkeypatch):
     assert default_epochs(225, 16) == 60  # a 250-frame clip less its held-out frames
-    assert default_epochs(648, 16) == 22  # 30 s at 24 fps
     assert default_epochs(27, 16) == 450  # a 30-frame GIF
-    assert default_epochs(2000, 16) == 7  # a long clip: still about 900 steps
+    assert default_epochs(648, 16) == 45  # 30 s at 24 fps: at least 45 epochs
+    assert default_epochs(2000, 16) == 22  # a long clip: at most 2,700 steps
+    assert default_epochs(1_000_000, 16) == 1
     monkeypatch.setattr(training, "STEP_BUDGET", 6)
+    monkeypatch.setattr(training, "MIN_EPOCHS", 1)
     settings = dataclasses.replace(FAST, epochs=None, max_frames=20, batch_size=8)
     result = train_beta_vae(demo_clip, settings)
     assert result.epochs_completed == 2  # 18 training frames: 3 steps an epoch

@@ -4,7 +4,8 @@ PCA is fitted on the training frames and scored on the held-out ones, exactly as
 model is (same fitted frames, same split, PSNR per frame then averaged, reconstructions
 clipped to [0, 1]), so the two figures compare like with like. A model that does not beat
 it has learnt less than a linear projection would. The same fit is where training starts
-(:meth:`explorer.model.conv_vae.ConvVAE.start_from_pca`).
+(:meth:`explorer.model.conv_vae.ConvVAE.start_from_pca`); spatial latents start from PCA of
+the frames' patches instead (:func:`fit_patch_pca`).
 """
 
 from __future__ import annotations
@@ -50,11 +51,7 @@ def fit_frame_pca(frames: np.ndarray, train_index: np.ndarray, components: int) 
     values: several times faster than an SVD. Axes of (numerically) zero variance are
     dropped, so a clip of fewer frames than components keeps what it has.
     """
-    values = int(np.prod(frames.shape[1:]))
-    limit = max(2, MAX_FIT_VALUES // values)
-    fitted = train_index[np.linspace(0, len(train_index) - 1, min(limit, len(train_index)))
-                         .round().astype(int)]
-    data = _flat(frames[np.unique(fitted)])
+    data = _flat(frames[_fitted_rows(frames, train_index)])
     mean = data.mean(axis=0)
     data -= mean
     variances, vectors = np.linalg.eigh((data @ data.T).astype(np.float64))
@@ -65,12 +62,53 @@ def fit_frame_pca(frames: np.ndarray, train_index: np.ndarray, components: int) 
     return FramePCA(mean, axes.astype(np.float32), spreads.astype(np.float32))
 
 
+def fit_patch_pca(frames: np.ndarray, train_index: np.ndarray, patch: int,
+                  components: int) -> FramePCA:
+    """The first ``components`` principal components of the ``patch`` × ``patch`` tiles of
+    ``frames[train_index]`` (uint8 [N, H, W, 3], sides a multiple of ``patch``), each
+    flattened as stored (row, column, channel); fitted on the frames
+    :func:`fit_frame_pca` would fit.
+
+    Found through the covariance of the tile's values, summed a batch of frames at a time:
+    there are far more tiles than values in one.
+    """
+    values = 3 * patch * patch
+    total, outer, count = np.zeros(values), np.zeros((values, values)), 0
+    rows = _fitted_rows(frames, train_index)
+    for start in range(0, len(rows), _BATCH):
+        tiles = _tiles(frames[rows[start : start + _BATCH]], patch)
+        total += tiles.sum(axis=0)
+        outer += tiles.T @ tiles
+        count += len(tiles)
+    mean = total / count
+    variances, vectors = np.linalg.eigh(outer / count - np.outer(mean, mean))
+    order = np.argsort(variances)[::-1][:components]
+    kept = order[variances[order] > 1e-9 * max(variances.max(), 1e-30)]
+    return FramePCA(mean.astype(np.float32), vectors[:, kept].T.astype(np.float32),
+                    np.sqrt(variances[kept]).astype(np.float32))
+
+
 def pca_holdout_psnr(
     frames: np.ndarray, train_index: np.ndarray, holdout_index: np.ndarray, components: int
 ) -> float:
     """Mean PSNR (dB) of the held-out ``frames`` (uint8 [N, H, W, 3]) projected on the
     first ``components`` principal components of the training frames."""
     return fit_frame_pca(frames, train_index, components).holdout_psnr(frames, holdout_index)
+
+
+def _fitted_rows(frames: np.ndarray, train_index: np.ndarray) -> np.ndarray:
+    """The training frames a fit reads: all, or at most :data:`MAX_FIT_VALUES` values of
+    them evenly spaced."""
+    limit = max(2, MAX_FIT_VALUES // int(np.prod(frames.shape[1:])))
+    picks = np.linspace(0, len(train_index) - 1, min(limit, len(train_index)))
+    return np.unique(train_index[picks.round().astype(int)])
+
+
+def _tiles(frames: np.ndarray, patch: int) -> np.ndarray:
+    """The ``patch``-square tiles of ``frames`` [N, H, W, 3], float64 in [0, 1], one a row."""
+    count, height, width, _ = frames.shape
+    tiles = frames.reshape(count, height // patch, patch, width // patch, patch, 3)
+    return tiles.transpose(0, 1, 3, 2, 4, 5).reshape(-1, 3 * patch * patch) / 255.0
 
 
 def _flat(frames: np.ndarray) -> np.ndarray:

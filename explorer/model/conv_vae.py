@@ -1,4 +1,4 @@
-"""The built-in autoencoders, architecture version 2, in three families.
+"""The built-in autoencoders, architecture versions 2 and 3, in four families.
 
 The same convolutional network serves every family: a 3×3 stem, then stride-2
 convolutions down to a 4×4 grid (to 256 channels, twice the seed's), and a linear layer to
@@ -22,15 +22,16 @@ variance as the prior wants) and the network's last layers at zero
 (:meth:`ConvVAE.start_from_pca`): the untrained model reconstructs exactly as well as PCA
 with as many components, and training can only add what the nonlinear network learns. On
 real clips a network started from scratch did not catch up with PCA in five minutes of a
-2-core CPU; started from it, it passes PCA by 2–3 dB (docs/models.md). Version 2 instead
+2-core CPU; started from it, it passes PCA by 2–3 dB (docs/training.md). Version 2 instead
 added the decoder's output to a learnt mean image before a sigmoid.
 
 Spatial latents (``latent_grid``, ``explorer train --latent-shape 4x16x16``) stop the
 encoder at a ``latent_grid``-square grid of ``latent_dim / latent_grid²`` channels instead of
 flattening it to a vector: image-shaped latents like a diffusers autoencoder's, which keep
-where things are and reconstruct sharply at 128 and 256 px. They have no linear path (PCA
-of 1,024 latents over a few hundred frames is no start) and start, as version 2 does, from
-the training frames' mean image.
+where things are. Their linear path works patch by patch (:class:`PatchLinearPath`): each
+cell of the grid is a linear projection of the patch of frame under it, started at PCA of
+the training frames' patches. (Files trained before it, without a linear path, start from
+the training frames' mean image, as version 2 does, and still open.)
 
 Version 1 (:class:`~explorer.model.beta_vae.BetaVAE`) is the seed's β-VAE; files of both
 versions open.
@@ -43,6 +44,7 @@ from itertools import pairwise
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from explorer.model.beta_vae import BetaVAEConfig, UpsampleConv, channels_last
@@ -72,7 +74,8 @@ class ConvVAEConfig(BetaVAEConfig):
     codebook_size: int = 0
     code_dim: int = 0
     linear_path: bool = False
-    """Version 3: a linear path (:class:`LinearPath`) beside the network."""
+    """Version 3: a linear path (:class:`LinearPath`, :class:`PatchLinearPath` for spatial
+    latents) beside the network."""
     latent_grid: int = 0
     """Version 3: the side of a spatial latent's grid; 0 for a latent vector."""
 
@@ -87,7 +90,7 @@ class ConvVAEConfig(BetaVAEConfig):
             raise ValueError(
                 f"the code size ({self.code_dim}) must divide the latent size ({self.latent_dim})"
             )
-        if self.linear_path and self.latent_dim > MAX_LINEAR_LATENTS:
+        if self.linear_path and not self.latent_grid and self.latent_dim > MAX_LINEAR_LATENTS:
             raise ValueError(f"a linear path takes at most {MAX_LINEAR_LATENTS} latents, "
                              f"not {self.latent_dim}")
         if self.latent_grid:
@@ -100,9 +103,8 @@ class ConvVAEConfig(BetaVAEConfig):
                              f"for {size} px frames, not {grid}")
         if self.latent_dim % (grid * grid):
             raise ValueError(f"{self.latent_dim} latents do not fill a {grid}×{grid} grid")
-        if self.linear_path or self.family == "vq-vae":
-            raise ValueError("spatial latents are for the vae, ae and vae-gan families, "
-                             "without a linear path")
+        if self.family == "vq-vae":
+            raise ValueError("spatial latents are for the vae, ae and vae-gan families")
 
     @property
     def version(self) -> int:
@@ -206,6 +208,32 @@ class LinearPath(nn.Module):
         return self.mean + latents @ self.decoder
 
 
+class PatchLinearPath(LinearPath):
+    """The linear path of spatial latents: each cell of the latent grid is a linear
+    projection of the ``patch`` × ``patch`` pixels under it, and those pixels a linear
+    image of the cell (a strided convolution and its transpose, the same weights for
+    every patch). Started at PCA of the training frames' patches, flattened channel-first,
+    it reconstructs as that PCA does: a start for image-shaped latents that frame PCA
+    cannot be (1,024 latents of a few hundred frames span nothing more than the frames)."""
+
+    def __init__(self, channels: int, patch: int) -> None:
+        super().__init__(channels, 3 * patch * patch)
+        self.patch = patch
+
+    def _tiled_mean(self, cells: int) -> torch.Tensor:
+        return self.mean.view(3, self.patch, self.patch).repeat(1, cells, cells)
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        cells = images.shape[-1] // self.patch
+        weights = self.encoder.view(-1, 3, self.patch, self.patch)
+        return F.conv2d(images - self._tiled_mean(cells), weights, stride=self.patch)
+
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        weights = self.decoder.view(-1, 3, self.patch, self.patch)
+        images = F.conv_transpose2d(latents, weights, stride=self.patch)
+        return images + self._tiled_mean(latents.shape[-1])
+
+
 class ConvVAE(nn.Module):
     """Encoder/decoder pair working on float tensors in [0, 1], shape [N, 3, S, S]."""
 
@@ -236,7 +264,9 @@ class ConvVAE(nn.Module):
             layers += [nn.SiLU(), UpsampleConv(width_in, width)]
         self.decoder = nn.Sequential(*layers, nn.SiLU(), nn.Conv2d(channels[0], 3, 3, padding=1))
         size = config.image_size
-        if config.linear_path:
+        if config.linear_path and config.latent_grid:
+            self.linear = PatchLinearPath(config.latent_shape[0], size // config.latent_grid)
+        elif config.linear_path:
             self.linear = LinearPath(config.latent_dim, 3 * size * size)
         else:
             self.mean_logit = nn.Parameter(torch.zeros(3, size, size))
@@ -248,10 +278,11 @@ class ConvVAE(nn.Module):
     def start_from_pca(self, mean: torch.Tensor, axes: torch.Tensor, spreads: torch.Tensor
                        ) -> None:
         """Start as PCA of the training frames (see :meth:`LinearPath.start_from`, frames
-        flattened channel-first): the linear path at PCA, the network's contributions (the
-        encoder's last layer, the decoder's last convolution) at zero, and a VAE's
-        log-variances at :data:`START_LOGVAR`. Without a linear path, only PCA's mean is
-        used: the decoder starts at the mean image and the encoder as it was built."""
+        flattened channel-first), or of their patches for spatial latents: the linear path
+        at PCA, the network's contributions (the encoder's last layer, the decoder's last
+        convolution) at zero, and a VAE's log-variances at :data:`START_LOGVAR`. Without a
+        linear path, only PCA's mean of whole frames is used: the decoder starts at the
+        mean image and the encoder as it was built."""
         last = self.decoder[-1]
         nn.init.zeros_(last.weight)
         nn.init.zeros_(last.bias)
@@ -263,7 +294,8 @@ class ConvVAE(nn.Module):
         nn.init.zeros_(self.to_latent.weight)
         nn.init.zeros_(self.to_latent.bias)
         if not self.config.deterministic:
-            self.to_latent.bias[self.config.latent_dim:] = START_LOGVAR
+            half = len(self.to_latent.bias) // 2  # the log-variances follow the means
+            self.to_latent.bias[half:] = START_LOGVAR
 
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance of q(z | x), each [N, *latent_shape]; a point latent's

@@ -40,7 +40,7 @@ import torch
 
 from explorer.errors import Cancelled, ExplorerError
 from explorer.model.adversarial import Adversary
-from explorer.model.baseline import FramePCA, fit_frame_pca
+from explorer.model.baseline import FramePCA, fit_frame_pca, fit_patch_pca
 from explorer.model.beta_vae import LossTerms, beta_vae_loss, reconstruction_loss
 from explorer.model.builtin import BuiltinVAE, builtin_vae
 from explorer.model.conv_vae import ConvVAE, ConvVAEConfig, Family
@@ -57,6 +57,10 @@ WEIGHT_DECAY = 1e-4
 STEP_BUDGET = 900
 """The default length of training in optimiser steps: 60 epochs of a 250-frame clip in
 batches of 16, about 3 minutes on a 2-core CPU (:func:`default_epochs`)."""
+MIN_EPOCHS = 45
+"""A longer clip trains for at least this many epochs, up to :data:`MAX_STEPS`: 900 steps
+were 22 epochs of 30 s of Big Buck Bunny, 1.3 dB over PCA; 30 epochs were 1.8 dB."""
+MAX_STEPS = 3 * STEP_BUDGET
 LINEAR_PATH_RATE = 0.04
 """The linear path's learning rate as a share of the network's (:func:`_parameter_groups`)."""
 
@@ -95,7 +99,7 @@ class TrainSettings:
                 image_size=self.image_size,
                 latent_dim=self.latent_dim,
                 family=self.family,
-                linear_path=not self.latent_grid,
+                linear_path=True,
                 latent_grid=self.latent_grid,
                 codebook_size=self.codebook_size if quantised else 0,
                 code_dim=self.code_dim if quantised else 0,
@@ -180,12 +184,12 @@ def train_beta_vae(
     with tempfile.TemporaryDirectory(prefix="explorer-train-") as scratch:
         frames = _read_fitted_frames(video, settings, Path(scratch), emit, stop)
         split = _Split(frames, *split_holdout(len(frames)))
-        start = fit_frame_pca(frames, split.train, settings.latent_dim)
-        pca = start.holdout_psnr(frames, split.holdout)
+        baseline = fit_frame_pca(frames, split.train, settings.latent_dim)
+        pca = baseline.holdout_psnr(frames, split.holdout)
         emit(BaselineReady(pca, settings.latent_dim))
         _seed_everything(settings.seed)
         module = ConvVAE(config)
-        module.start_from_pca(*_channels_first(start, settings.image_size))
+        module.start_from_pca(*_linear_start(config, frames, split.train, baseline))
         module.to(device)
         history, kept, stopped_early = _Trainer(module, split, settings, device, emit,
                                                 stop).run()
@@ -332,10 +336,13 @@ def _parameter_groups(module: ConvVAE, learning_rate: float) -> list[dict[str, A
 
 
 def default_epochs(train_frames: int, batch_size: int) -> int:
-    """As many epochs as make about :data:`STEP_BUDGET` optimiser steps: the same few
-    minutes for a long clip as for a short one, and enough steps for a clip of a few dozen
-    frames to be learnt at all."""
-    return max(1, round(STEP_BUDGET / math.ceil(train_frames / batch_size)))
+    """As many epochs as make about :data:`STEP_BUDGET` optimiser steps, enough for a clip
+    of a few dozen frames to be learnt at all; a clip of more than about 320 frames gets
+    :data:`MIN_EPOCHS` epochs (its varied content needs more steps to learn), up to
+    :data:`MAX_STEPS` steps (about 9 minutes on a 2-core CPU), whatever its length."""
+    per_epoch = math.ceil(train_frames / batch_size)
+    steps = min(max(STEP_BUDGET, MIN_EPOCHS * per_epoch), MAX_STEPS)
+    return max(1, round(steps / per_epoch))
 
 
 def one_cycle(total_steps: int) -> Callable[[int], float]:
@@ -433,9 +440,21 @@ def _snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {name: t.detach().clone() for name, t in module.state_dict().items()}
 
 
+def _linear_start(config: ConvVAEConfig, frames: np.ndarray, train: np.ndarray,
+                  baseline: FramePCA) -> tuple[torch.Tensor, ...]:
+    """Where the linear path starts: the baseline's PCA of whole frames, or for spatial
+    latents PCA of their patches, one component for each latent channel."""
+    if not config.latent_grid:
+        return _channels_first(baseline, config.image_size)
+    channels, grid, _ = config.latent_shape
+    patch = config.image_size // grid
+    return _channels_first(fit_patch_pca(frames, train, patch, channels), patch)
+
+
 def _channels_first(fit: FramePCA, size: int) -> tuple[torch.Tensor, ...]:
-    """The PCA's mean, axes and spreads for frames flattened as the network sees them
-    (channel, height, width) instead of as they are stored (height, width, channel)."""
+    """The PCA's mean, axes and spreads for images (frames, or patches) of ``size`` pixels
+    a side flattened as the network sees them (channel, height, width) instead of as they
+    are stored (height, width, channel)."""
     mean = torch.from_numpy(fit.mean).view(size, size, 3).permute(2, 0, 1).reshape(-1)
     axes = torch.from_numpy(fit.axes).view(-1, size, size, 3).permute(0, 3, 1, 2)
     return mean, axes.reshape(len(fit.axes), -1), torch.from_numpy(fit.spreads)

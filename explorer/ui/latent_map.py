@@ -329,8 +329,11 @@ class LatentMap(pg.PlotWidget):
         low, high = _finite_range(values) or (0.0, 1.0)
         if np.isnan(values).any():  # (infinities go to the ends: the clip below)
             values = np.nan_to_num(values, nan=low)
-        scaled = (values - low) / max(high - low, 1e-9)
-        return np.round(np.clip(scaled, 0, 1) * (COLOUR_STEPS - 1)).astype(np.intp)
+        # in place: a million points' temporaries took 0.1 s
+        scaled = np.subtract(values, low, dtype=np.float64)
+        scaled *= (COLOUR_STEPS - 1) / max(high - low, 1e-9)
+        np.clip(scaled, 0, COLOUR_STEPS - 1, out=scaled)
+        return np.rint(scaled, out=scaled).astype(np.intp)
 
     def _show_key(self, colours: PointColours, values: np.ndarray) -> None:
         """A colour bar for values, a legend for categories."""

@@ -1,12 +1,14 @@
 """Level of detail for the latent map: it draws the map's points and the line through them.
 
 A trajectory of more points than can be drawn one by one (an hour of video is 86,400) is
-drawn as a density image coloured like the points
-(:func:`~explorer.latent.density.rasterise`) while the view holds more than
+drawn as a density image coloured like the points while the view holds more than
 :data:`DETAIL_LIMIT` of them, and as points once it holds fewer; the line through them is
-decimated to what the view can show. Picking (hover, click, the context menu) goes through
-a spatial index (:class:`~explorer.latent.spatial.PointIndex`), built on a thread of its
-own so that the window never waits for it. At most :data:`DETAIL_LIMIT` points are all
+decimated to what the view can show. The image comes from a density pyramid
+(:class:`~explorer.latent.pyramid.DensityPyramid`: the points binned once, so that a frame
+costs the same at a million points as at a thousand), built on a thread of its own; until
+it is, from a sample of the points. Picking (hover, click, the context menu) goes through
+a spatial index (:class:`~explorer.latent.spatial.PointIndex`), also built on a thread,
+so that the window never waits for either. At most :data:`DETAIL_LIMIT` points are all
 drawn as they are, and picked by the scatter itself.
 
 Points may be left out (a library's hidden videos): only the shown ``rows`` are drawn and
@@ -25,11 +27,18 @@ from PySide6.QtCore import QObject, QTimer, Signal
 DETAIL_LIMIT = 20_000
 """Points drawn one by one at most; more in view are drawn as a density image."""
 LINE_VERTICES = 20_000
-CHEAP_LINE_ABOVE = 5_000
+"""Vertices of the line among the points, at most: zoomed in, it is exact."""
+DENSITY_LINE_VERTICES = 4_500
+"""Vertices of the line over a density image, at most: the trajectory sampled evenly in
+time, all the eye reads of it there (20,000 took 33 ms to paint even with the cheap pen)."""
+LINE_SAMPLE = 100_000
+"""The line over a density image, and the image until the pyramid is built, are made
+from this many points at most, evenly spread in time: a frame never reads all of them."""
+CHEAP_LINE_ABOVE = 1_000
 """A line of more vertices than this is drawn with a 1-pixel pen without antialiasing
 (Qt's fast path for thin lines): 20,000 vertices drawn with the map's 1.5-pixel
 antialiased pen took 194 ms of a 1,000,000-point map's paint, with a 1-pixel one 33 ms.
-Shorter lines keep the map's own pen."""
+Shorter lines keep the map's own pen (1,000 vertices cost about 10 ms with it)."""
 REFRESH_MS = 30  # a pan or zoom redraws once it pauses this long
 
 
@@ -38,6 +47,7 @@ class LevelOfDetail(QObject):
     image of its own; see the module docstring."""
 
     _indexBuilt = Signal(object, object)  # the embedding it was built for, its PointIndex
+    _pyramidBuilt = Signal(object, object)  # the (embedding, shade) it was built for, it
     refreshed = Signal()
 
     def __init__(self, view_box: pg.ViewBox, points: pg.ScatterPlotItem,
@@ -57,9 +67,17 @@ class LevelOfDetail(QObject):
         """The shown points."""
         self.rows = np.zeros(0, np.intp)
         """The trajectory row of each shown point."""
+        self._xy = (np.zeros(0, np.float32), np.zeros(0, np.float32))  # contiguous columns
+        self._values = np.zeros(0, np.float32)
         self._shade = np.zeros(0, np.intp)
         self._shades: Any = None  # the lookup table and brushes of the colouring
+        self._raster_lut = np.zeros((256, 4), np.uint8)  # the table as density images take it
         self._joins: np.ndarray | None = None
+        self._sample: Any = None  # the points drawn before the pyramid, and their line
+        self.pyramid: Any = None
+        """The :class:`~explorer.latent.pyramid.DensityPyramid` of the shown points, once
+        built."""
+        self._pyramid_building = False
         self.index: Any = None
         """The :class:`~explorer.latent.spatial.PointIndex` of the shown points, once built."""
         self._building = False
@@ -68,6 +86,7 @@ class LevelOfDetail(QObject):
         self._drawn: tuple[Any, ...] | None = None  # the view and size refresh last drew
         view_box.sigRangeChanged.connect(self._view_changed)
         self._indexBuilt.connect(self._on_index_built)
+        self._pyramidBuilt.connect(self._on_pyramid_built)
 
     def _view_changed(self, *_args) -> None:
         if self.active:
@@ -87,16 +106,25 @@ class LevelOfDetail(QObject):
         """The trajectory's 2-D points [N, 2], the ``rows`` shown [M], each shown point's
         shade (a row of ``shades.lut``, drawn with ``shades.brushes``), and ``joins``
         [M - 1], whether the line joins shown points ``i`` and ``i + 1``."""
+        from explorer.latent.density import columns
+
         # every row shown: the embedding itself, not a copy (a million points' is 8 MB)
         self._embedding = embedding if len(rows) == len(embedding) else embedding[rows]
         self.rows = rows
         self._shade, self._shades, self._joins = shade, shades, joins
-        self.index, self._bounds = None, None
+        self.index, self.pyramid, self._bounds = None, None, None
         self.image.setVisible(False)
         if self.active:
+            lut = shades.lut
+            self._raster_lut = lut[np.rint(np.arange(256) * (len(lut) - 1) / 255).astype(np.intp)]
+            self._xy = columns(self._embedding)  # once, not every frame: milliseconds
+            # each point's shade in [0, 1], as density images take them
+            self._values = np.multiply(shade, 1 / max(len(lut) - 1, 1), dtype=np.float32)
+            self._sample = _Sample(self._embedding, self._values, joins)
             self.refresh()
-            self._timer.start()  # the index is built once the view settles (_settle)
+            self._timer.start()  # the pyramid and index are built once the view settles
             return
+        self._xy, self._values, self._sample = columns(np.zeros((0, 2))), self._values[:0], None
         self._points.setData(pos=self._embedding, brush=shades.brushes[shade], data=rows)
         connect = np.ones(len(rows), bool) if joins is None else np.append(joins, False)[:len(rows)]
         self._draw_line(self._embedding, connect)
@@ -105,7 +133,7 @@ class LevelOfDetail(QObject):
         """The lowest and highest x and y [2] of the shown points (at least one), read
         once per :meth:`set_points`: a million points' take tens of milliseconds."""
         if self._bounds is None:
-            x, y = self._embedding[:, 0], self._embedding[:, 1]  # 1-D reductions: fast
+            x, y = self._xy if self.active else (self._embedding[:, 0], self._embedding[:, 1])
             self._bounds = (np.array([x.min(), y.min()]), np.array([x.max(), y.max()]))
         return self._bounds
 
@@ -123,11 +151,14 @@ class LevelOfDetail(QObject):
         """A pan or zoom has paused, or new points were drawn: redraw what the view shows
         now, if refresh has not drawn just that, and index the points if they are not.
 
-        The index's build (seconds at a million points) starts here rather than with the
-        points, so that it does not compete for the CPU and the GIL with the window's
-        drawing of them: opening a trajectory draws it, fits the view and draws again."""
+        The builds of the pyramid and the index (a fraction of a second and seconds at a
+        million points) start here rather than with the points, so that they do not compete
+        for the CPU and the GIL with the window's drawing of them: opening a trajectory
+        draws it, fits the view and draws again."""
         if self._drawn != self._view_key():
             self.refresh()
+        if self.active and self.pyramid is None:
+            self._start_pyramid()
         if self.active and self.index is None:
             self._start_index()
 
@@ -155,6 +186,29 @@ class LevelOfDetail(QObject):
         elif self.active:  # the points changed meanwhile
             self._start_index()
 
+    def _start_pyramid(self) -> None:
+        """Bin the newest points and shades into a pyramid on a thread, one build at a time
+        (as the index); until it is built the image is drawn from a sample."""
+        if not self._pyramid_building:
+            self._pyramid_building = True
+            threading.Thread(target=self._build_pyramid, daemon=True, name="map-pyramid",
+                             args=((self._embedding, self._shade), self._xy, self._values),
+                             ).start()
+
+    def _build_pyramid(self, key: tuple[np.ndarray, np.ndarray],
+                       xy: tuple[np.ndarray, np.ndarray], values: np.ndarray) -> None:
+        from explorer.latent.pyramid import DensityPyramid
+
+        self._pyramidBuilt.emit(key, DensityPyramid(*xy, values))
+
+    def _on_pyramid_built(self, key: tuple[np.ndarray, np.ndarray], pyramid: Any) -> None:
+        self._pyramid_building = False
+        if key[0] is self._embedding and key[1] is self._shade:
+            self.pyramid = pyramid
+            self.refresh()
+        elif self.active:  # the points or their shades changed meanwhile
+            self._start_pyramid()
+
     def refresh(self) -> None:
         """Draw what the view shows: a density image, or the points in view."""
         if not self.active:
@@ -166,23 +220,27 @@ class LevelOfDetail(QObject):
         rect = ViewRect.from_range(self._view.viewRange())
         rows = None if self.index is None else self.index.indices_in(rect, DETAIL_LIMIT)
         if rows is None:  # too many in view (or no index yet): a density image
-            width, height = max(1, int(self._view.width())), max(1, int(self._view.height()))
-            lut = self._shades.lut
-            values = self._shade / max(len(lut) - 1, 1)
-            raster_lut = lut[np.rint(np.arange(256) * (len(lut) - 1) / 255).astype(np.intp)]
-            self.image.setImage(rasterise(self._embedding, values, rect, (width, height),
-                                          raster_lut), autoLevels=False)
-            self.image.setRect(rect.x_min, rect.y_min, rect.x_max - rect.x_min,
-                               rect.y_max - rect.y_min)
+            size = max(1, int(self._view.width())), max(1, int(self._view.height()))
+            sample = self._sample
+            if self.pyramid is None:
+                image, extent = rasterise(sample.points, sample.values, rect, size,
+                                          self._raster_lut), rect
+            else:
+                image, extent = self.pyramid.draw(rect, size, self._raster_lut)
+            self.image.setImage(image, autoLevels=False)
+            self.image.setRect(extent.x_min, extent.y_min, extent.x_max - extent.x_min,
+                               extent.y_max - extent.y_min)
             self.image.setVisible(True)
             self._points.setData(pos=np.zeros((0, 2)))
+            line = decimate_line(sample.points, rect, DENSITY_LINE_VERTICES, sample.joins)
+            self._draw_line(line.vertices, line.connect)
         else:
             self.image.setVisible(False)
             self._points.setData(pos=self._embedding[rows],
                                  brush=self._shades.brushes[self._shade[rows]],
                                  data=self.rows[rows])
-        line = decimate_line(self._embedding, rect, LINE_VERTICES, self._joins)
-        self._draw_line(line.vertices, line.connect)
+            line = decimate_line(self._embedding, rect, LINE_VERTICES, self._joins, self._xy)
+            self._draw_line(line.vertices, line.connect)
         self.refreshed.emit()
 
     def nearest(self, x: float, y: float, pixels: float) -> int:
@@ -193,3 +251,20 @@ class LevelOfDetail(QObject):
         width, height = self._view.viewPixelSize()
         point = int(self.index.nearest(x, y, pixels * width, pixels * height))
         return int(self.rows[point]) if point >= 0 else -1
+
+
+class _Sample:
+    """Shown points evenly spread in time, at most :data:`LINE_SAMPLE` (the first and the
+    last among them): ``points`` [S, 2], their ``values`` [S] and ``joins`` [S - 1],
+    whether the line joins sample ``i`` to ``i + 1`` (every step between them joined)."""
+
+    def __init__(self, embedding: np.ndarray, values: np.ndarray,
+                 joins: np.ndarray | None) -> None:
+        count = len(embedding)
+        # steps of at least one: no row twice
+        rows = np.linspace(0, count - 1, min(count, LINE_SAMPLE)).astype(np.intp)
+        self.points, self.values = embedding[rows], values[rows]
+        self.joins = None
+        if joins is not None:
+            broken = np.concatenate([[0], np.cumsum(~joins)])
+            self.joins = broken[rows[1:]] == broken[rows[:-1]]

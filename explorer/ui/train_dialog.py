@@ -44,6 +44,8 @@ FAMILIES = (("β-VAE", "vae"), ("Autoencoder (deterministic)", "ae"),
 LOSS_COLOUR = (90, 160, 255)
 PSNR_COLOUR = (90, 200, 140)
 BEST_COLOUR = (255, 165, 40)
+SPATIAL_GRIDS = (8, 16, 32)
+"""The grids of spatial latents offered (``explorer train --latent-shape`` takes any)."""
 PLOT_EVERY_STEPS = 5
 """The loss curve is redrawn every this many steps (and at each epoch's end)."""
 
@@ -85,22 +87,33 @@ class TrainDialog(QDialog):
         self.family = QComboBox()
         for label, family in FAMILIES:
             self.family.addItem(label, family)
+        self.latent_grid = QComboBox()
+        self.latent_grid.addItem("A vector", 0)
+        for grid in SPATIAL_GRIDS:
+            self.latent_grid.addItem(f"Spatial: channels on a {grid}×{grid} grid", grid)
         self.latent_dim = _spin(1, 4096, defaults.latent_dim)
+        self.latent_channels = _spin(1, 64, 4)
         self.beta = QDoubleSpinBox(minimum=0.0, maximum=1000.0, value=defaults.beta,
                                    singleStep=0.1)
         self.epochs = _spin(0, 100_000, defaults.epochs or 0)
-        self.epochs.setSpecialValueText("Auto (about 900 steps)")
+        self.epochs.setSpecialValueText("Auto (900 to 2,700 steps)")
         self.batch_size = _spin(1, 4096, defaults.batch_size)
         self.seed = _spin(0, 2**31 - 1, defaults.seed)
-        self._inputs = (self.output, browse, self.size, self.family, self.latent_dim,
-                        self.beta, self.epochs, self.batch_size, self.seed)
+        self._inputs = (self.output, browse, self.size, self.family, self.latent_grid,
+                        self.latent_dim, self.latent_channels, self.beta, self.epochs,
+                        self.batch_size, self.seed)
 
         form = QFormLayout()
         form.addRow("Video:", QLabel(str(video)))
         form.addRow("Save model as:", output_row)
         form.addRow("Family:", self.family)
         form.addRow("Frame size:", self.size)
+        form.addRow("Latents:", self.latent_grid)
         form.addRow("Latent size:", self.latent_dim)
+        form.addRow("Latent channels:", self.latent_channels)
+        self._form = form
+        self.latent_grid.currentIndexChanged.connect(self._show_latent_rows)
+        self._show_latent_rows()
         form.addRow("β (KL weight):", self.beta)
         form.addRow("Epochs:", self.epochs)
         form.addRow("Batch size:", self.batch_size)
@@ -171,15 +184,24 @@ class TrainDialog(QDialog):
         return self._running
 
     def settings(self) -> TrainSettings:
+        grid = self.latent_grid.currentData()
         return TrainSettings(
             image_size=self.size.currentData(),
             family=self.family.currentData(),
-            latent_dim=self.latent_dim.value(),
+            latent_dim=self.latent_channels.value() * grid * grid if grid
+            else self.latent_dim.value(),
+            latent_grid=grid,
             beta=self.beta.value(),
             epochs=self.epochs.value() or None,
             batch_size=self.batch_size.value(),
             seed=self.seed.value(),
         )
+
+    def _show_latent_rows(self) -> None:
+        """A vector's size, or a spatial grid's channels."""
+        spatial = bool(self.latent_grid.currentData())
+        self._form.setRowVisible(self.latent_dim, not spatial)
+        self._form.setRowVisible(self.latent_channels, spatial)
 
     def start(self) -> None:
         """Train with the settings shown (after asking before replacing a model file)."""
