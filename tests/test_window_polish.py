@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog
@@ -287,5 +288,7 @@ def test_plots_follow_the_desktop_into_dark_mode(window, qtbot):
         qtbot.waitUntil(lambda: window.latent_map.backgroundBrush().color().name() == "#1e1e1e",
                         timeout=5_000)
         assert window.timeline.error_curve.backgroundBrush().color().name() == "#1e1e1e"
+        grids = [item for item in window.latent_map.items() if isinstance(item, pg.GridItem)]
+        assert [grid.opts["pen"].color().name() for grid in grids] == ["#e6e6e6"]
     finally:
         QApplication.setPalette(original)

@@ -126,6 +126,9 @@ def recolour_plots(root: QWidget) -> None:
             axis = plot.getAxis(side)
             axis.setPen(text)
             axis.setTextPen(text)
+        for item in plot.items():
+            if isinstance(item, pg.GridItem):
+                item.setPen(text)
 
 
 class _Screenshot(QObject):

@@ -1,8 +1,8 @@
 """Level of detail for the latent map: it draws the map's points and the line through them.
 
-A trajectory of more points than can be drawn one by one (an hour of video is 86,400) is
+A trajectory of more than :data:`DETAIL_LIMIT` points (an hour of video is 86,400) is
 drawn as a density image coloured like the points while the view holds more than
-:data:`DETAIL_LIMIT` of them, and as points once it holds fewer; the line through them is
+:data:`POINTS_IN_VIEW` of them, and as points once it holds fewer; the line through them is
 decimated to what the view can show. The image comes from a density pyramid
 (:class:`~explorer.latent.pyramid.DensityPyramid`: the points binned once, so that a frame
 costs the same at a million points as at a thousand), built on a thread of its own; until
@@ -25,7 +25,12 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, QTimer, Signal
 
 DETAIL_LIMIT = 20_000
-"""Points drawn one by one at most; more in view are drawn as a density image."""
+"""A trajectory of at most this many points is drawn one point at a time, whatever the
+view: once, as pan and zoom only repaint it."""
+POINTS_IN_VIEW = 5_000
+"""A larger trajectory's points are drawn one by one when the view holds at most this
+many; more are a density image. Its points are set again at every pan and zoom, and
+20,000 took 26 ms of a frame's 33 (the scatter's brush per point)."""
 LINE_VERTICES = 20_000
 """Vertices of the line among the points, at most: zoomed in, it is exact."""
 DENSITY_LINE_VERTICES = 4_500
@@ -34,11 +39,6 @@ time, all the eye reads of it there (20,000 took 33 ms to paint even with the ch
 LINE_SAMPLE = 100_000
 """The line over a density image, and the image until the pyramid is built, are made
 from this many points at most, evenly spread in time: a frame never reads all of them."""
-CHEAP_LINE_ABOVE = 1_000
-"""A line of more vertices than this is drawn with a 1-pixel pen without antialiasing
-(Qt's fast path for thin lines): 20,000 vertices drawn with the map's 1.5-pixel
-antialiased pen took 194 ms of a 1,000,000-point map's paint, with a 1-pixel one 33 ms.
-Shorter lines keep the map's own pen (1,000 vertices cost about 10 ms with it)."""
 REFRESH_MS = 30  # a pan or zoom redraws once it pauses this long
 
 
@@ -54,10 +54,6 @@ class LevelOfDetail(QObject):
                  line: pg.PlotDataItem) -> None:
         super().__init__()
         self._view, self._points, self._line = view_box, points, line
-        self._pen, self._antialias = line.opts["pen"], line.opts["antialias"]
-        self._cheap_pen = pg.mkPen(self._pen.color(), width=1)
-        self.cheap_line = False
-        """Whether the line is drawn with the cheap pen (:data:`CHEAP_LINE_ABOVE`)."""
         self._bounds: tuple[np.ndarray, np.ndarray] | None = None
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-1)
@@ -138,13 +134,6 @@ class LevelOfDetail(QObject):
         return self._bounds
 
     def _draw_line(self, vertices: np.ndarray, connect: np.ndarray) -> None:
-        """Set the line's vertices [M, 2], with the cheap pen above
-        :data:`CHEAP_LINE_ABOVE` of them."""
-        cheap = len(vertices) > CHEAP_LINE_ABOVE
-        if cheap != self.cheap_line:
-            self.cheap_line = cheap
-            self._line.opts["antialias"] = self._antialias and not cheap
-            self._line.setPen(self._cheap_pen if cheap else self._pen)  # redraws the style
         self._line.setData(vertices[:, 0], vertices[:, 1], connect=connect)
 
     def _settle(self) -> None:
@@ -218,7 +207,7 @@ class LevelOfDetail(QObject):
 
         self._drawn = self._view_key()
         rect = ViewRect.from_range(self._view.viewRange())
-        rows = None if self.index is None else self.index.indices_in(rect, DETAIL_LIMIT)
+        rows = None if self.index is None else self.index.indices_in(rect, POINTS_IN_VIEW)
         if rows is None:  # too many in view (or no index yet): a density image
             size = max(1, int(self._view.width())), max(1, int(self._view.height()))
             sample = self._sample
