@@ -178,10 +178,11 @@ def test_points_without_a_finite_value_take_the_lowest_shade(qtbot):
     latent_map = LatentMap()
     qtbot.addWidget(latent_map)
     values = np.array([np.nan, 2.0, np.inf, 4.0, -np.inf, 3.0])
-    shade = latent_map._shade(PointColours(values, "x"), values)
+    shade, limits = latent_map._shade(PointColours(values, "x"), values)
     np.testing.assert_array_equal(shade, [0, 0, COLOUR_STEPS - 1, COLOUR_STEPS - 1, 0, 128])
+    assert limits == (2.0, 4.0)
     plain = np.array([2.0, 4.0, 3.0])
-    np.testing.assert_array_equal(latent_map._shade(PointColours(plain, "x"), plain),
+    np.testing.assert_array_equal(latent_map._shade(PointColours(plain, "x"), plain)[0],
                                   [0, COLOUR_STEPS - 1, 128])
 
 
@@ -195,8 +196,10 @@ def test_a_second_layout_of_the_same_values_is_coloured_as_the_first(qtbot, monk
     monkeypatch.setattr(latent_map, "_shade", lambda *args: shaded.append(1) or shade(*args))
     latent_map.set_trajectory(walk, PointColours(times, "time (s)"))
     first = latent_map._points.data["brush"].copy()
+    latent_map._colour_bar.setLevels((5.0, 6.0))
     latent_map.set_trajectory(walk * 2.0, PointColours(times, "time (s)"))  # another layout
     assert len(shaded) == 1
+    assert latent_map._colour_bar.levels() == pytest.approx((0.0, times[-1])), "the key too"
     np.testing.assert_array_equal(latent_map._points.data["brush"], first)
     latent_map.set_trajectory(walk, PointColours(times[::-1].copy(), "time (s)"))
     assert len(shaded) == 2

@@ -299,23 +299,23 @@ class LatentMap(pg.PlotWidget):
         self._embedding = np.asarray(embedding, dtype=np.float32)
         count = len(self._embedding)
         rows = np.arange(count) if shown is None else np.flatnonzero(shown[:count])
-        values = np.asarray(colours.values)[:count]
         if count == 0:  # nothing open
             self.detail.set_points(self._embedding, rows, np.zeros(0, np.intp), self._shades)
             for item in (self._line, self._points, self._current, self._path, self._keyframes):
                 item.setData([], [])
-            self._show_key(colours, values)
+            self._show_key(colours, None)
             return
         shades = self._categories if colours.categorical else self._shades
-        shade = self._shade_of(colours, count)
+        shade, limits = self._shade_of(colours, count)
         self.detail.set_points(self._embedding, rows,
                                shade if len(rows) == count else shade[rows],
                                shades, _joins(rows, groups))
-        self._show_key(colours, values)
+        self._show_key(colours, limits)
         if fit:
             self.fit_view()
 
-    def _shade_of(self, colours: PointColours, count: int) -> np.ndarray:
+    def _shade_of(self, colours: PointColours, count: int
+                  ) -> tuple[np.ndarray, tuple[float, float] | None]:
         """:meth:`_shade` of the first ``count`` values, kept for the next call with the
         same values array: another layout of the same trajectory (a switch to UMAP and
         back) is coloured as the last one was, and a million points' shading was the
@@ -324,24 +324,27 @@ class LatentMap(pg.PlotWidget):
         values, shaded = colours.values, self._shaded
         if (shaded is None or shaded[0] is not values or shaded[1] != count
                 or shaded[2] != colours.categorical):
-            shade = self._shade(colours, np.asarray(values)[:count])
-            self._shaded = shaded = (values, count, colours.categorical, shade)
+            coloured = self._shade(colours, np.asarray(values)[:count])
+            self._shaded = shaded = (values, count, colours.categorical, coloured)
         return shaded[3]
 
-    def _shade(self, colours: PointColours, values: np.ndarray) -> np.ndarray:
-        """Each point's row of the lookup table its colouring uses."""
+    def _shade(self, colours: PointColours, values: np.ndarray
+               ) -> tuple[np.ndarray, tuple[float, float] | None]:
+        """Each point's row of the lookup table its colouring uses, and the lowest and
+        highest finite value (None for categories, or when there is none)."""
         if colours.categorical:
-            return values.astype(np.intp) % len(self._categories.lut)
-        low, high = _finite_range(values) or (0.0, 1.0)
+            return values.astype(np.intp) % len(self._categories.lut), None
+        limits = _finite_range(values)
+        low, high = limits or (0.0, 1.0)
         if np.isnan(values).any():  # (infinities go to the ends: the clip below)
             values = np.nan_to_num(values, nan=low)
         # in place: a million points' temporaries took 0.1 s
         scaled = np.subtract(values, low, dtype=np.float64)
         scaled *= (COLOUR_STEPS - 1) / max(high - low, 1e-9)
         np.clip(scaled, 0, COLOUR_STEPS - 1, out=scaled)
-        return np.rint(scaled, out=scaled).astype(np.intp)
+        return np.rint(scaled, out=scaled).astype(np.intp), limits
 
-    def _show_key(self, colours: PointColours, values: np.ndarray) -> None:
+    def _show_key(self, colours: PointColours, limits: tuple[float, float] | None) -> None:
         """A colour bar for values, a legend for categories."""
         self._colour_bar.setVisible(not colours.categorical)
         self.legend.setVisible(colours.categorical)
@@ -351,7 +354,6 @@ class LatentMap(pg.PlotWidget):
         axis = self._colour_bar.getAxis("left")
         if axis.labelText != colours.title:  # a new label lays the plot out again
             axis.setLabel(colours.title)
-        limits = _finite_range(values)
         if limits is not None:
             low, high = limits
             self._colour_bar.setLevels((low, low + max(high - low, 1e-9)))
