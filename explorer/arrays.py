@@ -50,6 +50,7 @@ READ_ERRORS = (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error,
 features a damaged header seems to ask for)."""
 
 _NUMERIC_KINDS = "biuf"
+_LOCAL_HEADER = 30  # bytes of a zip member's local header before its name and extra field
 _CHUNK = 1 << 22
 
 
@@ -181,15 +182,42 @@ class Npz:
     """An open ``.npz`` whose members' sizes and ``.npy`` headers have all been checked."""
 
     def __init__(self, archive: zipfile.ZipFile, headers: dict[str, ArrayHeader],
-                 source: str, error: type[ExplorerError]) -> None:
+                 source: str, error: type[ExplorerError], stream: BinaryIO | None = None
+                 ) -> None:
         self._archive = archive
         self.headers = headers
         self.source = source
         self._error = error
+        self._stream = stream
 
     def read(self, name: str) -> np.ndarray:
         """One array, read only now that its size is known to be what the file holds."""
         return self._open(name, read_data)
+
+    def map(self, name: str, path: Path) -> np.ndarray | None:
+        """Member ``name`` of the file at ``path`` (the one this archive reads) as a
+        read-only array over the file's own bytes (``np.memmap``): nothing is read until
+        a row is used, and the pages read can be dropped again. Only a member stored
+        uncompressed, of native float32 in C order, can be mapped; None for any other
+        (:meth:`read` it)."""
+        header, info = self.headers[name], self._archive.getinfo(f"{name}.npy")
+        if (self._stream is None or info.compress_type != zipfile.ZIP_STORED
+                or header.fortran_order or header.dtype != np.dtype(np.float32)
+                or not header.nbytes):
+            return None
+        try:
+            self._stream.seek(info.header_offset)
+            local = self._stream.read(_LOCAL_HEADER)
+            if len(local) != _LOCAL_HEADER or local[:4] != b"PK\x03\x04":
+                return None
+            names = int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
+            # the member is the .npy header, then exactly the data (read_header checked)
+            offset = info.header_offset + _LOCAL_HEADER + names + info.file_size - header.nbytes
+            if offset + header.nbytes > os.fstat(self._stream.fileno()).st_size:
+                return None
+            return np.memmap(path, np.float32, "r", offset, header.shape)
+        except (OSError, ValueError):
+            return None
 
     def read_text(self, name: str) -> str:
         """A 0-d text member (e.g. a JSON document saved with ``np.savez``)."""
@@ -258,7 +286,7 @@ def open_npz(stream: BinaryIO, size: int, source: str, what: str,
         raise error(f"{source} is not a readable {what} ({describe_error(exc)})") from None
     with archive:
         infos = check_members(archive, size, source, what, error)
-        npz = Npz(archive, {}, source, error)
+        npz = Npz(archive, {}, source, error, stream)
         for info in infos:
             if not info.filename.endswith(".npy"):
                 raise error(f"{source}: {info.filename}: not a .npy array member")

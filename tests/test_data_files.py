@@ -336,3 +336,36 @@ def test_good_files_still_load(tmp_path):
     recipe = loader("recipe")(files["recipe"])
     assert recipe.latents.shape == (5, 6) and recipe.keyframes[1] == {"latent": [0.5] * 6}
     assert recipe.settings["keyframes"] == [{"frame": 2}]
+
+
+def test_large_latents_are_mapped_from_the_file_not_read(tmp_path, monkeypatch):
+    """Latents above the size limit stay on disk (a read-only ``np.memmap`` of the file's
+    own bytes) and read back as saved; a mapped file is checked as a read one is, and a
+    compressed one is read instead."""
+    from explorer.latent import trajectory as module
+
+    monkeypatch.setattr(module, "MAP_ABOVE_BYTES", 0)
+    saved = make_trajectory(frames=40, width=5)
+    path = saved.save(tmp_path / "big.npz")
+    loaded = Trajectory.load(path)
+    assert isinstance(loaded.mu, np.memmap) and isinstance(loaded.logvar, np.memmap)
+    assert not loaded.mu.flags.writeable
+    np.testing.assert_array_equal(loaded.mu, saved.mu)
+    np.testing.assert_array_equal(loaded.latents([3, 7]), saved.mu[[3, 7]])
+    np.testing.assert_array_equal(loaded.logvar, saved.logvar)
+
+    members = read_members(path)
+    damaged = saved.mu.copy()
+    damaged[31, 2] = np.nan
+    members["mu.npy"] = npy_bytes(damaged)
+    write_members(tmp_path / "nan.npz", members)
+    with pytest.raises(ExplorerError, match=r"nan\.npz: mu: holds NaN") as refused:
+        Trajectory.load(tmp_path / "nan.npz")
+    assert "\n" not in str(refused.value)
+
+    packed = Trajectory.load(write_members(tmp_path / "packed.npz", read_members(path),
+                                           zipfile.ZIP_DEFLATED))
+    assert not isinstance(packed.mu, np.memmap)
+    np.testing.assert_array_equal(packed.mu, saved.mu)
+    monkeypatch.setattr(module, "MAP_ABOVE_BYTES", 1 << 40)
+    assert not isinstance(Trajectory.load(path).mu, np.memmap), "small files are read"

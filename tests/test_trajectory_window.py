@@ -72,3 +72,19 @@ def test_the_command_line_opens_a_trajectory(tmp_path, run_cli, encoded):
     result = run_cli(saved, "--model", demo_model_path(), "--screenshot", shot, timeout=300)
     assert result.returncode == 0, result.stderr
     assert shot.stat().st_size > 10_000
+
+
+def test_a_mapped_trajectory_is_browsed_as_a_read_one(qtbot, encoded, monkeypatch):
+    """Latents mapped from the file (a large trajectory's) decode and project as read ones."""
+    from explorer.latent import trajectory as module
+
+    monkeypatch.setattr(module, "MAP_ABOVE_BYTES", 0)
+    _, saved, trajectory = encoded
+    window = ready_window(qtbot, video=saved)
+    assert isinstance(window.state.trajectory.mu, np.memmap)
+    assert window.latent_map.point_count == 12
+    window.timeline.set_frame(7)
+    qtbot.waitUntil(lambda: window.original_view.caption == "frame 7", timeout=30_000)
+    vae = open_model(demo_model_path())
+    np.testing.assert_array_equal(window.reconstruction_view.frame,
+                                  decode_row(vae, trajectory, 7)[0])

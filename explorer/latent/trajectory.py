@@ -10,6 +10,9 @@ Rows are frames for a per-frame model, and latent steps for a temporal one (a vi
 autoencoder whose steps each cover several frames): row ``i`` then covers the video's
 frames ``frame_index[i]`` to ``last_frame[i]``, and ``meta["temporal"]`` says how
 (:class:`TemporalMeta`). Without ``last_frame`` each row covers exactly ``frame_index[i]``.
+
+Latents of more than :data:`MAP_ABOVE_BYTES` are memory-mapped from the file when it is
+opened (:meth:`Trajectory.load`), not read into memory.
 """
 
 from __future__ import annotations
@@ -46,6 +49,15 @@ ARRAY_SPECS = {
 """The arrays of a trajectory, in a trajectory file and in a session."""
 
 _FILE_SPECS = {**ARRAY_SPECS, "embedding": Spec("f", ("N", 2)), "meta": Spec("U", ())}
+MAP_ABOVE_BYTES = 64 << 20
+"""A file's ``mu`` and ``logvar`` of more bytes than this together (a million frames of 16
+latents are 128 MB) are memory-mapped (float32, as :meth:`Trajectory.save` writes them)
+rather than read: a long video's image-shaped latents (16,384 numbers a frame at 512 px)
+are gigabytes, of which decoding a frame reads one row, and the pages read can be dropped
+again. Smaller files are read whole (a mapped file cannot be replaced on Windows while it
+is open)."""
+_MAPPABLE = ("mu", "logvar")
+_FINITE_CHUNK = 1 << 22  # values checked at a time: no mask as large as the latents
 
 Size = Annotated[int, Field(ge=1, le=1 << 20)]
 MAX_FRAME = 2**53
@@ -236,8 +248,12 @@ class Trajectory:
             width = npz.check(_FILE_SPECS)["D"]
             meta = parse_json(npz.read_text("meta"), f"{file}: meta")
             meta = check_meta(meta, width, str(file), ExplorerError)
-            arrays = {name: npz.read(name) for name in (*ARRAY_SPECS, "embedding")
-                      if name in npz.headers}
+            mapped = sum(npz.headers[name].nbytes for name in _MAPPABLE) > MAP_ABOVE_BYTES
+            arrays = {}
+            for name in (*ARRAY_SPECS, "embedding"):
+                if name in npz.headers:
+                    view = npz.map(name, file) if mapped and name in _MAPPABLE else None
+                    arrays[name] = npz.read(name) if view is None else view
         embedding = arrays.pop("embedding")
         trajectory = cls.checked(arrays, meta, str(file), ExplorerError)
         if np.isnan(embedding).all():
@@ -283,5 +299,8 @@ class Trajectory:
 
 
 def _require_finite(array: np.ndarray, where: str, error: type[ExplorerError]) -> None:
-    if not np.isfinite(array).all():
-        raise error(f"{where}: holds NaN or infinite values")
+    """Every value of ``array`` finite, checked a block of rows at a time."""
+    rows = max(1, _FINITE_CHUNK // max(1, math.prod(array.shape[1:])))
+    for start in range(0, len(array), rows):
+        if not np.isfinite(array[start : start + rows]).all():
+            raise error(f"{where}: holds NaN or infinite values")
