@@ -369,3 +369,20 @@ def test_large_latents_are_mapped_from_the_file_not_read(tmp_path, monkeypatch):
     np.testing.assert_array_equal(packed.mu, saved.mu)
     monkeypatch.setattr(module, "MAP_ABOVE_BYTES", 1 << 40)
     assert not isinstance(Trajectory.load(path).mu, np.memmap), "small files are read"
+
+
+def test_a_model_decodes_mapped_latents_without_writing_to_the_file(tmp_path, monkeypatch):
+    """A read-only mapped row reaches torch as a copy: a model writing into its input
+    changes neither the file nor the trajectory."""
+    import torch
+
+    from explorer.latent import trajectory as module
+    from explorer.model.torch_vae import to_device
+
+    monkeypatch.setattr(module, "MAP_ABOVE_BYTES", 0)
+    saved = make_trajectory(frames=8, width=4)
+    loaded = Trajectory.load(saved.save(tmp_path / "t.npz"))
+    tensor = to_device(loaded.mu[2:5], torch.device("cpu"))  # a view of the file's pages
+    tensor.mul_(0)
+    np.testing.assert_array_equal(loaded.mu, saved.mu)
+    np.testing.assert_array_equal(Trajectory.load(tmp_path / "t.npz").mu, saved.mu)

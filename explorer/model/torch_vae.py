@@ -129,9 +129,12 @@ class TorchVAE:
 def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
     """``array`` as a tensor on ``device``, as it is (conversions then run there).
 
-    For CUDA it goes through pinned memory, so that the copy is asynchronous.
+    For CUDA it goes through pinned memory, so that the copy is asynchronous. A read-only
+    array (latents mapped from a trajectory file) is copied first: torch has no read-only
+    tensors, and a model that wrote into its input would fault on the file's pages.
     """
-    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    array = np.ascontiguousarray(array)
+    tensor = torch.from_numpy(array if array.flags.writeable else array.copy())
     if device.type == "cuda":
         tensor = tensor.pin_memory()
     return tensor.to(device, non_blocking=True)

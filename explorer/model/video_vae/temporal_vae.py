@@ -37,7 +37,7 @@ from torch import nn
 
 from explorer.errors import ExplorerError
 from explorer.model.devices import resolve_device
-from explorer.model.torch_vae import frames_to_tensor, tensor_to_frames
+from explorer.model.torch_vae import frames_to_tensor, tensor_to_frames, to_device
 from explorer.model.video_vae.families import Family, Geometry, Statistics
 from explorer.video.fitting import FitMode, fit_frames
 
@@ -182,7 +182,7 @@ class TemporalVAE:
         if len(latents) == 0:
             return np.zeros((0, *self.frame_size, 3), np.uint8)
         with torch.inference_mode():
-            z = torch.from_numpy(np.ascontiguousarray(latents)).to(self._device)
+            z = to_device(latents, self._device)
             z = z.transpose(0, 1).unsqueeze(0).contiguous()  # [1, C, S, h, w]
             mean, std, scale = self._statistics(z)
             video = self.family.decode(self.module, (z / scale * std + mean).to(self.dtype))
