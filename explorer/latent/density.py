@@ -41,7 +41,13 @@ def rasterise(
     ``setRect(x_min, y_min, width, height)``. A point on the right or top edge falls in
     the last column or row.
     """
-    counts, sums = histogram(*columns(embedding), values, rect, size)
+    return image_of(*histogram(*columns(embedding), values, rect, size), lut, min_alpha)
+
+
+def image_of(counts: np.ndarray, sums: np.ndarray, lut: np.ndarray,
+             min_alpha: int = MIN_ALPHA) -> np.ndarray:
+    """The RGBA image [h, w, 4] uint8 of pixels holding ``counts`` [h, w] points whose
+    values sum to ``sums`` [h, w] (:func:`histogram`), coloured by :func:`paint_cells`."""
     filled = np.flatnonzero(counts)
     return paint_cells(counts.shape, filled, counts.flat[filled], sums.flat[filled], lut,
                        min_alpha)

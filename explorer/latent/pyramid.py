@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from explorer.latent.density import MIN_ALPHA, histogram, paint_cells
+from explorer.latent.density import MIN_ALPHA, histogram, image_of, paint_cells
 from explorer.latent.spatial import ViewRect
 
 FINEST_LEVEL = 14
@@ -126,10 +126,8 @@ class DensityPyramid:
         if level is None:
             rows = self.rows_near(rect)
             counts, sums = histogram(self.x[rows], self.y[rows], self.values[rows], rect, size)
-            filled = np.flatnonzero(counts)
-            cells = Cells(counts.shape, filled, counts.flat[filled], sums.flat[filled], rect)
-        else:
-            cells = self.cells(level, rect)
+            return DensityImage(image_of(counts, sums, lut, min_alpha), rect)
+        cells = self.cells(level, rect)
         return DensityImage(paint_cells(cells.shape, cells.place, cells.counts, cells.sums,
                                         lut, min_alpha), cells.rect)
 

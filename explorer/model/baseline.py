@@ -55,8 +55,7 @@ def fit_frame_pca(frames: np.ndarray, train_index: np.ndarray, components: int) 
     mean = data.mean(axis=0)
     data -= mean
     variances, vectors = np.linalg.eigh((data @ data.T).astype(np.float64))
-    order = np.argsort(variances)[::-1][:components]
-    kept = order[variances[order] > 1e-9 * max(variances.max(), 1e-30)]
+    kept = _leading(variances, components)
     axes = (vectors[:, kept].T @ data) / np.sqrt(variances[kept])[:, None]
     spreads = np.sqrt(variances[kept] / len(data))
     return FramePCA(mean, axes.astype(np.float32), spreads.astype(np.float32))
@@ -82,8 +81,7 @@ def fit_patch_pca(frames: np.ndarray, train_index: np.ndarray, patch: int,
         count += len(tiles)
     mean = total / count
     variances, vectors = np.linalg.eigh(outer / count - np.outer(mean, mean))
-    order = np.argsort(variances)[::-1][:components]
-    kept = order[variances[order] > 1e-9 * max(variances.max(), 1e-30)]
+    kept = _leading(variances, components)
     return FramePCA(mean.astype(np.float32), vectors[:, kept].T.astype(np.float32),
                     np.sqrt(variances[kept]).astype(np.float32))
 
@@ -94,6 +92,13 @@ def pca_holdout_psnr(
     """Mean PSNR (dB) of the held-out ``frames`` (uint8 [N, H, W, 3]) projected on the
     first ``components`` principal components of the training frames."""
     return fit_frame_pca(frames, train_index, components).holdout_psnr(frames, holdout_index)
+
+
+def _leading(variances: np.ndarray, components: int) -> np.ndarray:
+    """The indices of the ``components`` largest ``variances``, largest first, less those of
+    (numerically) zero variance."""
+    order = np.argsort(variances)[::-1][:components]
+    return order[variances[order] > 1e-9 * max(variances.max(), 1e-30)]
 
 
 def _fitted_rows(frames: np.ndarray, train_index: np.ndarray) -> np.ndarray:
