@@ -741,7 +741,13 @@ def _qt_app() -> Any:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    return QApplication.instance() or QApplication([sys.argv[0]])
+    from explorer.ui.collector import collect_on_gui_thread
+
+    if QApplication.instance() is not None:
+        return QApplication.instance()
+    app = QApplication([sys.argv[0]])
+    collect_on_gui_thread(app)  # as the app: a worker thread must never collect Qt objects
+    return app
 
 
 def _in_thread_of(owner: Any, work: Callable[[], float]) -> float:
@@ -1077,7 +1083,7 @@ def _work_the_window(trajectory: Path, count: int, folder: Path) -> dict[str, fl
     figures: dict[str, float] = {}
     figures["map_load_s"], figures["map_load_stall_ms"] = watch.phase(
         lambda: window.open_files(trajectory, demo_model_path()),
-        drawn=lambda: latent_map.point_count == count,
+        drawn=lambda: latent_map.shown_count == count,
         settled=lambda: watch.ready and _map_settled(window))
     figures["map_frame_ms_p95"] = _p95(_sweep_frames_ms(latent_map))
     figures["map_pick_ms_p95"] = _p95(_pick_ms(latent_map, watch))

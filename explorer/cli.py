@@ -185,8 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="vq-vae: numbers per code; it must divide --latent-dim, "
                        f"{code_dim.range}")
     train.add_argument("--epochs", type=EPOCHS, default=None,
-                       help=f"passes over the frames, {EPOCHS.range} (default: 900 to 2,700 "
-                       "steps: 60 epochs of a 250-frame clip, 45 of 720 frames)")
+                       help=f"passes over the frames, {EPOCHS.range} (default: 1,200 to 2,700 "
+                       "steps: 80 epochs of a 250-frame clip, 45 of 720 frames)")
     _batch_size_option(train)
     train.set_defaults(batch_size=16)
     train.add_argument("--learning-rate", type=LEARNING_RATE, default=5e-4,

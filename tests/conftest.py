@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import tempfile
@@ -17,6 +18,17 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from explorer.demo import demo_frames  # noqa: E402
+from explorer.ui.collector import collect_when_due  # noqa: E402
+
+# As the app (explorer.ui.collector): no thread but this one collects garbage, so that no
+# worker thread destroys a test's Qt objects (a deadlock with the GUI thread).
+gc.disable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_here():
+    yield
+    collect_when_due()
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_MEDIA = PROJECT_ROOT.parent / "shared" / "media"

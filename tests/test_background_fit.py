@@ -1,9 +1,14 @@
+import os
+import sys
+import threading
 import time
 
 import numpy as np
+import pytest
 
 from explorer.latent.background import BackgroundFit, FitProgress
 from explorer.latent.projection import UMAPProjection
+from explorer.priority import BACKGROUND_NICE
 
 
 def wait_for_result(fit: BackgroundFit, timeout: float = 120.0):
@@ -45,3 +50,17 @@ def test_cancel_ends_the_child():
     fit.cancel()
     assert fit.finished and fit.poll() is None
     assert not fit._process.is_alive()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a child's nice value is "
+                    "inherited from the thread that starts it on Linux")
+def test_the_child_runs_at_a_low_priority_from_its_start_and_the_window_keeps_its_own():
+    """On two cores a child at normal priority (UMAP's numba threads) starved the window's
+    event loop for a quarter of a second at a time."""
+    fit = BackgroundFit("umap", curve(), seed=0)
+    deadline = time.monotonic() + 60
+    while fit._process.pid is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert os.getpriority(os.PRIO_PROCESS, fit._process.pid) == BACKGROUND_NICE
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == 0, "not this thread"
+    fit.cancel()

@@ -215,8 +215,8 @@ def test_a_video_named_like_a_command_opens_in_the_window(tmp_path):
 
 HELP_DEFAULTS = {
     "train": ["--size {64,128,256} square frame size in pixels (default: 64)",
-              "--epochs EPOCHS passes over the frames, 1 to 100,000 (default: 900 to 2,700 "
-              "steps: 60 epochs of a 250-frame clip, 45 of 720 frames)",
+              "--epochs EPOCHS passes over the frames, 1 to 100,000 (default: 1,200 to 2,700 "
+              "steps: 80 epochs of a 250-frame clip, 45 of 720 frames)",
               "(default: 16)", "1e-08 to 1 (default: 0.0005)", "0 to 1000 (default: 1)",
               "--max-frames MAX_FRAMES use at most this many frames from the start, 1 to "
               "10,000,000 (default: every frame)", "(default: crop)", "(default: auto)"],

@@ -5,6 +5,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPoint
 
+from explorer.latent import map_points
 from explorer.latent.synthetic import random_walk_trajectory
 from explorer.state.colouring import PointColours
 from explorer.ui.latent_map import COLOUR_MAP, COLOUR_STEPS, LatentMap
@@ -158,7 +159,8 @@ def test_a_long_line_is_decimated_under_the_density_image_and_exact_zoomed_in(qt
 
     count = DETAIL_LIMIT + 10_000
     walk = random_walk_trajectory(count, dim=2, seed=3).mu
-    latent_map.set_trajectory(walk, PointColours(np.arange(count) / 24.0, "time (s)"))
+    with qtbot.waitSignal(latent_map.detail.pointsShown, timeout=10_000):  # on a thread
+        latent_map.set_trajectory(walk, PointColours(np.arange(count) / 24.0, "time (s)"))
     assert latent_map.detail.showing_density
     assert len(line.getData()[0]) == DENSITY_LINE_VERTICES < LINE_VERTICES
     assert line.curve.opts["antialias"] and line.curve.opts["pen"].widthF() == 1
@@ -174,26 +176,14 @@ def test_a_long_line_is_decimated_under_the_density_image_and_exact_zoomed_in(qt
     assert 0 < len(shown) < DENSITY_LINE_VERTICES and np.isin(shown, walk[:, 0]).all()
 
 
-def test_points_without_a_finite_value_take_the_lowest_shade(qtbot):
-    latent_map = LatentMap()
-    qtbot.addWidget(latent_map)
-    values = np.array([np.nan, 2.0, np.inf, 4.0, -np.inf, 3.0])
-    shade, limits = latent_map._shade(PointColours(values, "x"), values)
-    np.testing.assert_array_equal(shade, [0, 0, COLOUR_STEPS - 1, COLOUR_STEPS - 1, 0, 128])
-    assert limits == (2.0, 4.0)
-    plain = np.array([2.0, 4.0, 3.0])
-    np.testing.assert_array_equal(latent_map._shade(PointColours(plain, "x"), plain)[0],
-                                  [0, COLOUR_STEPS - 1, 128])
-
-
 def test_a_second_layout_of_the_same_values_is_coloured_as_the_first(qtbot, monkeypatch):
     latent_map = LatentMap()
     qtbot.addWidget(latent_map)
     walk = random_walk_trajectory(500, dim=2, seed=3).mu
     times = np.arange(500) / 24.0
     shaded = []
-    shade = latent_map._shade
-    monkeypatch.setattr(latent_map, "_shade", lambda *args: shaded.append(1) or shade(*args))
+    shade = map_points.shade
+    monkeypatch.setattr(map_points, "shade", lambda *args: shaded.append(1) or shade(*args))
     latent_map.set_trajectory(walk, PointColours(times, "time (s)"))
     first = latent_map._points.data["brush"].copy()
     latent_map._colour_bar.setLevels((5.0, 6.0))
@@ -204,6 +194,37 @@ def test_a_second_layout_of_the_same_values_is_coloured_as_the_first(qtbot, monk
     latent_map.set_trajectory(walk, PointColours(times[::-1].copy(), "time (s)"))
     assert len(shaded) == 2
     assert latent_map._points.data["brush"][0] == first[-1]
+
+
+def test_a_large_map_is_prepared_on_a_thread_and_the_newest_points_win(qtbot):
+    """A large trajectory's shades and columns are made off the window's thread: the
+    window keeps the last picture meanwhile, and what was asked last is what is drawn,
+    even when a small trajectory comes while a large one is prepared."""
+    latent_map = LatentMap()
+    qtbot.addWidget(latent_map)
+    latent_map.resize(800, 600)
+    latent_map.show()
+    count = DETAIL_LIMIT + 5_000
+    first = random_walk_trajectory(count, dim=2, seed=3).mu
+    second = first * 3.0 + 100.0
+    colours = PointColours(np.arange(count) / 24.0, "time (s)")
+    shown = []
+    latent_map.detail.pointsShown.connect(shown.append)
+    latent_map.set_trajectory(first, colours)
+    assert latent_map.detail.pending and latent_map.shown_count == 0, "not made here"
+    latent_map.set_trajectory(second, colours)  # asked while the first is prepared
+    qtbot.waitUntil(lambda: not latent_map.detail.pending, timeout=10_000)
+    assert [points.embedding[0, 0] for points in shown] == [second[0, 0]]
+    (x0, x1), _ = latent_map.viewRange()
+    assert x0 <= second[:, 0].min() and x1 >= second[:, 0].max(), "fitted to the newest"
+    assert x0 > first[:, 0].max(), "not to the first"
+
+    latent_map.set_trajectory(first, colours)
+    small = random_walk_trajectory(100, dim=2, seed=4).mu
+    latent_map.set_trajectory(small, PointColours(np.arange(100.0), "time (s)"))  # at once
+    assert latent_map.shown_count == 100 and not latent_map.detail.pending
+    qtbot.wait(300)  # the large one's preparation ends meanwhile, and is dropped
+    assert latent_map.shown_count == 100 and len(latent_map._points.data) == 100
 
 
 def test_a_large_map_is_drawn_from_its_pyramid_zoomed_out_and_points_zoomed_in(large_map, qtbot):

@@ -193,7 +193,7 @@ def test_the_dialog_offers_every_family_and_the_recipe_length(qtbot, worker, dem
     dialog = shown_dialog(qtbot, worker, demo_clip, tmp_path)
     offered = [dialog.family.itemData(i) for i in range(dialog.family.count())]
     assert offered == list(FAMILIES)
-    assert dialog.epochs.text() == "Auto (900 to 2,700 steps)"
+    assert dialog.epochs.text() == "Auto (1,200 to 2,700 steps)"
     assert dialog.settings().epochs is None, "Auto leaves the length to the recipe"
     dialog.epochs.setFocus()
     qtbot.keyClick(dialog.epochs, Qt.Key.Key_Up)

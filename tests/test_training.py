@@ -216,8 +216,8 @@ def test_a_video_without_frames_is_an_error(tmp_path):
 
 
 def test_the_default_length_is_a_budget_of_steps_not_of_epochs(demo_clip, monkeypatch):
-    assert default_epochs(225, 16) == 60  # a 250-frame clip less its held-out frames
-    assert default_epochs(27, 16) == 450  # a 30-frame GIF
+    assert default_epochs(225, 16) == 80  # a 250-frame clip less its held-out frames
+    assert default_epochs(27, 16) == 600  # a 30-frame GIF
     assert default_epochs(648, 16) == 45  # 30 s at 24 fps: at least 45 epochs
     assert default_epochs(2000, 16) == 22  # a long clip: at most 2,700 steps
     assert default_epochs(1_000_000, 16) == 1

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from explorer.latent.projection import Projection, projection_from_state
+from explorer.priority import start_quietly
 
 _CONTEXT = multiprocessing.get_context("spawn")  # never fork a process that runs Qt
 _WAKE_S = 0.2  # how often the relay checks that the child is still alive
@@ -91,7 +92,7 @@ class BackgroundFit:
         with self._lock:
             if self._cancelled:
                 return
-            self._process.start()
+            start_quietly(self._process)
         try:
             self._news.put(self._follow())
         finally:
@@ -114,6 +115,9 @@ class BackgroundFit:
 
 
 def _fit_in_child(kind: str, latents: np.ndarray, options: dict, messages) -> None:
+    from explorer.priority import lower_process_priority
+
+    lower_process_priority()  # before numba starts its threads: they inherit it
     from explorer.errors import ExplorerError, describe_error
     from explorer.latent.landmarks import umap_state
     from explorer.latent.projection import fit_projection

@@ -32,6 +32,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.spatial import Delaunay, QhullError, cKDTree
 
+from explorer.priority import lower_process_priority, start_quietly
+
 # Layouts thinner than this (minor over major standard deviation) are treated as a line:
 # qhull leaves degenerate triangles (NaN barycentric transforms) in such slivers.
 _FLAT = 1e-6
@@ -105,14 +107,14 @@ def triangulate_apart(points: np.ndarray) -> Triangulation:
     child = _CONTEXT.Process(target=_triangulate_into, args=(points, sender), daemon=True,
                              name="explorer-triangulation")
     try:
-        child.start()
+        start_quietly(child)
     except OSError:  # no process to be had (limits)
         receiver.close()
         return triangulate(points)
     finally:
         sender.close()  # the child's copy is its own: recv sees EOF if it dies
     try:
-        return receiver.recv()
+        return _receive(receiver)
     except EOFError:
         return triangulate(points)
     finally:
@@ -121,8 +123,31 @@ def triangulate_apart(points: np.ndarray) -> Triangulation:
 
 
 def _triangulate_into(points: np.ndarray, sender: Connection) -> None:
-    """The child's work: :func:`triangulate`, sent back whole."""
-    sender.send(triangulate(points))
+    """The child's work: :func:`triangulate`, sent back whole, at low priority."""
+    lower_process_priority()
+    _send(sender, triangulate(points))
+
+
+def _send(sender: Connection, triangulation: Triangulation) -> None:
+    """Each array's shape and type, then its bytes straight from the array. Pickled
+    whole, a triangulation arrives as a copy of its bytes beside the arrays unpickled from
+    them: at a million points 120 MB at once, the window's peak memory."""
+    sender.send([None if array is None else (array.shape, array.dtype.str)
+                 for array in triangulation])
+    for array in triangulation:
+        if array is not None and array.size:
+            sender.send_bytes(np.ascontiguousarray(array))
+
+
+def _receive(receiver: Connection) -> Triangulation:
+    """What :func:`_send` sent, each array read into its own memory."""
+    arrays = []
+    for layout in receiver.recv():
+        array = None if layout is None else np.empty(layout[0], np.dtype(layout[1]))
+        if array is not None and array.size:  # as bytes: [T, 3] would be T items of 12
+            receiver.recv_bytes_into(memoryview(array).cast("B"))
+        arrays.append(array)
+    return Triangulation(*arrays)
 
 
 def _arrays(keep: np.ndarray, tri: Delaunay | None) -> Triangulation:

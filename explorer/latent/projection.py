@@ -324,9 +324,11 @@ class UMAPProjection:
         self.axes = np.asarray(axes, np.float32)  # [r, D]; the identity when D <= r
         self.params = dict(params)
         self._model = model
-        self._reduced = self._reduce(self.latents)
+        # float32: a million 16-d latents' are 64 MB, not 128 (the window's peak memory);
+        # candidates are ranked in it, then measured in float64 (_nearest)
+        self._reduced = _coordinates(self.latents, self.mean, self.axes, np.float32)
         self._squared = np.concatenate([  # in blocks, as the coordinates (the GIL)
-            np.einsum("nr,nr->n", part, part)
+            np.einsum("nr,nr->n", part, part, dtype=np.float64)
             for part in np.array_split(self._reduced, max(1, self._reduced.size // _BLOCK))])
         self._surface = SurfaceBuild(self.embedding, self.latents)
         self._points: cKDTree | None = None  # the layout's points, until the surface is built
@@ -422,7 +424,7 @@ class UMAPProjection:
         distance = np.empty((len(queries), count))
         for start in range(0, len(queries), block):
             part = queries[start : start + block]
-            ranking = self._squared[None, :] - 2.0 * part @ self._reduced.T
+            ranking = self._squared[None, :] - 2.0 * (part.astype(np.float32) @ self._reduced.T)
             candidates = np.argpartition(ranking, count - 1, axis=1)[:, :count]
             exact = np.linalg.norm(self._reduced[candidates] - part[:, None], axis=2)
             order = np.argsort(exact, axis=1)
@@ -504,16 +506,17 @@ class UMAPProjection:
         return cls(latents, state["embedding"], state["mean"], state["axes"], params)
 
 
-def _coordinates(flat: np.ndarray, mean: np.ndarray, axes: np.ndarray) -> np.ndarray:
-    """Coordinates [M, r] (float64) of flat latents along ``axes`` [r, D] about ``mean``.
+def _coordinates(flat: np.ndarray, mean: np.ndarray, axes: np.ndarray,
+                 dtype: type = np.float64) -> np.ndarray:
+    """Coordinates [M, r] (``dtype``) of flat latents along ``axes`` [r, D] about ``mean``.
 
     Computed in the precision of ``mean`` and ``axes``, a block of rows at a time, so that
-    10,000 large latents are never copied whole, and written into the float64 result
-    block by block: no call holds the GIL for the whole of a million latents (a UMAP
-    layout is rebuilt on a thread while the window draws).
+    10,000 large latents are never copied whole, and written into the result block by
+    block: no call holds the GIL for the whole of a million latents (a UMAP layout is
+    rebuilt on a thread while the window draws).
     """
     block = max(1, _BLOCK // flat.shape[1])
-    coordinates = np.empty((len(flat), len(axes)))
+    coordinates = np.empty((len(flat), len(axes)), dtype)
     for start in range(0, len(flat), block):
         rows = flat[start : start + block]
         coordinates[start : start + len(rows)] = (rows.astype(mean.dtype) - mean) @ axes.T

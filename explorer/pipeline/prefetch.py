@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TypeVar
 
+from explorer.priority import lower_thread_priority
+
 T = TypeVar("T")
 _DONE = object()
-_LOWEST_PRIORITY = 19
 _HANDOVER = object()
 """From a polite producer that was kept waiting for: carry on at normal priority."""
 PATIENCE_S = 0.25
@@ -115,21 +116,6 @@ def _put(slots: queue.Queue, item: object, stop: threading.Event) -> bool:
         except queue.Full:
             continue
     return False
-
-
-def lower_thread_priority() -> bool:
-    """Give the calling thread the lowest CPU priority; whether that was possible.
-
-    Only on Linux, where each thread has a nice value of its own; elsewhere it is the
-    process's, and lowering it would slow the whole app.
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _LOWEST_PRIORITY)
-    except OSError:
-        return False
-    return True
 
 
 def _torch_on_one_thread() -> None:

@@ -45,6 +45,7 @@ def run_app(
         if trust_code:  # what the user named on this command: the session's models
             trusted += [path for path in (saved.model_path, saved.compared_model_path) if path]
 
+    from explorer.ui.collector import collect_on_gui_thread
     from explorer.ui.main_window import MainWindow
 
     qInstallMessageHandler(_quiet_qt_messages)
@@ -55,6 +56,7 @@ def run_app(
     app.setWindowIcon(app_icon())
     app.setDesktopFileName(DESKTOP_ID)  # Wayland's app id: finds the .desktop entry
     follow_palette(app)
+    collect_on_gui_thread(app)
     window = MainWindow(video, model, interactive=screenshot is None, session=session,
                         recover=screenshot is None and session is None, trusted_code=trusted)
     window.show()
@@ -151,6 +153,9 @@ class _Screenshot(QObject):
 
     @Slot()
     def _save(self) -> None:
+        if self._window.latent_map.detail.pending:  # a large map's points are prepared
+            QTimer.singleShot(50, self._save)
+            return
         self._app.processEvents()
         if not self._window.grab().save(str(self._path)):
             self.fail(f"could not write screenshot {self._path}")

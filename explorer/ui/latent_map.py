@@ -9,12 +9,15 @@ projection's fast inverse.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QCursor, QPixmap
 from PySide6.QtWidgets import QFrame, QLabel, QMenu, QVBoxLayout
 
+from explorer.latent.map_points import MapPoints, map_points
 from explorer.state.colouring import PointColours
 from explorer.ui.images import to_qimage
 from explorer.ui.map_detail import LevelOfDetail
@@ -222,6 +225,7 @@ class LatentMap(pg.PlotWidget):
             self.addItem(item)
         self.probe.setZValue(10)
         self.detail = LevelOfDetail(self._view, self._points, self._line)
+        self.detail.pointsShown.connect(self._on_points_shown)
         self.scene().sigMouseMoved.connect(self._hover_by_index)
         self._view.clicked.connect(self._click_by_index)
         self._colour_bar = pg.ColorBarItem(
@@ -261,7 +265,8 @@ class LatentMap(pg.PlotWidget):
         self.probe.sigPositionChanged.connect(self._keep_probe_label_inside)
         self._view.sigRangeChanged.connect(self._keep_probe_label_inside)
         self._embedding = np.zeros((0, 2), np.float32)
-        self._shaded: tuple[np.ndarray, int, bool, np.ndarray] | None = None
+        self._colours = PointColours(np.zeros(0), "time (s)")
+        self._fit_wanted = False  # once the points being prepared are drawn
 
     @property
     def point_count(self) -> int:
@@ -295,54 +300,26 @@ class LatentMap(pg.PlotWidget):
         """Show a trajectory (or the part encoded so far), its points coloured by
         ``colours``; ``shown`` [N] bool leaves points out, ``groups`` [N] keeps the line
         from joining points of different groups (a library's videos); ``fit`` rescales
-        the view."""
-        self._embedding = np.asarray(embedding, dtype=np.float32)
-        count = len(self._embedding)
-        rows = np.arange(count) if shown is None else np.flatnonzero(shown[:count])
-        if count == 0:  # nothing open
-            self.detail.set_points(self._embedding, rows, np.zeros(0, np.intp), self._shades)
+        the view. A large one is drawn once its points are prepared on a thread
+        (:meth:`LevelOfDetail.show`)."""
+        self._embedding = embedding
+        self._colours = colours
+        self._fit_wanted = self._fit_wanted or fit  # asked for points not yet drawn: kept
+        shades = self._categories if colours.categorical else self._shades
+        shading = self.detail.points.shading if self.detail.points is not None else None
+        make = partial(map_points, embedding, colours.values, colours.categorical,
+                       len(shades.lut), shown, groups, shading)
+        self.detail.show(make, len(embedding), shades)
+
+    def _on_points_shown(self, points: MapPoints) -> None:
+        """Points are drawn: their colouring's key, and the view fitted if it was asked."""
+        if not len(points.embedding):  # nothing open
             for item in (self._line, self._points, self._current, self._path, self._keyframes):
                 item.setData([], [])
-            self._show_key(colours, None)
-            return
-        shades = self._categories if colours.categorical else self._shades
-        shade, limits = self._shade_of(colours, count)
-        self.detail.set_points(self._embedding, rows,
-                               shade if len(rows) == count else shade[rows],
-                               shades, _joins(rows, groups))
-        self._show_key(colours, limits)
-        if fit:
+        self._show_key(self._colours, points.shading.limits)
+        if self._fit_wanted:
+            self._fit_wanted = False
             self.fit_view()
-
-    def _shade_of(self, colours: PointColours, count: int
-                  ) -> tuple[np.ndarray, tuple[float, float] | None]:
-        """:meth:`_shade` of the first ``count`` values, kept for the next call with the
-        same values array: another layout of the same trajectory (a switch to UMAP and
-        back) is coloured as the last one was, and a million points' shading was the
-        largest part of the switch's stall (0.12–0.2 s of the GUI thread, more beside other
-        threads)."""
-        values, shaded = colours.values, self._shaded
-        if (shaded is None or shaded[0] is not values or shaded[1] != count
-                or shaded[2] != colours.categorical):
-            coloured = self._shade(colours, np.asarray(values)[:count])
-            self._shaded = shaded = (values, count, colours.categorical, coloured)
-        return shaded[3]
-
-    def _shade(self, colours: PointColours, values: np.ndarray
-               ) -> tuple[np.ndarray, tuple[float, float] | None]:
-        """Each point's row of the lookup table its colouring uses, and the lowest and
-        highest finite value (None for categories, or when there is none)."""
-        if colours.categorical:
-            return values.astype(np.intp) % len(self._categories.lut), None
-        limits = _finite_range(values)
-        low, high = limits or (0.0, 1.0)
-        if np.isnan(values).any():  # (infinities go to the ends: the clip below)
-            values = np.nan_to_num(values, nan=low)
-        # in place: a million points' temporaries took 0.1 s
-        scaled = np.subtract(values, low, dtype=np.float64)
-        scaled *= (COLOUR_STEPS - 1) / max(high - low, 1e-9)
-        np.clip(scaled, 0, COLOUR_STEPS - 1, out=scaled)
-        return np.rint(scaled, out=scaled).astype(np.intp), limits
 
     def _show_key(self, colours: PointColours, limits: tuple[float, float] | None) -> None:
         """A colour bar for values, a legend for categories."""
@@ -386,8 +363,11 @@ class LatentMap(pg.PlotWidget):
             self.categoryToggled.emit(self._legend_samples.index(sample), sample.isVisible())
 
     def fit_view(self) -> None:
-        """Fit the view to the trajectory's points, not to a probe or path elsewhere."""
-        if self.detail.active:  # the scatter holds only the points in view
+        """Fit the view to the trajectory's points, not to a probe or path elsewhere (once
+        they are drawn, if they are being prepared)."""
+        if self.detail.pending:
+            self._fit_wanted = True
+        elif self.detail.active:  # the scatter holds only the points in view
             low, high = self.detail.bounds()
             self._view.setRange(xRange=(low[0], high[0]), yRange=(low[1], high[1]))
         elif len(self.detail.rows):
@@ -562,29 +542,6 @@ class _Shades:
     def __init__(self, lut: np.ndarray) -> None:
         self.lut = lut
         self.brushes = np.array([pg.mkBrush(*colour) for colour in lut], dtype=object)
-
-
-def _finite_range(values: np.ndarray) -> tuple[float, float] | None:
-    """The lowest and highest finite value, None when there is none. Where every value
-    is finite (the usual case: a million times), read without copying out the finite ones."""
-    if not len(values):
-        return None
-    low, high = float(values.min()), float(values.max())
-    if np.isfinite(low) and np.isfinite(high):
-        return low, high
-    finite = values[np.isfinite(values)]
-    return (float(finite.min()), float(finite.max())) if len(finite) else None
-
-
-def _joins(rows: np.ndarray, groups: np.ndarray | None) -> np.ndarray | None:
-    """[M - 1] bool: whether the line joins shown rows ``i`` and ``i + 1``: consecutive
-    rows of one group; None when it joins them all."""
-    if groups is None and len(rows) and rows[-1] - rows[0] == len(rows) - 1:
-        return None  # one unbroken run (rows ascend): no array of a million Trues to read
-    joins = np.diff(rows) == 1
-    if groups is not None:
-        joins &= groups[rows[1:]] == groups[rows[:-1]]
-    return joins
 
 
 class _HoverTip(QFrame):

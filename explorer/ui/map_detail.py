@@ -8,8 +8,10 @@ decimated to what the view can show. The image comes from a density pyramid
 costs the same at a million points as at a thousand), built on a thread of its own; until
 it is, from a sample of the points. Picking (hover, click, the context menu) goes through
 a spatial index (:class:`~explorer.latent.spatial.PointIndex`), also built on a thread,
-so that the window never waits for either. At most :data:`DETAIL_LIMIT` points are all
-drawn as they are, and picked by the scatter itself.
+so that the window never waits for either. Before all that, a large trajectory's points
+themselves (their shades, the shown rows, the columns and the sample) are made on a
+thread too, and drawn once they are ready. At most :data:`DETAIL_LIMIT` points are all
+drawn at once as they are, and picked by the scatter itself.
 
 Points may be left out (a library's hidden videos): only the shown ``rows`` are drawn and
 indexed, and every point drawn or picked is known by its row of the trajectory.
@@ -18,11 +20,14 @@ indexed, and every point drawn or picked is known by its row of the trajectory.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QTimer, Signal
+
+from explorer.latent.map_points import MapPoints
 
 DETAIL_LIMIT = 20_000
 """A trajectory of at most this many points is drawn one point at a time, whatever the
@@ -48,6 +53,9 @@ class LevelOfDetail(QObject):
 
     _indexBuilt = Signal(object, object)  # the embedding it was built for, its PointIndex
     _pyramidBuilt = Signal(object, object)  # the (embedding, shade) it was built for, it
+    _pointsPrepared = Signal(object, object)  # what made them, (MapPoints, _Prepared) or None
+    pointsShown = Signal(object)
+    """The :class:`~explorer.latent.map_points.MapPoints` now drawn."""
     refreshed = Signal()
 
     def __init__(self, view_box: pg.ViewBox, points: pg.ScatterPlotItem,
@@ -59,6 +67,11 @@ class LevelOfDetail(QObject):
         self.image.setZValue(-1)
         self.image.setVisible(False)
         view_box.addItem(self.image)
+        self.points: MapPoints | None = None
+        """What is drawn: every point, the rows shown and their shades."""
+        self._wanted: tuple[Callable[[], MapPoints], Any] | None = None
+        """What makes the newest points, and their shades, while they are prepared."""
+        self._preparing = False
         self._embedding = np.zeros((0, 2), np.float32)
         """The shown points."""
         self.rows = np.zeros(0, np.intp)
@@ -83,6 +96,7 @@ class LevelOfDetail(QObject):
         view_box.sigRangeChanged.connect(self._view_changed)
         self._indexBuilt.connect(self._on_index_built)
         self._pyramidBuilt.connect(self._on_pyramid_built)
+        self._pointsPrepared.connect(self._on_points_prepared)
 
     def _view_changed(self, *_args) -> None:
         if self.active:
@@ -97,39 +111,86 @@ class LevelOfDetail(QObject):
     def showing_density(self) -> bool:
         return self.image.isVisible()
 
-    def set_points(self, embedding: np.ndarray, rows: np.ndarray, shade: np.ndarray,
-                   shades: Any, joins: np.ndarray | None = None) -> None:
-        """The trajectory's 2-D points [N, 2], the ``rows`` shown [M], each shown point's
-        shade (a row of ``shades.lut``, drawn with ``shades.brushes``), and ``joins``
-        [M - 1], whether the line joins shown points ``i`` and ``i + 1``."""
-        from explorer.latent.density import columns
+    @property
+    def pending(self) -> bool:
+        """Whether the newest points are still being prepared on a thread."""
+        return self._wanted is not None
 
-        # every row shown: the embedding itself, not a copy (a million points' is 8 MB)
-        self._embedding = embedding if len(rows) == len(embedding) else embedding[rows]
-        self.rows = rows
-        self._shade, self._shades, self._joins = shade, shades, joins
-        self.index, self.pyramid, self._bounds = None, None, None
+    def show(self, make: Callable[[], MapPoints], count: int, shades: Any) -> None:
+        """Draw the points ``make`` returns, ``count`` of them, each in its shade's colour
+        of ``shades`` (a lookup table ``lut`` and its ``brushes``), then emit
+        :attr:`pointsShown`. A few are drawn at once; more than :data:`DETAIL_LIMIT` are
+        prepared on a thread (their shades, columns and sample: tens of milliseconds at a
+        million points, which the window's event loop would wait for), and the newest of
+        what was asked meanwhile is drawn when they are."""
+        if count <= DETAIL_LIMIT:
+            self._wanted = None
+            points = make()
+            self._apply(points, _Prepared.of(points, len(shades.lut)), shades)
+            return
+        self._wanted = (make, shades)
+        if not self._preparing:
+            self._preparing = True
+            # once the event that asked has ended: the thread's array work and the rest of
+            # that event's (the timeline's, a paint's) would take turns with the GIL
+            QTimer.singleShot(0, self._start_preparing)
+
+    def _start_preparing(self) -> None:
+        if self._wanted is None:  # a few points were drawn since
+            self._preparing = False
+            return
+        make, shades = self._wanted
+        threading.Thread(target=self._prepare, args=(make, shades), daemon=True,
+                         name="map-points").start()
+
+    def _prepare(self, make: Callable[[], MapPoints], shades: Any) -> None:
+        prepared = None
+        try:
+            points = make()
+            prepared = (points, _Prepared.of(points, len(shades.lut)))
+        finally:  # an error is the thread's to report; the map still takes the next points
+            self._pointsPrepared.emit(make, prepared)
+
+    def _on_points_prepared(self, make: Callable[[], MapPoints], prepared: Any) -> None:
+        self._preparing = False
+        if self._wanted is None:  # a few points were drawn since
+            return
+        wanted, shades = self._wanted
+        if wanted is not make:  # newer points were asked for meanwhile
+            self._preparing = True
+            self._start_preparing()
+            return
+        self._wanted = None
+        if prepared is not None:
+            self._apply(*prepared, shades)
+
+    def _apply(self, points: MapPoints, prepared: _Prepared, shades: Any) -> None:
+        self.points, self._shades = points, shades
+        self._embedding, self.rows, self._shade = prepared.shown, points.rows, points.shade
+        self._joins, self._xy, self._values = points.joins, prepared.xy, prepared.values
+        self._sample, self._bounds = prepared.sample, prepared.bounds
+        self.index, self.pyramid = None, None
         self.image.setVisible(False)
         if self.active:
             lut = shades.lut
             self._raster_lut = lut[np.rint(np.arange(256) * (len(lut) - 1) / 255).astype(np.intp)]
-            self._xy = columns(self._embedding)  # once, not every frame: milliseconds
-            # each point's shade in [0, 1], as density images take them
-            self._values = np.multiply(shade, 1 / max(len(lut) - 1, 1), dtype=np.float32)
-            self._sample = _Sample(self._embedding, self._values, joins)
+            self.pointsShown.emit(points)  # the map may fit the view to them: drawn once
             self.refresh()
             self._timer.start()  # the pyramid and index are built once the view settles
             return
-        self._xy, self._values, self._sample = columns(np.zeros((0, 2))), self._values[:0], None
-        self._points.setData(pos=self._embedding, brush=shades.brushes[shade], data=rows)
-        connect = np.ones(len(rows), bool) if joins is None else np.append(joins, False)[:len(rows)]
+        self._points.setData(pos=self._embedding, brush=shades.brushes[self._shade],
+                             data=self.rows)
+        joins = self._joins
+        connect = np.ones(len(self.rows), bool) if joins is None \
+            else np.append(joins, False)[:len(self.rows)]
         self._draw_line(self._embedding, connect)
+        self.pointsShown.emit(points)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """The lowest and highest x and y [2] of the shown points (at least one), read
-        once per :meth:`set_points`: a million points' take tens of milliseconds."""
+        once per set of points: a million points' take tens of milliseconds."""
         if self._bounds is None:
-            x, y = self._xy if self.active else (self._embedding[:, 0], self._embedding[:, 1])
+            x, y = self._embedding[:, 0], self._embedding[:, 1]
             self._bounds = (np.array([x.min(), y.min()]), np.array([x.max(), y.max()]))
         return self._bounds
 
@@ -240,6 +301,32 @@ class LevelOfDetail(QObject):
         width, height = self._view.viewPixelSize()
         point = int(self.index.nearest(x, y, pixels * width, pixels * height))
         return int(self.rows[point]) if point >= 0 else -1
+
+
+class _Prepared:
+    """What a large map reads at every frame, made once per set of points: the shown
+    ``points`` [M, 2], their columns ``xy`` (contiguous float32), their shades in [0, 1]
+    as density images take them (``values``), the ``sample`` drawn before the pyramid and
+    the points' ``bounds``."""
+
+    def __init__(self, shown: np.ndarray, xy: tuple[np.ndarray, np.ndarray],
+                 values: np.ndarray, sample: _Sample | None,
+                 bounds: tuple[np.ndarray, np.ndarray] | None) -> None:
+        self.shown, self.xy, self.values, self.sample, self.bounds = \
+            shown, xy, values, sample, bounds
+
+    @classmethod
+    def of(cls, points: MapPoints, steps: int) -> _Prepared:
+        """A small map's (at most :data:`DETAIL_LIMIT` points shown) is just its points."""
+        from explorer.latent.density import columns
+
+        shown = points.shown
+        if len(shown) <= DETAIL_LIMIT:
+            return cls(shown, columns(np.zeros((0, 2))), np.zeros(0, np.float32), None, None)
+        xy = columns(shown)  # once, not every frame: milliseconds
+        values = np.multiply(points.shade, 1 / max(steps - 1, 1), dtype=np.float32)
+        bounds = (np.array([xy[0].min(), xy[1].min()]), np.array([xy[0].max(), xy[1].max()]))
+        return cls(shown, xy, values, _Sample(shown, values, points.joins), bounds)
 
 
 class _Sample:

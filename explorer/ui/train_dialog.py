@@ -96,7 +96,7 @@ class TrainDialog(QDialog):
         self.beta = QDoubleSpinBox(minimum=0.0, maximum=1000.0, value=defaults.beta,
                                    singleStep=0.1)
         self.epochs = _spin(0, 100_000, defaults.epochs or 0)
-        self.epochs.setSpecialValueText("Auto (900 to 2,700 steps)")
+        self.epochs.setSpecialValueText("Auto (1,200 to 2,700 steps)")
         self.batch_size = _spin(1, 4096, defaults.batch_size)
         self.seed = _spin(0, 2**31 - 1, defaults.seed)
         self._inputs = (self.output, browse, self.size, self.family, self.latent_grid,
