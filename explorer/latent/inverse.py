@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import NamedTuple
 
@@ -100,54 +101,67 @@ def triangulate_apart(points: np.ndarray) -> Triangulation:
     The child is a daemon, so a window closed while it runs neither waits for it nor
     leaves it behind (multiprocessing ends daemons at exit; the caller's thread is a
     daemon too). A child that dies (its memory, say) leaves the work to this process.
+    The points go to it through a pipe once it has started, not in its start-up
+    message: a window closed while a child was starting cut that message short, and the
+    child printed a traceback.
     """
     if multiprocessing.current_process().daemon:  # daemons may not start children
         return triangulate(points)
     receiver, sender = _CONTEXT.Pipe(duplex=False)
-    child = _CONTEXT.Process(target=_triangulate_into, args=(points, sender), daemon=True,
+    points_in, points_out = _CONTEXT.Pipe(duplex=False)
+    child = _CONTEXT.Process(target=_triangulate_into, args=(points_in, sender), daemon=True,
                              name="explorer-triangulation")
     try:
         start_quietly(child)
     except OSError:  # no process to be had (limits)
         receiver.close()
+        points_out.close()
         return triangulate(points)
     finally:
-        sender.close()  # the child's copy is its own: recv sees EOF if it dies
+        sender.close()  # the child's copies are its own: recv sees EOF if it dies
+        points_in.close()
     try:
-        return _receive(receiver)
-    except EOFError:
+        _send_arrays(points_out, [points])
+        return Triangulation(*_receive_arrays(receiver))
+    except (EOFError, BrokenPipeError):
         return triangulate(points)
     finally:
+        points_out.close()
         receiver.close()
         child.join()
 
 
-def _triangulate_into(points: np.ndarray, sender: Connection) -> None:
-    """The child's work: :func:`triangulate`, sent back whole, at low priority."""
+def _triangulate_into(points_in: Connection, sender: Connection) -> None:
+    """The child's work: :func:`triangulate` of the points it is sent, sent back, at low
+    priority; nothing when the window has gone meanwhile."""
     lower_process_priority()
-    _send(sender, triangulate(points))
+    try:
+        (points,) = _receive_arrays(points_in)
+        _send_arrays(sender, triangulate(points))
+    except (EOFError, BrokenPipeError):  # nobody waits for it any more
+        return
 
 
-def _send(sender: Connection, triangulation: Triangulation) -> None:
+def _send_arrays(connection: Connection, arrays: Sequence[np.ndarray | None]) -> None:
     """Each array's shape and type, then its bytes straight from the array. Pickled
-    whole, a triangulation arrives as a copy of its bytes beside the arrays unpickled from
+    whole, a triangulation arrived as a copy of its bytes beside the arrays unpickled from
     them: at a million points 120 MB at once, the window's peak memory."""
-    sender.send([None if array is None else (array.shape, array.dtype.str)
-                 for array in triangulation])
-    for array in triangulation:
+    connection.send([None if array is None else (array.shape, array.dtype.str)
+                     for array in arrays])
+    for array in arrays:
         if array is not None and array.size:
-            sender.send_bytes(np.ascontiguousarray(array))
+            connection.send_bytes(np.ascontiguousarray(array))
 
 
-def _receive(receiver: Connection) -> Triangulation:
-    """What :func:`_send` sent, each array read into its own memory."""
+def _receive_arrays(connection: Connection) -> list[np.ndarray | None]:
+    """What :func:`_send_arrays` sent, each array read into its own memory."""
     arrays = []
-    for layout in receiver.recv():
+    for layout in connection.recv():
         array = None if layout is None else np.empty(layout[0], np.dtype(layout[1]))
         if array is not None and array.size:  # as bytes: [T, 3] would be T items of 12
-            receiver.recv_bytes_into(memoryview(array).cast("B"))
+            connection.recv_bytes_into(memoryview(array).cast("B"))
         arrays.append(array)
-    return Triangulation(*arrays)
+    return arrays
 
 
 def _arrays(keep: np.ndarray, tri: Delaunay | None) -> Triangulation:

@@ -19,6 +19,7 @@ indexed, and every point drawn or picked is known by its row of the trajectory.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -149,7 +150,7 @@ class LevelOfDetail(QObject):
             points = make()
             prepared = (points, _Prepared.of(points, len(shades.lut)))
         finally:  # an error is the thread's to report; the map still takes the next points
-            self._pointsPrepared.emit(make, prepared)
+            _deliver(lambda: self._pointsPrepared.emit(make, prepared))
 
     def _on_points_prepared(self, make: Callable[[], MapPoints], prepared: Any) -> None:
         self._preparing = False
@@ -226,7 +227,8 @@ class LevelOfDetail(QObject):
     def _build_index(self, embedding: np.ndarray) -> None:
         from explorer.latent.spatial import PointIndex
 
-        self._indexBuilt.emit(embedding, PointIndex(embedding))
+        index = PointIndex(embedding)
+        _deliver(lambda: self._indexBuilt.emit(embedding, index))
 
     def _on_index_built(self, embedding: np.ndarray, index: Any) -> None:
         self._building = False
@@ -249,7 +251,8 @@ class LevelOfDetail(QObject):
                        xy: tuple[np.ndarray, np.ndarray], values: np.ndarray) -> None:
         from explorer.latent.pyramid import DensityPyramid
 
-        self._pyramidBuilt.emit(key, DensityPyramid(*xy, values))
+        pyramid = DensityPyramid(*xy, values)
+        _deliver(lambda: self._pyramidBuilt.emit(key, pyramid))
 
     def _on_pyramid_built(self, key: tuple[np.ndarray, np.ndarray], pyramid: Any) -> None:
         self._pyramid_building = False
@@ -301,6 +304,14 @@ class LevelOfDetail(QObject):
         width, height = self._view.viewPixelSize()
         point = int(self.index.nearest(x, y, pixels * width, pixels * height))
         return int(self.rows[point]) if point >= 0 else -1
+
+
+def _deliver(emit: Callable[[], None]) -> None:
+    """Emit a thread's result, unless the map was closed while the thread worked (its Qt
+    object deleted, as when a screenshot's window closes at once): then nobody wants it,
+    and the thread ends quietly rather than printing a traceback."""
+    with contextlib.suppress(RuntimeError):  # "Internal C++ object ... already deleted"
+        emit()
 
 
 class _Prepared:
