@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _USER_DIRS = tempfile.mkdtemp(prefix="explorer-tests-")
+atexit.register(shutil.rmtree, _USER_DIRS, ignore_errors=True)
 for _variable in ("XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
     os.environ[_variable] = os.path.join(_USER_DIRS, _variable.lower())
 

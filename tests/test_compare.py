@@ -151,7 +151,7 @@ def test_compare_gives_a_video_autoencoders_frames_their_steps_psnr(files, wan_f
     result = run_cli("compare", files["clip"], "--model", files["a"], "--model", wan_folder,
                      "-o", tmp_path / "report.png", timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "not aligned" in result.stdout and "latent steps" in result.stdout
+    assert "aligned to the first by Procrustes" in result.stdout  # on the frames both cover
     steps = encode_video(files["clip"], open_model(wan_folder, device="cpu"),
                          Selection(measure_error=True))
     lines = frame_lines(steps)
@@ -224,13 +224,61 @@ def test_comparison_state_aligns_to_the_first_map_while_it_is_pca():
     np.testing.assert_array_equal(state.maps.b, model.pca.embedding)
     state.end()
     assert not state.active and state.maps is None and seen[-1] == "ended"
-    with pytest.raises(ExplorerError, match="did not encode the frames"):
-        state.open(model, _trajectory(np.arange(0, 24, 2)), pca, "pca")
+    with pytest.raises(ExplorerError, match="encoded none of the frames"):
+        state.open(model, _trajectory(np.arange(100, 112)), pca, "pca")
     assert not state.active
     with pytest.raises(ExplorerError, match="library"):
         check_comparable(first, library=True)
     with pytest.raises(ExplorerError, match="open a video"):
         check_comparable(None)
+
+
+def _steps(first: list[int], last: list[int], seed: int = 2):
+    """A video autoencoder's trajectory: latent steps covering frames first..last."""
+    from explorer.latent.trajectory import Trajectory
+
+    mu = np.random.default_rng(seed).standard_normal((len(first), 3)).astype(np.float32)
+    return Trajectory(mu, mu * 0, np.asarray(first), np.asarray(first) / 24.0,
+                      psnr_db=np.arange(len(first), dtype=np.float32) + 20,
+                      last_frame=np.asarray(last), meta={"temporal": {
+                          "stride": 4, "causal_first_frame": True}})
+
+
+@pytest.mark.parametrize("steps_first", [False, True])
+def test_a_video_autoencoder_is_compared_frame_by_frame(steps_first):
+    """Rows line up through the video's frames: a latent step of four frames is the row of
+    each of its frames, the frames it did not encode have none, and the maps are aligned on
+    the rows showing the same frames."""
+    from explorer.analysis.compare import psnr_on_rows
+    from explorer.latent.projection import PCAProjection
+    from explorer.state.comparison import ComparedModel, ComparisonState
+
+    frames = _trajectory(np.arange(12))
+    steps = _steps([0, 1, 5], [0, 4, 8])  # frames 9-11 are not encoded
+    first, second = (steps, frames) if steps_first else (frames, steps)
+    state = ComparisonState()
+    model = ComparedModel(Path("b"), second, PCAProjection.fit(second.mu))
+    pca = PCAProjection.fit(first.mu)
+    state.open(model, first, pca, "pca")
+    assert state.maps.aligned and len(state.maps.b) == len(second)
+    if steps_first:
+        # step 1 (frames 1-4): its frame 2 is frame row 2; step 2's first frame is 5
+        assert state.second_position(1, 1) == (2, 0)
+        assert state.first_position(7) == (2, 2)
+        np.testing.assert_allclose(state.psnr_on_first_rows,
+                                   [20, np.mean(frames.psnr_db[1:5]),
+                                    np.mean(frames.psnr_db[5:9])], rtol=1e-6)
+    else:
+        assert state.second_position(3) == (1, 2) and state.second_position(10) is None
+        assert state.first_position(2) == (5, 0)
+        expected = [20, 21, 21, 21, 21, 22, 22, 22, 22] + [np.nan] * 3
+        np.testing.assert_allclose(state.psnr_on_first_rows, expected)
+        # aligned on the 9 frames both show: the 3 steps fitted onto their frames' points
+        shared = pca.embedding[:9]
+        turned = state.maps.b[[0, 1, 1, 1, 1, 2, 2, 2, 2]]
+        others = procrustes_align(shared, model.pca.embedding[[0, 1, 1, 1, 1, 2, 2, 2, 2]])
+        np.testing.assert_allclose(turned, others, atol=1e-5)
+    np.testing.assert_array_equal(state.psnr_on_first_rows, psnr_on_rows(first, second))
 
 
 # --- the session file: the second model, by where it is and what it is ---------------------

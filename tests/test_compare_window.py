@@ -344,3 +344,80 @@ def test_the_psnr_range_sits_clear_of_the_curves(qtbot):
     assert text.left() == pytest.approx(plot.left(), abs=1)
     top = curve.getPlotItem().vb.mapViewToScene(QPointF(0, 33.0)).y()
     assert top < plot.top() + 0.1 * plot.height(), "the curves keep their height"
+
+
+@pytest.fixture
+def nineteen_frames(tmp_path) -> Path:
+    """19 frames at 32 px: the test Wan model's steps cover 1 + 4 × 4 of them."""
+    from explorer.demo import demo_frames
+    from tests.conftest import write_mjpg
+
+    return write_mjpg(tmp_path / "clip.avi", demo_frames(19, 32))
+
+
+def _wait_shown(window, qtbot, second_row: int) -> None:
+    comparison = window.comparison
+    qtbot.waitUntil(lambda: comparison.shown_row == second_row
+                    and window.previews._frame_shown == window.previews._frame_stamp,
+                    timeout=WAIT_MS)
+
+
+def test_a_video_autoencoder_is_compared_frame_by_frame(qtbot, nineteen_frames, wan_folder,
+                                                        wan):
+    """The second model's rows are latent steps: each frame the window shows is its step's
+    frame in the second model, and a step clicked goes to its first frame."""
+    from explorer.analysis.compare import psnr_on_rows
+    from explorer.pipeline.decode import decode_row
+
+    window = ready_window(qtbot, nineteen_frames, demo_model_path())
+    _compare(window, qtbot, wan_folder)
+    comparison, state = window.comparison, window.state
+    steps = comparison.comparison.model.trajectory
+    assert steps.is_temporal and steps.frame_index.tolist() == [0, 1, 5, 9, 13, 17]
+    assert steps.last_frame.tolist() == [0, 4, 8, 12, 16, 18]  # the last step is partial
+    maps = comparison.comparison.maps
+    assert maps.aligned and comparison.map.map.point_count == 6
+    curve = window.timeline.error_curve
+    assert curve.has_compared
+    np.testing.assert_allclose(curve._compared.getData()[1],
+                               psnr_on_rows(state.trajectory, steps), rtol=1e-6)
+
+    window.timeline.set_frame(10)  # step 3 covers frames 9–12: its second frame
+    _wait_shown(window, qtbot, 3)
+    np.testing.assert_array_equal(comparison.reconstruction_view.frame,
+                                  decode_row(wan, steps, 3)[1])
+    np.testing.assert_array_equal(comparison.difference_view.frame, difference_image(
+        window.reconstruction_view.frame, comparison.reconstruction_view.frame))
+    assert comparison.map.map.marker_position() == pytest.approx(tuple(maps.b[3]), abs=1e-5)
+    assert f"PSNR {steps.psnr_db[3]:.1f} dB" in comparison.reconstruction_view.caption
+
+    window.timeline.set_frame(18)  # the partial last step's second frame
+    _wait_shown(window, qtbot, 5)
+    np.testing.assert_array_equal(comparison.reconstruction_view.frame,
+                                  decode_row(wan, steps, 5)[1])
+    assert comparison.map.map.marker_position() == pytest.approx(tuple(maps.b[5]), abs=1e-5)
+
+    scene = comparison.map.map.to_scene(*maps.b[2])  # step 2: frames 5–8
+    click(comparison.map.map.viewport(), comparison.map.map.mapFromScene(scene))
+    qtbot.waitUntil(lambda: state.frame == 5, timeout=10_000)
+    _wait_shown(window, qtbot, 2)
+    np.testing.assert_array_equal(comparison.reconstruction_view.frame,
+                                  decode_row(wan, steps, 2)[0])
+
+
+def test_a_video_autoencoders_window_compares_a_per_frame_model(qtbot, nineteen_frames,
+                                                                 wan_folder, second_model):
+    """The open model is the video autoencoder: its step and frame within the step pick
+    the second model's frame."""
+    window = ready_window(qtbot, nineteen_frames, wan_folder)
+    comparison, state = window.comparison, window.state
+    assert comparison.start(second_model)
+    qtbot.waitUntil(lambda: comparison.comparison.active, timeout=WAIT_MS)
+    frames = comparison.comparison.model.trajectory
+    assert not frames.is_temporal and frames.frame_index.tolist() == list(range(19))
+    state.set_frame(3, 1)  # frame 10
+    _wait_shown(window, qtbot, 10)
+    np.testing.assert_array_equal(comparison.reconstruction_view.frame,
+                                  _b_reconstruction(second_model, frames, 10))
+    assert comparison.map.map.marker_position() == pytest.approx(
+        tuple(comparison.comparison.maps.b[10]), abs=1e-5)

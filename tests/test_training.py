@@ -226,3 +226,17 @@ def test_the_default_length_is_a_budget_of_steps_not_of_epochs(demo_clip, monkey
     settings = dataclasses.replace(FAST, epochs=None, max_frames=20, batch_size=8)
     result = train_beta_vae(demo_clip, settings)
     assert result.epochs_completed == 2  # 18 training frames: 3 steps an epoch
+
+
+@pytest.mark.parametrize("frames, grid", [(1, 0), (12, 0), (12, 8)])
+def test_a_clip_without_variance_trains_to_its_one_image(tmp_path, frames, grid):
+    """One frame, or a black screen: PCA has no axis at all, and the model still trains
+    (from the mean image) instead of failing to reshape an empty set of axes."""
+    from tests.conftest import write_mjpg
+
+    clip = write_mjpg(tmp_path / "still.avi", [np.zeros((48, 48, 3), np.uint8)] * frames)
+    settings = dataclasses.replace(FAST, epochs=1, latent_dim=4 * grid * grid or 8,
+                                   latent_grid=grid)
+    result = train_beta_vae(clip, settings)
+    assert result.record["pca_psnr_db"] == pytest.approx(100.0)
+    assert result.record["holdout_psnr_db"] > 40.0

@@ -7,16 +7,21 @@ reconstruction against the frame fitted to *that model's* size, as ``explorer en
 measures it; two PSNRs of models of different sizes compare how well each reproduces what
 it was given, not the same pixels.
 
-The maps are each model's own layout. When both are PCA layouts of the same rows, the
-second is turned onto the first by Procrustes (a rotation or reflection, one scale and a
-shift, fitted by least squares): PCA axes are signed and ordered arbitrarily, so without it
-the same motion can look mirrored or turned. Any other pair is shown as it is, and
-:attr:`MapPair.note` says why.
+Rows line up through the video's frames: a per-frame model has a row a frame, a video
+autoencoder a row a latent step of several frames, and :func:`match_rows` finds the
+second's row covering the first frame of each of the first's rows.
+
+The maps are each model's own layout. When both are PCA layouts, the second is turned onto
+the first by Procrustes (a rotation or reflection, one scale and a shift, fitted by least
+squares on the rows that show the same frames): PCA axes are signed and ordered
+arbitrarily, so without it the same motion can look mirrored or turned. Any other pair is
+shown as it is, and :attr:`MapPair.note` says why.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,39 +70,85 @@ class FramePSNR:
 def procrustes_align(reference: np.ndarray, moving: np.ndarray) -> np.ndarray:
     """``moving`` [N, k] turned (or mirrored), scaled and shifted onto ``reference``
     [N, k], the same points in another layout, with the least squared distance."""
+    if np.shape(reference) != np.shape(moving):
+        raise ExplorerError(f"Procrustes needs the same points in both layouts, not "
+                            f"{np.shape(reference)} and {np.shape(moving)}")
+    return _procrustes(reference, moving)(moving)
+
+
+def _procrustes(reference: np.ndarray, moving: np.ndarray) -> Callable[[np.ndarray],
+                                                                       np.ndarray]:
+    """The similarity transform taking ``moving`` [N, k] closest to ``reference`` [N, k]
+    (least squares), to apply to any points of the moving layout."""
     reference = np.asarray(reference, np.float64)
     moving = np.asarray(moving, np.float64)
-    if reference.shape != moving.shape:
-        raise ExplorerError(f"Procrustes needs the same points in both layouts, not "
-                            f"{reference.shape} and {moving.shape}")
-    target, source = reference - reference.mean(axis=0), moving - moving.mean(axis=0)
-    rotation, singular_sum = orthogonal_procrustes(source, target)
+    target_centre, source_centre = reference.mean(axis=0), moving.mean(axis=0)
+    source = moving - source_centre
+    rotation, singular_sum = orthogonal_procrustes(source, reference - target_centre)
     spread = float(np.sum(source**2))
     scale = singular_sum / spread if spread > 0 else 1.0
-    return (source @ rotation * scale + reference.mean(axis=0)).astype(np.float32)
+
+    def transform(points: np.ndarray) -> np.ndarray:
+        moved = (np.asarray(points, np.float64) - source_centre) @ rotation * scale
+        return (moved + target_centre).astype(np.float32)
+
+    return transform
 
 
-def paired_maps(a: np.ndarray, kind_a: str, b: np.ndarray, kind_b: str) -> MapPair:
+def match_rows(a: Trajectory, b: Trajectory) -> np.ndarray:
+    """The row of ``b`` covering the first frame of each row of ``a`` (-1 where none
+    does): row for row when both are per-frame trajectories of the same frames."""
+    return b.rows_of_frames(a.frame_index)
+
+
+def paired_maps(a: np.ndarray, kind_a: str, b: np.ndarray, kind_b: str,
+                b_of_a: np.ndarray | None = None) -> MapPair:
     """The maps of layouts ``a`` (of kind ``kind_a``: ``pca``, ``umap``) and ``b``, with
-    ``b`` aligned to ``a`` when both are PCA layouts of as many rows."""
+    ``b`` aligned to ``a`` when both are PCA layouts. ``b_of_a`` is the row of ``b``
+    showing each row of ``a``'s frame (-1: none, :func:`match_rows`); without it, rows
+    are matched one for one, and only maps of as many rows are aligned."""
     a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
     if kind_a != "pca" or kind_b != "pca":
         return MapPair(a, b, False, f"not aligned: the first map is {kind_a.upper()}, and "
                                     "only two PCA maps are")
-    if len(a) != len(b):
-        return MapPair(a, b, False, f"not aligned: {len(a)} and {len(b)} rows (one model's "
-                                    "rows are latent steps)")
-    if len(a) < 2:
-        return MapPair(a, b, False, "not aligned: a single point")
-    return MapPair(a, procrustes_align(a, b), True, "aligned to the first by Procrustes")
+    if b_of_a is None:
+        if len(a) != len(b):
+            return MapPair(a, b, False, f"not aligned: {len(a)} and {len(b)} rows (one "
+                                        "model's rows are latent steps)")
+        b_of_a = np.arange(len(a))
+    shared = np.flatnonzero(np.asarray(b_of_a) >= 0)
+    if len(np.unique(b_of_a[shared])) < 2:
+        return MapPair(a, b, False, "not aligned: fewer than two frames in common")
+    transform = _procrustes(a[shared], b[b_of_a[shared]])
+    return MapPair(a, transform(b), True, "aligned to the first by Procrustes")
+
+
+def psnr_on_rows(a: Trajectory, b: Trajectory) -> np.ndarray:
+    """``b``'s PSNR for each row of ``a``: the mean, over the frames the row covers, of
+    the PSNR of ``b``'s row covering each (NaN where ``b`` covers none of them or did
+    not measure it). Row for row when both are per-frame trajectories of one selection."""
+    if b.psnr_db is None:
+        return np.full(len(a), np.nan)
+    first = np.asarray(a.frame_index, np.int64)
+    last = first if a.last_frame is None else np.asarray(a.last_frame, np.int64)
+    spans = last - first + 1
+    owner = np.repeat(np.arange(len(a)), spans)
+    frames = first[owner] + np.arange(len(owner)) - np.repeat(np.cumsum(spans) - spans, spans)
+    rows = b.rows_of_frames(frames)
+    values = np.where(rows >= 0, np.asarray(b.psnr_db, np.float64)[np.maximum(rows, 0)],
+                      np.nan)
+    measured = np.isfinite(values)
+    totals = np.bincount(owner[measured], values[measured], minlength=len(a))
+    counts = np.bincount(owner[measured], minlength=len(a))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)
 
 
 def frame_psnr(a: Trajectory, b: Trajectory) -> FramePSNR:
     """Both models' PSNR for each video frame the first trajectory covers (a video
     autoencoder's latent step gives each of its frames the step's PSNR)."""
     lines = frame_lines(a)
-    row_b = np.array([-1 if (row := b.row_of_frame(int(frame))) is None else row
-                      for frame in lines.frame], np.int64)
+    row_b = b.rows_of_frames(lines.frame)
     if not np.any(row_b >= 0):
         raise ExplorerError("the two trajectories share no frame: encode the same part of "
                             "the video with both models")

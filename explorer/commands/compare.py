@@ -7,7 +7,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from explorer.analysis.compare import frame_psnr, mean_db, paired_maps, write_compare_csv
+from explorer.analysis.compare import (
+    frame_psnr,
+    match_rows,
+    mean_db,
+    paired_maps,
+    write_compare_csv,
+)
 from explorer.analysis.compare_figure import Report, collect_samples, report_image
 from explorer.commands.sources import encode_with_bar
 from explorer.errors import ExplorerError
@@ -44,7 +50,7 @@ def compare_command(args: argparse.Namespace) -> int:
             for spec, vae in zip(args.model, vaes, strict=True))
     table = frame_psnr(a, b)
     maps = paired_maps(PCAProjection.fit(a.mu).embedding, "pca",
-                       PCAProjection.fit(b.mu).embedding, "pca")
+                       PCAProjection.fit(b.mu).embedding, "pca", match_rows(a, b))
     names = [_name(spec) for spec in args.model]
     if names[0] == names[1]:
         names = [str(Path(spec)) for spec in args.model]

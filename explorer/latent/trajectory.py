@@ -185,9 +185,23 @@ class Trajectory:
     def row_of_frame(self, frame: int) -> int | None:
         """The row covering video frame ``frame``, or None when no row does (a frame
         outside the encoded range, or skipped by a stride)."""
+        row = int(self.rows_of_frames(np.array([frame]))[0])
+        return row if row >= 0 else None
+
+    def rows_of_frames(self, frames: np.ndarray) -> np.ndarray:
+        """The row covering each video frame of ``frames``, -1 where none does."""
+        frames = np.asarray(frames, np.int64)
         last = self.frame_index if self.last_frame is None else self.last_frame
-        row = int(np.searchsorted(self.frame_index, frame, side="right")) - 1
-        return row if row >= 0 and frame <= last[row] else None
+        rows = np.searchsorted(self.frame_index, frames, side="right") - 1
+        covered = rows >= 0
+        covered[covered] = frames[covered] <= last[rows[covered]]
+        return np.where(covered, rows, -1)
+
+    def position_of_frame(self, frame: int) -> tuple[int, int] | None:
+        """The row covering video frame ``frame`` and the frame's place among the row's
+        frames (0 for a per-frame model), or None when no row covers it."""
+        row = self.row_of_frame(frame)
+        return None if row is None else (row, frame - int(self.frame_index[row]))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays of :data:`ARRAY_SPECS` this trajectory has, by name (the optional

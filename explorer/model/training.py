@@ -460,7 +460,7 @@ def _channels_first(fit: FramePCA, size: int) -> tuple[torch.Tensor, ...]:
     are stored (height, width, channel)."""
     mean = torch.from_numpy(fit.mean).view(size, size, 3).permute(2, 0, 1).reshape(-1)
     axes = torch.from_numpy(fit.axes).view(-1, size, size, 3).permute(0, 3, 1, 2)
-    return mean, axes.reshape(len(fit.axes), -1), torch.from_numpy(fit.spreads)
+    return mean, axes.reshape(len(fit.axes), 3 * size * size), torch.from_numpy(fit.spreads)
 
 def _training_record(
     video: str | os.PathLike[str], settings: TrainSettings, history: list[EpochDone],

@@ -1,12 +1,12 @@
 """A second model on the open video (Model › Compare With…): what the window shows of it,
 Qt-free.
 
-The comparison shares the window's current frame: its rows are the open trajectory's
-frames, encoded again by the second model, so a row of one is the same frame in the
-other. It takes per-frame models only (a video autoencoder's rows are latent steps, which
-would not line up with the first model's frames), and no library. Its map is the second
-model's PCA layout, turned onto the first map by Procrustes when that is a PCA layout
-(:func:`explorer.analysis.compare.paired_maps`).
+The comparison shares the window's current frame. Its rows are the open video's frames,
+encoded again by the second model; they line up with the open trajectory's through the
+video's frames (:func:`explorer.analysis.compare.match_rows`), so either model may be a
+video autoencoder, whose rows are latent steps of several frames. It takes no library. Its
+map is the second model's PCA layout, turned onto the first map by Procrustes when that is
+a PCA layout (:func:`explorer.analysis.compare.paired_maps`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class ComparedModel:
     spec: Path
     """The second model's file or folder, or a plugin's ``module:factory``."""
     trajectory: Trajectory
-    """The open video's frames as the second model encodes them, row for row."""
+    """The open video's frames as the second model encodes them."""
     pca: Projection
     info: Mapping[str, Any] = field(default_factory=dict)
 
@@ -59,10 +59,6 @@ def check_comparable(reference: Trajectory | None, library: bool = False) -> Non
         raise ExplorerError("open a video before comparing models on it")
     if library:
         raise ExplorerError("a library cannot be compared: open one of its videos")
-    if reference.is_temporal:
-        raise ExplorerError("the open model is a video autoencoder, whose rows are latent "
-                            "steps; a comparison in the window takes per-frame models (use "
-                            "explorer compare)")
 
 
 class ComparisonState:
@@ -73,6 +69,11 @@ class ComparisonState:
         self.changed = Event()
         self.model: ComparedModel | None = None
         self.maps: MapPair | None = None
+        self.reference: Trajectory | None = None
+        self.psnr_on_first_rows: np.ndarray | None = None
+        """The second model's PSNR of each of the first trajectory's rows, for the
+        timeline (:func:`explorer.analysis.compare.psnr_on_rows`)."""
+        self._b_of_a = np.zeros(0, np.int64)
 
     @property
     def active(self) -> bool:
@@ -80,17 +81,16 @@ class ComparisonState:
 
     def open(self, model: ComparedModel, reference: Trajectory, layout: Projection,
              kind: str) -> None:
-        """Compare ``model``, whose trajectory must hold ``reference``'s frames, beside
+        """Compare ``model``, whose trajectory must cover frames of ``reference``, beside
         the first map's ``layout`` (of ``kind``)."""
-        compared = model.trajectory
-        if compared.is_temporal:
-            raise ExplorerError(f"{model.name} is a video autoencoder, whose rows are latent "
-                                "steps; a comparison in the window takes per-frame models "
-                                "(use explorer compare)")
-        if not np.array_equal(compared.frame_index, reference.frame_index):
-            raise ExplorerError(f"{model.name} did not encode the frames the open video's "
-                                "trajectory holds")
-        self.model = model
+        from explorer.analysis.compare import match_rows, psnr_on_rows
+
+        b_of_a = match_rows(reference, model.trajectory)
+        if not np.any(b_of_a >= 0):
+            raise ExplorerError(f"{model.name} encoded none of the frames the open "
+                                "video's trajectory holds")
+        self.model, self.reference, self._b_of_a = model, reference, b_of_a
+        self.psnr_on_first_rows = psnr_on_rows(reference, model.trajectory)
         self._pair(layout, kind)
         self.changed.emit("opened")
 
@@ -102,24 +102,44 @@ class ComparisonState:
 
     def end(self) -> None:
         if self.model is not None:
-            self.model = self.maps = None
+            self.model = self.maps = self.reference = self.psnr_on_first_rows = None
             self.changed.emit("ended")
 
     def _pair(self, layout: Projection, kind: str) -> None:
         from explorer.analysis.compare import paired_maps
 
         assert self.model is not None
-        self.maps = paired_maps(layout.embedding, kind, self.model.pca.embedding, "pca")
+        self.maps = paired_maps(layout.embedding, kind, self.model.pca.embedding, "pca",
+                                self._b_of_a)
 
-    @property
-    def psnr_db(self) -> np.ndarray | None:
-        """The second model's PSNR of each row (each the first's row), if measured."""
-        return None if self.model is None else self.model.trajectory.psnr_db
+    def second_position(self, row: int, within: int = 0) -> tuple[int, int] | None:
+        """The second model's row, and the place among its frames, of the video frame
+        the first trajectory's ``row`` shows (its frame ``within``); None when the second
+        model did not encode that frame."""
+        if self.model is None or self.reference is None:
+            return None
+        return self.model.trajectory.position_of_frame(self.frame(row, within))
 
-    def describe(self, row: int) -> str:
-        """A caption for the second model's reconstruction of ``row``."""
+    def first_position(self, second_row: int) -> tuple[int, int]:
+        """The first trajectory's row and place that show the first frame of the second
+        model's ``second_row``; when no row covers it, the last row starting before it."""
+        assert self.model is not None and self.reference is not None
+        frame = self.model.trajectory.frames_of(second_row)[0]
+        reference = self.reference
+        row = int(np.clip(np.searchsorted(reference.frame_index, frame, side="right") - 1,
+                          0, len(reference) - 1))
+        first, last = reference.frames_of(row)
+        return row, int(np.clip(frame - first, 0, last - first))
+
+    def frame(self, row: int, within: int = 0) -> int:
+        """The video frame the first trajectory's ``row`` shows, its frame ``within``."""
+        assert self.reference is not None
+        return self.reference.frames_of(row)[0] + within
+
+    def describe(self, second_row: int) -> str:
+        """A caption for the second model's reconstruction of its row ``second_row``."""
         if self.model is None:
             return ""
-        psnr = self.psnr_db
-        measured = "" if psnr is None else f"  ·  PSNR {psnr[row]:.1f} dB"
+        psnr = self.model.trajectory.psnr_db
+        measured = "" if psnr is None else f"  ·  PSNR {psnr[second_row]:.1f} dB"
         return f"{self.model.name}{measured}"

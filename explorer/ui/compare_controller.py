@@ -5,9 +5,10 @@ model runs only once the user trusts it) and runs on the same inference worker a
 first (:meth:`~explorer.ui.worker.InferenceWorker.compare`). What is compared lives in a
 Qt-free :class:`~explorer.state.comparison.ComparisonState`; this binds it to the second
 map, the second reconstruction, the difference view and the timeline's second curve. The
-current frame is the window's: the timeline, either map or a keyframe moves both models. A
-point hovered on the second map shows its frame's thumbnail, as on the first: a row is the
-same frame in both.
+current frame is the window's: the timeline, either map or a keyframe moves both models,
+each to its row showing that video frame (a video autoencoder's row is a latent step of
+several frames). A point hovered on the second map shows the thumbnail of its row's first
+frame, as on the first.
 """
 
 from __future__ import annotations
@@ -54,15 +55,16 @@ class ComparisonController(QObject):
         self.end_action: QAction | None = None
         """Model › End Comparison, enabled while comparing."""
         self._stamp = self._hover_stamp = 0
+        self._hovered = -1
         self.shown_row = -1
         """The row whose second reconstruction is shown (-1: none)."""
         self._show(False)
         worker.comparisonReady.connect(self._on_ready)
         worker.comparisonPreviewReady.connect(self._on_preview)
         worker.thumbnailReady.connect(self._on_thumbnail)
-        self.map.frameClicked.connect(state.set_frame)
+        self.map.frameClicked.connect(self._go_to)
         self.map.map.frameHovered.connect(self._ask_thumbnail)
-        self.map.map.describe_point = lambda row: first_map.describe_point(row)
+        self.map.map.describe_point = self._describe_point
         state.changed.connect(self.on_state_changed)
         self.comparison.changed.connect(self._on_comparison_changed)
 
@@ -133,32 +135,51 @@ class ComparisonController(QObject):
         self.map.show_points(maps.b, model.trajectory.time_s, f"B: {model.name} ({maps.note})",
                              self.first_map.aspect_locked if maps.aligned else True)
         if what == "opened":
-            self.timeline.show_compared(comparison.psnr_db)
+            self.timeline.show_compared(comparison.psnr_on_first_rows)
             self._show_message(f"Comparing with {model.name}: {maps.note}")
         self._follow_frame()
 
     def _follow_frame(self) -> None:
-        row = self.state.frame
-        self.map.set_current(row)
-        self._stamp = self.worker.request_comparison(row)
+        state = self.state
+        position = self.comparison.second_position(state.frame, state.within)
+        self.map.set_current(-1 if position is None else position[0])
+        self._stamp = self.worker.request_comparison(state.frame, state.within)
+
+    def _go_to(self, second_row: int) -> None:
+        """A point of the second map clicked: the first frame of its row, in both."""
+        if self.comparison.active:
+            self.state.set_frame(*self.comparison.first_position(second_row))
+
+    def _describe_point(self, second_row: int) -> str:
+        if not self.comparison.active:
+            return ""
+        return self.first_map.describe_point(self.comparison.first_position(second_row)[0])
 
     def _on_preview(self, preview: ComparisonPreview) -> None:
         if preview.stamp != self._stamp or not self.comparison.active:
             return
-        caption = self.comparison.describe(preview.index)
-        self.shown_row = preview.index
+        self.shown_row = preview.row
+        if preview.reconstruction is None or preview.difference is None:
+            absent = f"{self.comparison.model.name} did not encode frame {preview.frame}"
+            self.reconstruction_view.show_message(absent)
+            self.difference_view.show_message(absent)
+            return
+        caption = self.comparison.describe(preview.row)
         self.reconstruction_view.set_frame(preview.reconstruction, caption)
         self.difference_view.set_frame(preview.difference, "brighter: the models differ more")
 
-    def _ask_thumbnail(self, row: int) -> None:
-        if row >= 0 and self.comparison.active:
-            self._hover_stamp = self.worker.request_thumbnail(row)
+    def _ask_thumbnail(self, second_row: int) -> None:
+        self._hovered = second_row
+        if second_row >= 0 and self.comparison.active:
+            first_row = self.comparison.first_position(second_row)[0]
+            self._hover_stamp = self.worker.request_thumbnail(first_row)
 
     def _on_thumbnail(self, thumbnail: Thumbnail) -> None:
         """The newest thumbnail asked for the second map (the first map's own are the
         previews'); shown if its point is still hovered."""
-        if thumbnail.stamp == self._hover_stamp:
-            self.map.map.show_thumbnail(thumbnail.index, thumbnail.image)
+        if (thumbnail.stamp == self._hover_stamp and self._hovered >= 0
+                and self.comparison.active):
+            self.map.map.show_thumbnail(self._hovered, thumbnail.image)
 
     def _show(self, active: bool) -> None:
         self.map.setVisible(active)

@@ -374,8 +374,11 @@ class LatentMap(pg.PlotWidget):
             self.getPlotItem().vb.autoRange(items=[self._points])
 
     def set_current(self, index: int) -> None:
+        """Ring point ``index``; no point (-1, or one not drawn) hides the ring."""
         if 0 <= index < len(self._embedding):
             self._current.setData(pos=self._embedding[index : index + 1])
+        else:
+            self._current.setData(pos=np.zeros((0, 2)))
 
     def marker_position(self) -> tuple[float, float] | None:
         """Where the current-frame marker is drawn, or None before there is one."""

@@ -305,8 +305,8 @@ class Timeline(QWidget):
         self._draw_findings()
 
     def show_compared(self, psnr_db: np.ndarray | None) -> None:
-        """A second model's PSNR of each row, beside the first's (rows that are frames:
-        a comparison takes per-frame models); None takes it away."""
+        """A second model's PSNR of each of the first trajectory's rows, beside the
+        first's; None takes it away."""
         self.error_curve.set_compared(psnr_db)
         self._draw_findings()
 

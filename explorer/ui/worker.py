@@ -159,11 +159,13 @@ class CompareModel:
 @dataclass(frozen=True)
 class ComparisonPreview:
     stamp: int
-    index: int
-    """The trajectory row, the same in both models' trajectories."""
-    reconstruction: np.ndarray
-    """The second model's, at its own size."""
-    difference: np.ndarray
+    row: int
+    """The second model's row showing the frame, -1 when it did not encode the frame."""
+    frame: int
+    """The video frame."""
+    reconstruction: np.ndarray | None
+    """The second model's, at its own size (None without a row)."""
+    difference: np.ndarray | None
     """|A − B| of the two reconstructions (:func:`explorer.analysis.compare.difference_image`)."""
 
 
@@ -225,6 +227,7 @@ class InferenceWorker(QObject):
         self._comparison_end: LatestSlot[bool] = LatestSlot()
         self._compared_vae: Any = None
         self._compared: Any = None  # the second model's Trajectory
+        self._compared_decoded: tuple[int, np.ndarray] | None = None
         self._wake.connect(self._process)
 
     # --- called from the GUI thread -------------------------------------------------
@@ -619,10 +622,11 @@ class InferenceWorker(QObject):
         it; answers ``comparisonReady``. Called from the GUI thread."""
         self._submit(CompareModel(Path(model), trust_code))
 
-    def request_comparison(self, index: int) -> int:
-        """Ask for the second model's reconstruction of row ``index`` and its difference
-        from the first's; returns the stamp. Called from the GUI thread."""
-        return self._request(self.comparison_requests, index)
+    def request_comparison(self, index: int, within: int = 0) -> int:
+        """Ask for the second model's reconstruction of the frame row ``index`` shows (of a
+        latent step, its frame ``within``) and its difference from the first's; returns
+        the stamp. Called from the GUI thread."""
+        return self._request(self.comparison_requests, (index, within))
 
     def end_comparison(self) -> None:
         """Let the second model go. Called from the GUI thread."""
@@ -643,12 +647,11 @@ class InferenceWorker(QObject):
                                 "encode it")
         self.status.emit(f"Loading model {job.model.name}…")
         vae = self._load_model(job.model, job.trust_code)
-        if is_temporal(vae):
-            raise ExplorerError(f"{job.model.name} is a video autoencoder, whose rows are "
-                                "latent steps; a comparison in the window takes per-frame "
-                                "models (use explorer compare)")
         self.status.emit(f"Encoding {video.name} with {job.model.name}…")
         chosen = {**reference.meta.get("selection", {}), "measure_error": True}
+        if is_temporal(vae):  # every frame of the range the open trajectory covers
+            chosen.update(start=reference.frames_of(0)[0], stride=1, max_frames=None,
+                          end=reference.frames_of(len(reference) - 1)[1] + 1)
 
         def progress(update: EncodeProgress) -> None:
             self.jobProgress.emit(update.done, update.expected or -1)
@@ -660,25 +663,43 @@ class InferenceWorker(QObject):
         self._comparison_end.take()  # an End asked meanwhile was of the comparison before
         self._release_comparison()
         self._compared_vae, self._compared = vae, trajectory
+        self._compared_decoded = None
         info = {**vae.describe(), "path": str(job.model)}
         self.comparisonReady.emit(str(job.model), trajectory, PCAProjection.fit(trajectory.mu),
                                   info)
         self.status.emit(f"Comparing with {job.model.name}")
 
-    def _comparison_preview(self, stamp: int, index: int) -> None:
+    def _comparison_preview(self, stamp: int, request: tuple[int, int]) -> None:
         from explorer.analysis.compare import difference_image
 
-        compared = self._compared
-        if compared is None or self._trajectory is None or not 0 <= index < len(compared):
+        compared, trajectory = self._compared, self._trajectory
+        if compared is None or trajectory is None or not 0 <= request[0] < len(trajectory):
             return
-        latent = compared.latents(slice(index, index + 1))
-        reconstruction = guard.decode(self._compared_vae, latent)[0]
-        first = self._decoded_row(index)[0]
+        row, within = request
+        first, last = trajectory.frames_of(row)
+        within = int(np.clip(within, 0, last - first))
+        frame = first + within
+        position = compared.position_of_frame(frame)
+        if position is None:
+            self.comparisonPreviewReady.emit(ComparisonPreview(stamp, -1, frame, None, None))
+            return
+        frames = self._compared_row(position[0])
+        reconstruction = frames[min(position[1], len(frames) - 1)]
+        mine = self._decoded_row(row)[within]
         self.comparisonPreviewReady.emit(ComparisonPreview(
-            stamp, index, reconstruction, difference_image(first, reconstruction)))
+            stamp, position[0], frame, reconstruction, difference_image(mine, reconstruction)))
+
+    def _compared_row(self, row: int) -> np.ndarray:
+        """The second model's frames of its ``row``; the last row's kept, as scrubbing
+        through a latent step's frames decodes the step once."""
+        from explorer.pipeline.decode import decode_row
+
+        if self._compared_decoded is None or self._compared_decoded[0] != row:
+            self._compared_decoded = (row, decode_row(self._compared_vae, self._compared, row))
+        return self._compared_decoded[1]
 
     def _release_comparison(self) -> None:
-        self._compared_vae = self._compared = None
+        self._compared_vae = self._compared = self._compared_decoded = None
 
     def _guarded(self, action: Callable, *args: Any) -> str:
         try:
