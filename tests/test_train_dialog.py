@@ -198,6 +198,13 @@ def test_the_dialog_offers_every_family_and_the_recipe_length(qtbot, worker, dem
     dialog.epochs.setFocus()
     qtbot.keyClick(dialog.epochs, Qt.Key.Key_Up)
     assert dialog.settings().epochs == 1
+    # the suggested file names the family, until the user names it
+    assert dialog.output.text() == str(tmp_path / f"{demo_clip.stem}_vae.safetensors")
+    dialog.family.setCurrentIndex(offered.index("vq-vae"))
+    assert dialog.output.text() == str(tmp_path / f"{demo_clip.stem}_vq-vae.safetensors")
+    dialog.output.setText(str(tmp_path / "mine.safetensors"))
+    dialog.family.setCurrentIndex(offered.index("ae"))
+    assert dialog.output.text() == str(tmp_path / "mine.safetensors")
 
 
 def test_the_dialog_trains_spatial_latents(qtbot, worker, demo_clip, tmp_path):
@@ -217,3 +224,32 @@ def test_the_dialog_trains_spatial_latents(qtbot, worker, demo_clip, tmp_path):
     architecture = read_model_metadata(output)["architecture"]
     assert (architecture["latent_grid"], architecture["latent_dim"]) == (8, 128)
     assert dialog.open_button.isVisible(), "a model was saved"
+
+
+def test_the_dialog_sets_each_familys_own_options_and_the_learning_rate(qtbot, worker,
+                                                                        demo_clip, tmp_path):
+    """β and free bits belong to the VAE families, the codebook to the VQ-VAE: each shows
+    with its family, and what is set reaches the model trained."""
+    dialog = shown_dialog(qtbot, worker, demo_clip, tmp_path)
+    output = tmp_path / "vq.safetensors"
+    tiny(dialog, output, epochs=1)
+    codebook_rows = (dialog.codebook_size, dialog.code_dim)
+    assert dialog.beta.isVisible() and dialog.free_bits.isVisible()
+    assert not any(row.isVisible() for row in codebook_rows)
+    dialog.family.setFocus()
+    qtbot.keyClick(dialog.family, Qt.Key.Key_Down)  # the autoencoder: no KL
+    assert dialog.family.currentData() == "ae" and not dialog.beta.isVisible()
+    qtbot.keyClick(dialog.family, Qt.Key.Key_Down)
+    assert dialog.family.currentData() == "vq-vae"
+    assert all(row.isVisible() for row in codebook_rows) and not dialog.free_bits.isVisible()
+    dialog.codebook_size.setValue(32)
+    dialog.code_dim.setValue(2)
+    dialog.learning_rate.selectAll()
+    qtbot.keyClicks(dialog.learning_rate, "0.0002")
+    assert dialog.settings().learning_rate == pytest.approx(2e-4)
+    qtbot.mouseClick(dialog.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=TRAIN_MS)
+    metadata = read_model_metadata(output)
+    architecture, settings = metadata["architecture"], metadata["training"]["settings"]
+    assert (architecture["codebook_size"], architecture["code_dim"]) == (32, 2)
+    assert settings["learning_rate"] == pytest.approx(2e-4) and settings["family"] == "vq-vae"

@@ -73,7 +73,8 @@ class TrainDialog(QDialog):
         self._epochs: list[EpochDone] = []
         self._baseline: BaselineReady | None = None
 
-        self.output = QLineEdit(str(folder / f"{video.stem}_vae.safetensors"))
+        self._folder = folder
+        self.output = QLineEdit(self._suggested_output("vae"))
         browse = QPushButton("Browse…")
         browse.setAutoDefault(False)
         browse.clicked.connect(self._browse)
@@ -95,12 +96,19 @@ class TrainDialog(QDialog):
         self.latent_channels = _spin(1, 64, 4)
         self.beta = QDoubleSpinBox(minimum=0.0, maximum=1000.0, value=defaults.beta,
                                    singleStep=0.1)
+        self.free_bits = QDoubleSpinBox(minimum=0.0, maximum=100.0, value=defaults.free_bits,
+                                        singleStep=0.5)
+        self.codebook_size = _spin(2, 65_536, defaults.codebook_size)
+        self.code_dim = _spin(1, 4096, defaults.code_dim)
+        self.learning_rate = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=1.0,
+                                            value=defaults.learning_rate, singleStep=1e-4)
         self.epochs = _spin(0, 100_000, defaults.epochs or 0)
         self.epochs.setSpecialValueText("Auto (1,200 to 2,700 steps)")
         self.batch_size = _spin(1, 4096, defaults.batch_size)
         self.seed = _spin(0, 2**31 - 1, defaults.seed)
         self._inputs = (self.output, browse, self.size, self.family, self.latent_grid,
-                        self.latent_dim, self.latent_channels, self.beta, self.epochs,
+                        self.latent_dim, self.latent_channels, self.beta, self.free_bits,
+                        self.codebook_size, self.code_dim, self.learning_rate, self.epochs,
                         self.batch_size, self.seed)
 
         form = QFormLayout()
@@ -111,10 +119,16 @@ class TrainDialog(QDialog):
         form.addRow("Latents:", self.latent_grid)
         form.addRow("Latent size:", self.latent_dim)
         form.addRow("Latent channels:", self.latent_channels)
-        self._form = form
-        self.latent_grid.currentIndexChanged.connect(self._show_latent_rows)
-        self._show_latent_rows()
         form.addRow("β (KL weight):", self.beta)
+        form.addRow("Free bits (nats per latent):", self.free_bits)
+        form.addRow("Codebook entries:", self.codebook_size)
+        form.addRow("Code size (latents per code):", self.code_dim)
+        self._form = form
+        self.latent_grid.currentIndexChanged.connect(self._show_rows)
+        self.family.currentIndexChanged.connect(self._show_rows)
+        self.family.currentIndexChanged.connect(self._follow_family_in_name)
+        self._show_rows()
+        form.addRow("Learning rate (peak):", self.learning_rate)
         form.addRow("Epochs:", self.epochs)
         form.addRow("Batch size:", self.batch_size)
         form.addRow("Seed:", self.seed)
@@ -192,16 +206,35 @@ class TrainDialog(QDialog):
             else self.latent_dim.value(),
             latent_grid=grid,
             beta=self.beta.value(),
+            free_bits=self.free_bits.value(),
+            codebook_size=self.codebook_size.value(),
+            code_dim=self.code_dim.value(),
+            learning_rate=self.learning_rate.value(),
             epochs=self.epochs.value() or None,
             batch_size=self.batch_size.value(),
             seed=self.seed.value(),
         )
 
-    def _show_latent_rows(self) -> None:
-        """A vector's size, or a spatial grid's channels."""
+    def _suggested_output(self, family: str) -> str:
+        return str(self._folder / f"{self._video.stem}_{family}.safetensors")
+
+    def _follow_family_in_name(self) -> None:
+        """The suggested file name names the family, until the user names the file."""
+        suggestions = {self._suggested_output(family) for _, family in FAMILIES}
+        if self.output.text() in suggestions:
+            self.output.setText(self._suggested_output(self.family.currentData()))
+
+    def _show_rows(self) -> None:
+        """A vector's size or a spatial grid's channels; the KL's settings for the VAE
+        families, the codebook's for the VQ-VAE."""
         spatial = bool(self.latent_grid.currentData())
+        family = self.family.currentData()
         self._form.setRowVisible(self.latent_dim, not spatial)
         self._form.setRowVisible(self.latent_channels, spatial)
+        for row in (self.beta, self.free_bits):
+            self._form.setRowVisible(row, family in ("vae", "vae-gan"))
+        for row in (self.codebook_size, self.code_dim):
+            self._form.setRowVisible(row, family == "vq-vae")
 
     def start(self) -> None:
         """Train with the settings shown (after asking before replacing a model file)."""
