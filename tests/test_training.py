@@ -237,6 +237,16 @@ def test_a_clip_without_variance_trains_to_its_one_image(tmp_path, frames, grid)
     clip = write_mjpg(tmp_path / "still.avi", [np.zeros((48, 48, 3), np.uint8)] * frames)
     settings = dataclasses.replace(FAST, epochs=1, latent_dim=4 * grid * grid or 8,
                                    latent_grid=grid)
-    result = train_beta_vae(clip, settings)
+    events = []
+    result = train_beta_vae(clip, settings, on_event=events.append)
     assert result.record["pca_psnr_db"] == pytest.approx(100.0)
     assert result.record["holdout_psnr_db"] > 40.0
+    # too short to hold frames out: what the figures are scored on is said
+    from explorer.commands.train import scores
+    from explorer.model.facts import baseline_text
+    from explorer.model.training import BaselineReady
+
+    assert not next(e for e in events if isinstance(e, BaselineReady)).held_out
+    assert "training-frame PSNR" in scores(result.record)
+    assert "too few frames to hold any out" in scores(result.record)
+    assert "on the training frames" in baseline_text(result.record)

@@ -11,6 +11,7 @@ from tqdm import tqdm
 from explorer import interrupts
 from explorer.commands.progress import ProgressBar
 from explorer.fileio import atomic_output, check_output_path
+from explorer.model.facts import holds_frames_out
 from explorer.model.files import save_model
 from explorer.model.training import (
     EpochDone,
@@ -70,10 +71,12 @@ def train_command(args: argparse.Namespace) -> int:
 
 def scores(record: dict) -> str:
     """The kept epoch and its held-out PSNR beside PCA's with as many components."""
+    held_out = holds_frames_out(record)
     return (
-        f"best epoch {record['best_epoch']}/{record['epochs_completed']}: held-out PSNR "
+        f"best epoch {record['best_epoch']}/{record['epochs_completed']}: "
+        f"{'held-out' if held_out else 'training-frame'} PSNR "
         f"{record['holdout_psnr_db']:.1f} dB, PCA-{record['pca_components']} "
-        f"{record['pca_psnr_db']:.1f} dB"
+        f"{record['pca_psnr_db']:.1f} dB{'' if held_out else ' (too few frames to hold any out)'}"
     )
 
 

@@ -49,9 +49,17 @@ def baseline_text(training: Mapping[str, Any]) -> str:
     same frames (``explorer train`` measures both)."""
     pca = training["pca_psnr_db"]
     components = training.get("pca_components")
-    text = f"PCA-{components if _number(components) else '?'} {pca:.1f} dB held-out"
+    scored = "held-out" if holds_frames_out(training) else "on the training frames"
+    text = f"PCA-{components if _number(components) else '?'} {pca:.1f} dB {scored}"
     model = training.get("holdout_psnr_db")
     return f"{text}; this model {model - pca:+.1f} dB" if _number(model) else text
+
+
+def holds_frames_out(training: Mapping[str, Any]) -> bool:
+    """Whether training scored its model on held-out frames: a clip too short to hold
+    any out is scored on its training frames (``holdout_frames`` = ``frames``)."""
+    frames = training.get("frames")
+    return not (_number(frames) and training.get("holdout_frames") == frames)
 
 
 def _number(value: Any) -> bool:

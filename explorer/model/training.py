@@ -148,6 +148,9 @@ class BaselineReady:
 
     pca_psnr_db: float
     components: int
+    held_out: bool = True
+    """False for a clip too short to hold frames out: both are scored on the training
+    frames (:func:`split_holdout`)."""
 
 
 TrainEvent = FramesRead | BaselineReady | StepDone | EpochDone
@@ -189,7 +192,7 @@ def train_beta_vae(
         split = _Split(frames, *split_holdout(len(frames)))
         baseline = fit_frame_pca(frames, split.train, settings.latent_dim)
         pca = baseline.holdout_psnr(frames, split.holdout)
-        emit(BaselineReady(pca, settings.latent_dim))
+        emit(BaselineReady(pca, settings.latent_dim, held_out=len(split.holdout) < len(frames)))
         _seed_everything(settings.seed)
         module = ConvVAE(config)
         module.start_from_pca(*_linear_start(config, frames, split.train, baseline))

@@ -324,8 +324,10 @@ class TrainDialog(QDialog):
             self.baseline_line.label.setFormat(
                 f"PCA-{event.components} {event.pca_psnr_db:.1f} dB")
             self._fit_psnr_range()
+            scored = ("held-out PSNR" if event.held_out else "PSNR on the training frames "
+                      "(too few frames to hold any out)")
             self.message.setText(f"PCA-{event.components}, the figure to beat: "
-                                 f"{event.pca_psnr_db:.1f} dB held-out PSNR. Training…")
+                                 f"{event.pca_psnr_db:.1f} dB {scored}. Training…")
         elif isinstance(event, StepDone):
             self._loss_x.append(event.epoch - 1 + event.step / event.steps_per_epoch)
             self._losses.append(event.loss)
@@ -343,7 +345,7 @@ class TrainDialog(QDialog):
             if not self._stopping:
                 self.message.setText(
                     f"Epoch {event.epoch}/{event.epochs}: loss {event.loss:.1f}, "
-                    f"held-out PSNR {event.holdout_psnr:.1f} dB "
+                    f"{self._scored()} PSNR {event.holdout_psnr:.1f} dB "
                     f"(kept {event.kept_psnr:.1f} dB, {_kept_name(event.kept_epoch)})")
 
     def _fit_psnr_range(self) -> None:
@@ -389,8 +391,12 @@ class TrainDialog(QDialog):
                if self._baseline is not None else "")
         kept = (f"Best epoch {last.kept_epoch}/{last.epochs}" if last.kept_epoch
                 else "No epoch beat the start (PCA)")
-        return (f"{stopped}{kept}: held-out PSNR {last.kept_psnr:.1f} dB{pca}; "
+        return (f"{stopped}{kept}: {self._scored()} PSNR {last.kept_psnr:.1f} dB{pca}; "
                 f"saved to {self.saved_model}")
+
+    def _scored(self) -> str:
+        held_out = self._baseline is None or self._baseline.held_out
+        return "held-out" if held_out else "training-frame"
 
 
 def _kept_name(epoch: int) -> str:
