@@ -64,3 +64,22 @@ def test_the_child_runs_at_a_low_priority_from_its_start_and_the_window_keeps_it
     assert os.getpriority(os.PRIO_PROCESS, fit._process.pid) == BACKGROUND_NICE
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == 0, "not this thread"
     fit.cancel()
+
+
+@pytest.mark.parametrize("exit_after_s", [0.05, 0.3])
+def test_a_program_ending_while_the_child_starts_leaves_no_traceback(exit_after_s):
+    """The latents reach the child through a pipe once it has started: in its start-up
+    message, a window closed while the child read them cut them short, and the child
+    printed a traceback."""
+    import subprocess
+    import sys
+
+    code = ("import time, numpy as np\n"
+            "from explorer.latent.background import BackgroundFit\n"
+            "latents = np.random.default_rng(0).standard_normal((400_000, 16))\n"
+            "fit = BackgroundFit('umap', latents.astype(np.float32))\n"
+            f"time.sleep({exit_after_s})\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr and "Error" not in result.stderr, result.stderr

@@ -464,13 +464,14 @@ def test_a_triangulation_crosses_a_pipe_array_by_array_empty_and_missing_ones_to
     import multiprocessing
 
     from explorer.latent import inverse
+    from explorer.pipes import receive_arrays, send_arrays
 
     receiver, sender = multiprocessing.Pipe(duplex=False)
     sent = inverse.Triangulation(np.arange(5), np.zeros((0, 3), np.int32), None,
                                  np.arange(6, dtype=np.int32).reshape(3, 2),
                                  np.asfortranarray(np.ones((2, 2), np.int32)))
-    inverse._send_arrays(sender, sent)
-    received = inverse.Triangulation(*inverse._receive_arrays(receiver))
+    send_arrays(sender, sent)
+    received = inverse.Triangulation(*receive_arrays(receiver))
     assert received.neighbours is None
     for mine, theirs in zip(sent, received, strict=True):
         if mine is not None:

@@ -3,8 +3,10 @@
 umap-learn's numba kernels hold the GIL for long stretches, so a fit on a thread of the
 app's own process stalls its event loop. A separate process cannot: the window keeps
 drawing while the layout is computed, and cancelling simply ends the child. Only plain
-arrays cross the process boundary: the latents go in, the projection's ``state()`` and
-progress messages come out.
+arrays cross the process boundary: the latents go in through a pipe once the child has
+started (:mod:`explorer.pipes`; in its start-up message, a window closed while the child
+was starting cut them short and the child printed a traceback), the projection's
+``state()`` and progress messages come out.
 
 The GUI thread never waits either: a relay thread starts the child (spawning takes tens
 of milliseconds), passes its messages on, rebuilds the projection from its state (a
@@ -19,11 +21,13 @@ import multiprocessing
 import queue
 import threading
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
 
 from explorer.latent.projection import Projection, projection_from_state
+from explorer.pipes import receive_arrays, send_arrays
 from explorer.priority import start_quietly
 
 _CONTEXT = multiprocessing.get_context("spawn")  # never fork a process that runs Qt
@@ -43,9 +47,10 @@ class BackgroundFit:
         self.kind = kind
         self._latents = np.ascontiguousarray(latents, dtype=np.float32)
         self._messages = _CONTEXT.Queue()
+        self._latents_in, self._latents_out = _CONTEXT.Pipe(duplex=False)
         self._process = _CONTEXT.Process(
             target=_fit_in_child,
-            args=(kind, self._latents, options, self._messages),
+            args=(kind, options, self._latents_in, self._messages),
             name=f"explorer-{kind}-fit",
             daemon=True,
         )
@@ -88,11 +93,19 @@ class BackgroundFit:
                 self._process.join(timeout=5)
 
     def _relay(self) -> None:
-        """Runs on the relay thread: start the child, pass its news on, reap it."""
+        """Runs on the relay thread: start the child, send it the latents, pass its news
+        on, reap it."""
         with self._lock:
             if self._cancelled:
+                self._latents_out.close()
                 return
             start_quietly(self._process)
+            self._latents_in.close()  # the child's copy is its own
+        try:
+            with self._latents_out:
+                send_arrays(self._latents_out, [self._latents])
+        except OSError:  # the child is gone (cancelled): _follow says so, or nobody asks
+            pass
         try:
             self._news.put(self._follow())
         finally:
@@ -114,10 +127,14 @@ class BackgroundFit:
                 return Exception(payload[0])
 
 
-def _fit_in_child(kind: str, latents: np.ndarray, options: dict, messages) -> None:
+def _fit_in_child(kind: str, options: dict, latents_in: Connection, messages) -> None:
     from explorer.priority import lower_process_priority
 
     lower_process_priority()  # before numba starts its threads: they inherit it
+    try:
+        (latents,) = receive_arrays(latents_in)
+    except (EOFError, OSError):  # nobody waits for the fit any more
+        return
     from explorer.errors import ExplorerError, describe_error
     from explorer.latent.landmarks import umap_state
     from explorer.latent.projection import fit_projection

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import NamedTuple
 
 import numpy as np
 from scipy.spatial import Delaunay, QhullError, cKDTree
 
+from explorer.pipes import receive_arrays, send_arrays
 from explorer.priority import lower_process_priority, start_quietly
 
 # Layouts thinner than this (minor over major standard deviation) are treated as a line:
@@ -121,8 +121,8 @@ def triangulate_apart(points: np.ndarray) -> Triangulation:
         sender.close()  # the child's copies are its own: recv sees EOF if it dies
         points_in.close()
     try:
-        _send_arrays(points_out, [points])
-        return Triangulation(*_receive_arrays(receiver))
+        send_arrays(points_out, [points])
+        return Triangulation(*receive_arrays(receiver))
     except (EOFError, BrokenPipeError):
         return triangulate(points)
     finally:
@@ -136,32 +136,10 @@ def _triangulate_into(points_in: Connection, sender: Connection) -> None:
     priority; nothing when the window has gone meanwhile."""
     lower_process_priority()
     try:
-        (points,) = _receive_arrays(points_in)
-        _send_arrays(sender, triangulate(points))
+        (points,) = receive_arrays(points_in)
+        send_arrays(sender, triangulate(points))
     except (EOFError, BrokenPipeError):  # nobody waits for it any more
         return
-
-
-def _send_arrays(connection: Connection, arrays: Sequence[np.ndarray | None]) -> None:
-    """Each array's shape and type, then its bytes straight from the array. Pickled
-    whole, a triangulation arrived as a copy of its bytes beside the arrays unpickled from
-    them: at a million points 120 MB at once, the window's peak memory."""
-    connection.send([None if array is None else (array.shape, array.dtype.str)
-                     for array in arrays])
-    for array in arrays:
-        if array is not None and array.size:
-            connection.send_bytes(np.ascontiguousarray(array))
-
-
-def _receive_arrays(connection: Connection) -> list[np.ndarray | None]:
-    """What :func:`_send_arrays` sent, each array read into its own memory."""
-    arrays = []
-    for layout in connection.recv():
-        array = None if layout is None else np.empty(layout[0], np.dtype(layout[1]))
-        if array is not None and array.size:  # as bytes: [T, 3] would be T items of 12
-            connection.recv_bytes_into(memoryview(array).cast("B"))
-        arrays.append(array)
-    return arrays
 
 
 def _arrays(keep: np.ndarray, tri: Delaunay | None) -> Triangulation:
