@@ -29,6 +29,7 @@ from scipy.spatial import cKDTree
 
 from explorer.errors import Cancelled, ExplorerError
 from explorer.latent.inverse import SurfaceBuild
+from explorer.latent.nearest import NearestRows
 
 State = dict[str, np.ndarray | str | int | float]
 
@@ -45,7 +46,7 @@ PRE_COMPONENTS = 50
 UMAP_MIN_POINTS = 5
 # Neighbours that place a new latent on a UMAP layout.
 _NEIGHBOURS = 8
-# Elements in one block of work (projected rows, query-to-data distances): bounds memory.
+# Elements in one block of projected rows: bounds memory.
 _BLOCK = 1 << 22
 
 
@@ -324,12 +325,9 @@ class UMAPProjection:
         self.axes = np.asarray(axes, np.float32)  # [r, D]; the identity when D <= r
         self.params = dict(params)
         self._model = model
-        # float32: a million 16-d latents' are 64 MB, not 128 (the window's peak memory);
-        # candidates are ranked in it, then measured in float64 (_nearest)
-        self._reduced = _coordinates(self.latents, self.mean, self.axes, np.float32)
-        self._squared = np.concatenate([  # in blocks, as the coordinates (the GIL)
-            np.einsum("nr,nr->n", part, part, dtype=np.float64)
-            for part in np.array_split(self._reduced, max(1, self._reduced.size // _BLOCK))])
+        # float32: a million 16-d latents' are 64 MB, not 128 (the window's peak memory)
+        self._reduced = NearestRows(_coordinates(self.latents, self.mean, self.axes,
+                                                 np.float32))
         self._surface = SurfaceBuild(self.embedding, self.latents)
         self._points: cKDTree | None = None  # the layout's points, until the surface is built
 
@@ -405,7 +403,7 @@ class UMAPProjection:
         """
         flat = _flat(latents)
         count = min(_NEIGHBOURS + 1, len(self.latents))
-        index, distance = self._nearest(self._reduce(flat), count)
+        index, distance = self._reduced.query(self._reduce(flat), count)
         radius, near, distance = distance[:, -1:], index[:, :-1], distance[:, :-1]
         with np.errstate(divide="ignore", invalid="ignore"):
             weight = (np.clip(radius - distance, 0.0, None) / (radius * distance)) ** 2
@@ -416,21 +414,6 @@ class UMAPProjection:
         weight /= weight.sum(axis=1, keepdims=True)
         points = np.einsum("mk,mkj->mj", weight, self.embedding[near].astype(np.float64))
         return points.astype(np.float32)
-
-    def _nearest(self, queries: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-        """Indices and distances [M, count] of the nearest fitted points, nearest first."""
-        block = max(1, _BLOCK // len(self._reduced))
-        index = np.empty((len(queries), count), np.intp)
-        distance = np.empty((len(queries), count))
-        for start in range(0, len(queries), block):
-            part = queries[start : start + block]
-            ranking = self._squared[None, :] - 2.0 * (part.astype(np.float32) @ self._reduced.T)
-            candidates = np.argpartition(ranking, count - 1, axis=1)[:, :count]
-            exact = np.linalg.norm(self._reduced[candidates] - part[:, None], axis=2)
-            order = np.argsort(exact, axis=1)
-            index[start : start + block] = np.take_along_axis(candidates, order, axis=1)
-            distance[start : start + block] = np.take_along_axis(exact, order, axis=1)
-        return index, distance
 
     def inverse(self, points: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
         """Latents [M, D] float32 at 2-D ``points``: the barycentric blend of the trajectory.
