@@ -421,3 +421,18 @@ def test_a_video_autoencoders_window_compares_a_per_frame_model(qtbot, nineteen_
                                   _b_reconstruction(second_model, frames, 10))
     assert comparison.map.map.marker_position() == pytest.approx(
         tuple(comparison.comparison.maps.b[10]), abs=1e-5)
+
+
+def test_the_second_model_encodes_the_frames_the_first_trajectory_covers():
+    """Taken from the trajectory itself, not from what its file says of how it was made."""
+    from explorer.latent.trajectory import Trajectory
+    from explorer.ui.worker import _frames_to_compare
+
+    frames = np.arange(4, 40, 3)
+    mu = np.zeros((len(frames), 2), np.float32)
+    strided = Trajectory(mu, mu, frames, frames / 24.0, meta={"selection": {"bogus": 1}})
+    assert _frames_to_compare(strided, temporal=False) == {"start": 4, "end": 38, "stride": 3}
+    assert _frames_to_compare(strided, temporal=True) == {"start": 4, "end": 38, "stride": 1}
+    steps = Trajectory(mu[:3], mu[:3], np.array([0, 1, 5]), np.zeros(3),
+                       last_frame=np.array([0, 4, 8]))
+    assert _frames_to_compare(steps, temporal=False) == {"start": 0, "end": 9, "stride": 1}

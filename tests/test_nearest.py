@@ -13,15 +13,26 @@ def brute_force(points: np.ndarray, queries: np.ndarray, count: int):
     return order, np.take_along_axis(distances, order, axis=1)
 
 
+def indexed(points: np.ndarray) -> NearestRows:
+    nearest = NearestRows(points)
+    assert nearest.indexed.wait(60)
+    return nearest
+
+
+def walk(rows: int, width: int, seed: int = 5) -> np.ndarray:
+    steps = np.random.default_rng(seed).standard_normal((rows, width))
+    return np.cumsum(steps, axis=0).astype(np.float32)
+
+
 @pytest.mark.parametrize("rows", [INDEXED_FROM // 10, INDEXED_FROM + 1000])
 def test_the_nearest_rows_are_those_of_comparing_with_every_row(rows):
     rng = np.random.default_rng(5)
-    walk = np.cumsum(rng.standard_normal((rows, 6)), axis=0).astype(np.float32)
-    on_it = walk[rng.choice(rows, 20)] + rng.normal(0, 0.3, (20, 6))
-    far = walk.mean(axis=0) + 1e4 * rng.standard_normal((2, 6))  # all rows equally far
-    queries = np.concatenate([on_it, far, walk[:3]])
-    nearest = NearestRows(walk)
-    expected_index, expected_distance = brute_force(walk, queries, 9)
+    points = walk(rows, 6)
+    on_it = points[rng.choice(rows, 20)] + rng.normal(0, 0.3, (20, 6))
+    far = points.mean(axis=0) + 1e4 * rng.standard_normal((2, 6))  # all rows equally far
+    queries = np.concatenate([on_it, far, points[:3]])
+    nearest = NearestRows(points)
+    expected_index, expected_distance = brute_force(points, queries, 9)
     before = nearest.query(queries, 9)  # compared with every row until the tree is built
     assert nearest.indexed.wait(60)
     index, distance = nearest.query(queries, 9)
@@ -29,3 +40,37 @@ def test_the_nearest_rows_are_those_of_comparing_with_every_row(rows):
         np.testing.assert_allclose(found, expected_distance, rtol=1e-6)
     np.testing.assert_array_equal(index[:20], expected_index[:20])
     assert (index[-3:, 0] == [0, 1, 2]).all() and (distance[-3:, 0] == 0).all()
+
+
+@pytest.mark.parametrize("case", ["2-d", "3-d", "collapsed", "repeated"])
+def test_neighbours_on_the_trees_own_coordinates_are_all_found(case):
+    """Where the tree's three directions hold the whole distance (latents of three numbers
+    or fewer, or a VAE whose other latents collapsed), the k-th neighbour sits on the
+    bound itself; rows repeated (a still scene) put a query at distance 0 of many."""
+    rows = INDEXED_FROM + 500
+    rng = np.random.default_rng(7)
+    if case == "collapsed":
+        points = np.zeros((rows, 16), np.float32)
+        points[:, [2, 7, 11]] = walk(rows, 3)
+    elif case == "repeated":
+        points = walk(rows, 8)
+        points[1000:1020] = points[1000]
+    else:
+        points = walk(rows, int(case[0]))
+    queries = np.concatenate([points[rng.choice(rows, 60)],
+                              points[rng.choice(rows, 60)] + rng.normal(0, 0.5,
+                                                                        points.shape[1])])
+    if case == "repeated":
+        queries[:5] = points[1000]
+    index, distance = indexed(points).query(queries, 9)
+    _, expected = brute_force(points, queries, 9)
+    np.testing.assert_allclose(distance, expected, rtol=1e-6, atol=1e-9)
+    if case == "repeated":
+        assert (distance[:5] == 0).all() and set(index[:5].ravel()) <= set(range(1000, 1020))
+
+
+def test_a_query_that_is_not_a_number_does_not_stop_the_others():
+    points = walk(INDEXED_FROM + 10, 4)
+    queries = np.stack([np.full(4, np.nan), points[10]])
+    index, distance = indexed(points).query(queries, 3)
+    assert index[1, 0] == 10 and distance[1, 0] == 0

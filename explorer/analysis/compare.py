@@ -135,8 +135,9 @@ def psnr_on_rows(a: Trajectory, b: Trajectory) -> np.ndarray:
     owner = np.repeat(np.arange(len(a)), spans)
     frames = first[owner] + np.arange(len(owner)) - np.repeat(np.cumsum(spans) - spans, spans)
     rows = b.rows_of_frames(frames)
-    values = np.where(rows >= 0, np.asarray(b.psnr_db, np.float64)[np.maximum(rows, 0)],
-                      np.nan)
+    values = np.full(len(rows), np.nan)
+    covered = rows >= 0
+    values[covered] = np.asarray(b.psnr_db, np.float64)[rows[covered]]
     measured = np.isfinite(values)
     totals = np.bincount(owner[measured], values[measured], minlength=len(a))
     counts = np.bincount(owner[measured], minlength=len(a))

@@ -28,8 +28,9 @@ _FIRST_GUESSES = 64
 """Rows nearest in the tree's coordinates whose distances first bound the k-th one."""
 _BLOCK = 1 << 22
 """Elements in one block of query-to-row distances: bounds memory."""
-_SLACK = 1 + 1e-9
-"""The bound, widened past rounding: a row exactly at it stays in."""
+_TOLERANCE = 1e-9
+"""How far (relative to the coordinates' size) the bound is widened: a row at it stays
+in however its coordinates were rounded."""
 
 
 class NearestRows:
@@ -48,13 +49,14 @@ class NearestRows:
             self.indexed.set()
 
     def _build(self) -> None:
-        axes = _widest_directions(self.points, _PRUNING_AXES)
-        projected = np.empty((len(self.points), len(axes)))
-        block = max(1, _BLOCK // self.points.shape[1])
-        for start in range(0, len(self.points), block):  # no float64 copy of the points
-            part = self.points[start : start + block]
-            projected[start : start + len(part)] = part @ axes.astype(np.float32).T
-        self._index = axes, cKDTree(projected, balanced_tree=False)
+        if np.isfinite(self.points).all():  # else every query compares every row
+            axes = _widest_directions(self.points, _PRUNING_AXES)
+            projected = np.empty((len(self.points), len(axes)))
+            block = max(1, _BLOCK // self.points.shape[1])
+            for start in range(0, len(self.points), block):  # a block in float64 at a time
+                part = self.points[start : start + block].astype(np.float64)
+                projected[start : start + len(part)] = part @ axes.T
+            self._index = axes, cKDTree(projected, balanced_tree=False)
         self.indexed.set()
 
     def query(self, queries: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -66,19 +68,24 @@ class NearestRows:
         rows = np.empty((len(queries), count), np.intp)
         distances = np.empty((len(queries), count))
         for row, query in enumerate(queries):
-            rows[row], distances[row] = self._pruned(*index, query, count)
+            if np.isfinite(query).all():
+                rows[row], distances[row] = self._pruned(*index, query, count)
+            else:
+                rows[row], distances[row] = self._one_compared_with_all(query, count)
         return rows, distances
 
     def _pruned(self, axes: np.ndarray, tree: cKDTree, query: np.ndarray, count: int
                 ) -> tuple[np.ndarray, np.ndarray]:
         """One query's nearest rows among those its bound leaves in the tree."""
-        projected = axes.astype(np.float64) @ query
+        projected = axes @ query
         guesses = tree.query(projected, k=max(_FIRST_GUESSES, count))[1]
         bound = np.partition(self._distances(guesses, query), count - 1)[count - 1]
-        rows = np.asarray(tree.query_ball_point(projected, bound * _SLACK), np.intp)
-        if len(rows) > len(self.points) // 4:  # a query far from the data
-            index, distance = self._compared_with_all(query[None], count)
-            return index[0], distance[0]
+        # widened past rounding, which moves coordinates by ~1e-16 of their size
+        radius = bound + _TOLERANCE * (bound + np.abs(projected).max())
+        inside = np.asarray(tree.query_ball_point(projected, radius), np.intp)
+        if len(inside) > len(self.points) // 4:  # a query far from the data
+            return self._one_compared_with_all(query, count)
+        rows = np.union1d(inside, guesses)  # the guesses bound it: they always count
         distances = self._distances(rows, query)
         nearest = np.argpartition(distances, count - 1)[:count]
         nearest = nearest[np.argsort(distances[nearest], kind="stable")]
@@ -86,6 +93,11 @@ class NearestRows:
 
     def _distances(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
         return np.linalg.norm(self.points[rows] - query, axis=1)
+
+    def _one_compared_with_all(self, query: np.ndarray, count: int
+                               ) -> tuple[np.ndarray, np.ndarray]:
+        index, distance = self._compared_with_all(query[None], count)
+        return index[0], distance[0]
 
     def _compared_with_all(self, queries: np.ndarray, count: int
                            ) -> tuple[np.ndarray, np.ndarray]:

@@ -23,13 +23,16 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from explorer.errors import Cancelled, ExplorerError, describe_error
 from explorer.model import guard
+
+if TYPE_CHECKING:
+    from explorer.latent.trajectory import Trajectory
 
 T = TypeVar("T")
 ModelLoader = Callable[[Path, str], Any]
@@ -223,7 +226,7 @@ class InferenceWorker(QObject):
         """The frames of the rows decoded last (a latent step's frames are scrubbed one
         by one), newest last; emptied with the trajectory or model."""
         self._device = "auto"
-        self.comparison_requests: LatestSlot[int] = LatestSlot()
+        self.comparison_requests: LatestSlot[tuple[int, int]] = LatestSlot()
         self._comparison_end: LatestSlot[bool] = LatestSlot()
         self._compared_vae: Any = None
         self._compared: Any = None  # the second model's Trajectory
@@ -648,16 +651,14 @@ class InferenceWorker(QObject):
         self.status.emit(f"Loading model {job.model.name}…")
         vae = self._load_model(job.model, job.trust_code)
         self.status.emit(f"Encoding {video.name} with {job.model.name}…")
-        chosen = {**reference.meta.get("selection", {}), "measure_error": True}
-        if is_temporal(vae):  # every frame of the range the open trajectory covers
-            chosen.update(start=reference.frames_of(0)[0], stride=1, max_frames=None,
-                          end=reference.frames_of(len(reference) - 1)[1] + 1)
+        chosen = _frames_to_compare(reference, is_temporal(vae))
 
         def progress(update: EncodeProgress) -> None:
             self.jobProgress.emit(update.done, update.expected or -1)
             self.serve_previews()
 
-        trajectory, _ = encode_with_cache(video, job.model, vae, Selection(**chosen),
+        trajectory, _ = encode_with_cache(video, job.model, vae,
+                                          Selection(**chosen, measure_error=True),
                                           cache=TrajectoryCache(), on_progress=progress,
                                           should_stop=self._cancel.is_set)
         self._comparison_end.take()  # an End asked meanwhile was of the comparison before
@@ -748,3 +749,14 @@ class WorkerThread:
         if stopped:
             self.worker.release()
         return stopped
+
+
+def _frames_to_compare(reference: Trajectory, temporal: bool) -> dict[str, int]:
+    """The frames a second model encodes (as :class:`~explorer.pipeline.encode.Selection`
+    fields): the open trajectory's, or for a video autoencoder, which takes every frame,
+    all of the range they span."""
+    first, last = reference.frames_of(0)[0], reference.frames_of(len(reference) - 1)[1]
+    steps = np.unique(np.diff(reference.frame_index))
+    regular = reference.last_frame is None and len(steps) == 1
+    stride = 1 if temporal or not regular else int(steps[0])
+    return {"start": first, "end": last + 1, "stride": stride}
