@@ -31,10 +31,18 @@ def curve(count: int = 120) -> np.ndarray:
             ).astype(np.float32)
 
 
-def test_umap_fits_in_a_child_process_and_reports_progress():
+def test_umap_fits_in_a_child_process_and_reports_progress(monkeypatch):
+    from explorer.latent.nearest import NearestRows
+
+    monkeypatch.setattr("explorer.latent.nearest.INDEXED_FROM", 50)  # searched by a tree
+    build = NearestRows._build
+    monkeypatch.setattr(NearestRows, "_build", lambda rows: (time.sleep(1), build(rows)))
     latents = curve()
     result, progress = wait_for_result(BackgroundFit("umap", latents, seed=0))
     assert isinstance(result, UMAPProjection)
+    # handed over once new latents are placed from the index (not every row: 10-60 ms of
+    # the GUI thread at a million)
+    assert result.searchable.is_set() and result._reduced._index is not None
     assert result.embedding.shape == (120, 2)
     np.testing.assert_array_equal(result.inverse(result.embedding[:5]), latents[:5])
     assert progress and progress[-1].done <= progress[-1].total

@@ -10,7 +10,8 @@ was starting cut them short and the child printed a traceback), the projection's
 
 The GUI thread never waits either: a relay thread starts the child (spawning takes tens
 of milliseconds), passes its messages on, rebuilds the projection from its state (a
-Delaunay triangulation: about 70 ms for 10,000 points) and reaps the child when it ends
+Delaunay triangulation: about 70 ms for 10,000 points) and waits for its search index
+(:func:`~explorer.latent.projection.settled`), and reaps the child when it ends
 (its interpreter takes about half a second to shut down). :meth:`BackgroundFit.poll`
 only reads what the relay has passed on.
 """
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from explorer.latent.projection import Projection, projection_from_state
+from explorer.latent.projection import Projection, projection_from_state, settled
 from explorer.pipes import receive_arrays, send_arrays
 from explorer.priority import start_quietly
 
@@ -122,7 +123,7 @@ class BackgroundFit:
             if kind == "progress":
                 self._news.put(FitProgress(*payload))
             elif kind == "done":
-                return projection_from_state(payload[0], self._latents)
+                return settled(projection_from_state(payload[0], self._latents))
             else:
                 return Exception(payload[0])
 

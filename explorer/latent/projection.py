@@ -97,6 +97,15 @@ def projection_from_state(state: Mapping[str, Any], latents: np.ndarray) -> Proj
     raise ExplorerError(f"unknown projection kind {kind!r} in the saved state")
 
 
+def settled(projection: Projection) -> Projection:
+    """``projection`` once the index it builds on a thread for placing new latents is
+    ready. For a thread that hands a projection to the window: until then, placing the
+    probe compares it with every row, 10–60 ms of the GUI thread at a million."""
+    if isinstance(projection, UMAPProjection):
+        projection.searchable.wait()
+    return projection
+
+
 def variance_explained(projection: Projection, latents: np.ndarray,
                        block: int = 4096) -> np.ndarray | None:
     """For a PCA layout, the share of the latents' total variance along each map axis;
@@ -328,6 +337,8 @@ class UMAPProjection:
         # float32: a million 16-d latents' are 64 MB, not 128 (the window's peak memory)
         self._reduced = NearestRows(_coordinates(self.latents, self.mean, self.axes,
                                                  np.float32))
+        self.searchable = self._reduced.indexed
+        """Set once :meth:`project_new` searches an index, not every row."""
         self._surface = SurfaceBuild(self.embedding, self.latents)
         self._points: cKDTree | None = None  # the layout's points, until the surface is built
 
