@@ -42,7 +42,7 @@ def test_umap_fits_in_a_child_process_and_reports_progress(monkeypatch):
     assert isinstance(result, UMAPProjection)
     # handed over once new latents are placed from the index (not every row: 10-60 ms of
     # the GUI thread at a million)
-    assert result.searchable.is_set() and result._reduced._index is not None
+    assert result.searchable.is_set() and result._neighbours._index is not None
     assert result.embedding.shape == (120, 2)
     np.testing.assert_array_equal(result.inverse(result.embedding[:5]), latents[:5])
     assert progress and progress[-1].done <= progress[-1].total

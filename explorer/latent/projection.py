@@ -334,10 +334,15 @@ class UMAPProjection:
         self.axes = np.asarray(axes, np.float32)  # [r, D]; the identity when D <= r
         self.params = dict(params)
         self._model = model
-        # float32: a million 16-d latents' are 64 MB, not 128 (the window's peak memory)
-        self._reduced = NearestRows(_coordinates(self.latents, self.mean, self.axes,
-                                                 np.float32))
-        self.searchable = self._reduced.indexed
+        # Searched among the latents themselves where UMAP saw them whole (the axes are
+        # the identity: distances are the same about any mean), else among float32
+        # coordinates: a centred copy of a million 16-d latents was 64 MB more memory.
+        self._whole = (self.latents.dtype == np.float32 and len(self.axes) == len(self.mean)
+                       and np.array_equal(self.axes, np.eye(len(self.axes))))
+        self._neighbours = NearestRows(
+            self.latents if self._whole
+            else _coordinates(self.latents, self.mean, self.axes, np.float32))
+        self.searchable = self._neighbours.indexed
         """Set once :meth:`project_new` searches an index, not every row."""
         self._surface = SurfaceBuild(self.embedding, self.latents)
         self._points: cKDTree | None = None  # the layout's points, until the surface is built
@@ -414,7 +419,8 @@ class UMAPProjection:
         """
         flat = _flat(latents)
         count = min(_NEIGHBOURS + 1, len(self.latents))
-        index, distance = self._reduced.query(self._reduce(flat), count)
+        index, distance = self._neighbours.query(flat if self._whole else self._reduce(flat),
+                                                 count)
         radius, near, distance = distance[:, -1:], index[:, :-1], distance[:, :-1]
         with np.errstate(divide="ignore", invalid="ignore"):
             weight = (np.clip(radius - distance, 0.0, None) / (radius * distance)) ** 2
