@@ -261,3 +261,33 @@ def test_a_large_map_is_drawn_from_its_pyramid_zoomed_out_and_points_zoomed_in(l
     assert not detail.showing_density and len(latent_map._points.data) > 0
     exact = decimate_line(walk, ViewRect.from_range(latent_map.viewRange()), LINE_VERTICES)
     np.testing.assert_array_equal(np.column_stack(line.getData()), exact.vertices)
+
+
+@pytest.mark.parametrize("zoom", [1.0, 7.3, 240.0])
+def test_the_grid_draws_what_pyqtgraphs_grid_item_draws(qtbot, monkeypatch, zoom):
+    """MapGrid lays its lines out a level at a time, for speed: the map looks the same,
+    pixel for pixel, as with pyqtgraph's GridItem, and not as without a grid."""
+    from explorer.ui import latent_map
+
+    walk = np.cumsum(np.random.default_rng(0).normal(size=(3000, 2)), axis=0)
+
+    def picture(grid) -> np.ndarray:
+        monkeypatch.setattr(latent_map, "MapGrid", grid)
+        view = LatentMap()
+        qtbot.addWidget(view)
+        view.resize(640, 480)
+        view.show()
+        view.set_trajectory(walk.astype(np.float32), PointColours(np.arange(3000.0), "t"),
+                            fit=True)
+        (x0, x1), (y0, y1) = view.viewRange()
+        half = np.array([x1 - x0, y1 - y0]) / 2 / zoom
+        middle = np.array([x0 + x1, y0 + y1]) / 2
+        view.setRange(xRange=middle[0] + half[0] * np.array([-1, 1]),
+                      yRange=middle[1] + half[1] * np.array([-1, 1]), padding=0)
+        image = view.grab().toImage()
+        return np.array(image.constBits()).reshape(image.height(), image.width(), 4).copy()
+
+    mine = picture(latent_map.MapGrid)
+    np.testing.assert_array_equal(mine, picture(lambda: pg.GridItem(textPen=None)))
+    no_grid = type("NoGrid", (pg.GridItem,), {"generatePicture": lambda self: None})
+    assert (mine != picture(no_grid)).any()

@@ -21,6 +21,7 @@ from explorer.latent.map_points import MapPoints, map_points
 from explorer.state.colouring import PointColours
 from explorer.ui.images import to_qimage
 from explorer.ui.map_detail import LevelOfDetail
+from explorer.ui.map_grid import MapGrid
 from explorer.ui.palette import category_colours
 
 COLOUR_MAP = "viridis"
@@ -165,7 +166,7 @@ class LatentMap(pg.PlotWidget):
         self.setMenuEnabled(False)
         # a grid item rather than the axes' grid: theirs took 25–30 ms of every repaint of
         # a 1,100 × 760 map, this one 3 (antialiased translucent lines across the view)
-        grid = pg.GridItem(textPen=None)  # the palette's text colour (recolour_plots)
+        grid = MapGrid()  # the palette's text colour (recolour_plots)
         grid.setZValue(-10)
         self._view.addItem(grid, ignoreBounds=True)
         self.getPlotItem().hideButtons()
