@@ -173,13 +173,15 @@ def decimate_line(points: np.ndarray, rect: ViewRect, max_vertices: int,
     keep[:-1] |= shown
     keep[1:] |= shown
     rows = np.flatnonzero(keep)
+    connect = np.zeros(min(len(rows), max_vertices), bool)
+    # rows a and b > a join when every segment between them is shown
     if len(rows) > max_vertices:
         # more rows than vertices, so the steps exceed 1 and no choice repeats
         rows = rows[np.rint(np.linspace(0, len(rows) - 1, max_vertices)).astype(np.intp)]
-    # rows a and b > a join when every segment between them is shown
-    broken = np.concatenate([[0], np.cumsum(~shown)])
-    connect = np.zeros(len(rows), bool)
-    connect[:-1] = broken[rows[1:]] == broken[rows[:-1]]
+        gaps = np.flatnonzero(~shown)  # no gap in [a, b): as many gaps before a as before b
+        connect[:-1] = np.searchsorted(gaps, rows[:-1]) == np.searchsorted(gaps, rows[1:])
+    else:  # every kept row: a joins the next kept row if that is a + 1, by a shown segment
+        connect[:-1] = (rows[1:] == rows[:-1] + 1) & shown[rows[:-1]]
     return _polyline(points, rows, connect)
 
 
