@@ -11,8 +11,11 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-_USER_DIRS = tempfile.mkdtemp(prefix="explorer-tests-")
-atexit.register(shutil.rmtree, _USER_DIRS, ignore_errors=True)
+_USER_DIRS = os.environ.get("EXPLORER_TESTS_USER_DIRS")
+if _USER_DIRS is None:  # the test run's own, removed at its end; processes it starts share it
+    _USER_DIRS = tempfile.mkdtemp(prefix="explorer-tests-")
+    os.environ["EXPLORER_TESTS_USER_DIRS"] = _USER_DIRS
+    atexit.register(shutil.rmtree, _USER_DIRS, ignore_errors=True)
 for _variable in ("XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
     os.environ[_variable] = os.path.join(_USER_DIRS, _variable.lower())
 
