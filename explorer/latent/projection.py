@@ -337,7 +337,7 @@ class UMAPProjection:
         # Searched among the latents themselves where UMAP saw them whole (the axes are
         # the identity: distances are the same about any mean), else among float32
         # coordinates: a centred copy of a million 16-d latents was 64 MB more memory.
-        self._whole = (self.latents.dtype == np.float32 and len(self.axes) == len(self.mean)
+        self._whole = (self.latents.dtype == np.float32
                        and np.array_equal(self.axes, np.eye(len(self.axes))))
         self._neighbours = NearestRows(
             self.latents if self._whole

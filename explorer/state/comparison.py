@@ -118,7 +118,8 @@ class ComparisonState:
         model did not encode that frame."""
         if self.model is None or self.reference is None:
             return None
-        return self.model.trajectory.position_of_frame(self.frame(row, within))
+        frame = self.reference.frames_of(row)[0] + within
+        return self.model.trajectory.position_of_frame(frame)
 
     def first_position(self, second_row: int) -> tuple[int, int]:
         """The first trajectory's row and place that show the first frame of the second
@@ -130,11 +131,6 @@ class ComparisonState:
                           0, len(reference) - 1))
         first, last = reference.frames_of(row)
         return row, int(np.clip(frame - first, 0, last - first))
-
-    def frame(self, row: int, within: int = 0) -> int:
-        """The video frame the first trajectory's ``row`` shows, its frame ``within``."""
-        assert self.reference is not None
-        return self.reference.frames_of(row)[0] + within
 
     def describe(self, second_row: int) -> str:
         """A caption for the second model's reconstruction of its row ``second_row``."""
