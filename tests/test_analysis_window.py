@@ -21,7 +21,7 @@ def three_scenes(qtbot, clips):  # noqa: F811
 
 def test_scenes_are_found_listed_coloured_and_banded(qtbot, three_scenes):
     window, panel = three_scenes, three_scenes.analysis
-    before = {brush.color().name() for brush in window.latent_map._points.data["brush"]}
+    before = {tuple(colour) for colour in window.latent_map.detail.shown.colours()}
     click(panel.find_scenes_button, panel.find_scenes_button.rect().center())
     qtbot.waitUntil(lambda: window.state.findings.scenes is not None, timeout=60_000)
     assert [panel.scenes.item(row).text() for row in range(panel.scenes.count())] == \
@@ -30,7 +30,7 @@ def test_scenes_are_found_listed_coloured_and_banded(qtbot, three_scenes):
     assert all(abs(start - true) <= 2 for start, true in zip(starts, (0, 30, 60), strict=True))
     assert window.state.colouring == "segment"
     assert window.projection_bar.colouring.currentData() == "segment"
-    after = {brush.color().name() for brush in window.latent_map._points.data["brush"]}
+    after = {tuple(colour) for colour in window.latent_map.detail.shown.colours()}
     assert after != before and len(after) == 3, "a colour a scene"
     assert [label.text for _, label in window.latent_map.legend.items] == \
         ["Scene 1", "Scene 2", "Scene 3"]

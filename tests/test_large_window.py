@@ -69,7 +69,7 @@ def test_hover_and_click_a_point_of_the_density_image(window_and_gaps):
     x, y = window.latent_map.point_position(hovered[-1])
     near = window.latent_map.to_scene(x, y) - pixel_of(window, row)
     assert abs(near.x()) <= 6 and abs(near.y()) <= 6, "a point under the pointer"
-    window.latent_map._click_by_index(*window.latent_map.point_position(row))
+    window.latent_map._click(*window.latent_map.point_position(row))
     qtbot.waitUntil(lambda: window.original_view.caption == f"frame {window.state.frame}"
                     and window.state.frame != 0, timeout=30_000)
     assert window.reconstruction_view.frame is not None

@@ -19,12 +19,11 @@ def test_points_are_coloured_by_time_from_a_lookup_table(qtbot):
     count = 1000
     latent_map.set_trajectory(np.random.default_rng(0).normal(size=(count, 2)),
                               PointColours(np.linspace(3.0, 43.0, count), "time (s)"))
-    brushes = latent_map._points.data["brush"]
+    np.testing.assert_array_equal(latent_map.detail.drawn_rows, np.arange(count))
+    colours = latent_map.detail.shown.colours()
     table = pg.colormap.get(COLOUR_MAP).getLookupTable(nPts=COLOUR_STEPS)
     for row, shade in ((0, 0), (count - 1, COLOUR_STEPS - 1), (count // 2, 128)):
-        colour = brushes[row].color()
-        assert (colour.red(), colour.green(), colour.blue()) == tuple(table[shade][:3])
-    assert len({id(brush) for brush in brushes}) <= COLOUR_STEPS, "brushes are shared"
+        assert tuple(colours[row][:3]) == tuple(table[shade][:3])
 
 
 def test_categories_take_palette_colours_a_legend_and_hidden_ones_are_not_drawn(qtbot):
@@ -34,9 +33,8 @@ def test_categories_take_palette_colours_a_legend_and_hidden_ones_are_not_drawn(
     points = np.random.default_rng(1).normal(size=(len(groups), 2))
     colours = PointColours(groups, "video", ("a.mp4", "b.mp4", "c.mp4"))
     latent_map.set_trajectory(points, colours, groups=groups)
-    brushes = latent_map._points.data["brush"]
-    shades = [{brushes[row].color().name() for row in np.flatnonzero(groups == g)}
-              for g in range(3)]
+    drawn = latent_map.detail.shown.colours()
+    shades = [{tuple(drawn[row]) for row in np.flatnonzero(groups == g)} for g in range(3)]
     assert all(len(shade) == 1 for shade in shades), "one colour a category"
     assert len(set.union(*shades)) == 3, "each category its own colour"
     assert latent_map.legend.isVisible() and not latent_map._colour_bar.isVisible()
@@ -48,7 +46,7 @@ def test_categories_take_palette_colours_a_legend_and_hidden_ones_are_not_drawn(
 
     shown = groups != 1
     latent_map.set_trajectory(points, colours, shown=shown, groups=groups)
-    np.testing.assert_array_equal(latent_map._points.data["data"], np.flatnonzero(shown))
+    np.testing.assert_array_equal(latent_map.detail.drawn_rows, np.flatnonzero(shown))
     assert latent_map.shown_count == 9 and latent_map.point_count == 16
     with qtbot.waitSignal(latent_map.categoryToggled) as toggled:
         latent_map.legend.sigSampleClicked.emit(latent_map.legend_entry(2))
@@ -80,7 +78,7 @@ def brute_nearest(walk: np.ndarray, x: float, y: float, pixel: tuple[float, floa
 def test_a_large_trajectory_is_drawn_as_density_until_few_points_are_in_view(large_map, qtbot):
     latent_map, walk = large_map
     assert latent_map.point_count == LARGE
-    assert latent_map.detail.showing_density and len(latent_map._points.data) == 0
+    assert latent_map.detail.showing_density and len(latent_map.detail.shown) == 0
     image = latent_map.detail.image.image
     assert image.shape[2] == 4 and (image[..., 3] > 0).any() and (image[..., 3] == 0).any()
 
@@ -88,7 +86,7 @@ def test_a_large_trajectory_is_drawn_as_density_until_few_points_are_in_view(lar
     with qtbot.waitSignal(latent_map.detail.refreshed, timeout=10_000):
         latent_map.setRange(xRange=(x - 0.01, x + 0.01), yRange=(y - 0.01, y + 0.01),
                             padding=0)
-    rows = latent_map._points.data["data"]
+    rows = latent_map.detail.drawn_rows
     assert not latent_map.detail.showing_density
     assert 0 < len(rows) <= POINTS_IN_VIEW and 1234 in rows
     (x0, x1), (y0, y1) = latent_map.viewRange()
@@ -114,6 +112,34 @@ def test_hover_and_click_pick_points_of_the_density_image(large_map, qtbot):
     assert menu.actions()[0].text() == "Add this frame as a keyframe"
 
 
+def test_hover_click_and_drag_the_points_a_zoomed_in_large_map_draws(large_map, qtbot):
+    """Zoomed in, a large map draws its points one by one (not the scatter's): the
+    pointer finds them through the index, as on the density image."""
+    latent_map, walk = large_map
+    view = latent_map.getPlotItem().vb
+    x, y = map(float, walk[60_000])
+    with qtbot.waitSignal(latent_map.detail.refreshed, timeout=10_000):
+        latent_map.setRange(xRange=(x - 0.05, x + 0.05), yRange=(y - 0.05, y + 0.05),
+                            padding=0)
+    assert not latent_map.detail.showing_density and 60_000 in latent_map.detail.drawn_rows
+    hovered, clicked, released = [], [], []
+    latent_map.frameHovered.connect(hovered.append)
+    latent_map.frameClicked.connect(clicked.append)
+    latent_map.pointReleased.connect(lambda row, x, y: released.append(row))
+    where = latent_map.to_scene(*walk[60_000])
+    hover(latent_map.viewport(), where)
+    qtbot.waitUntil(lambda: bool(hovered), timeout=5_000)
+    at = view.mapSceneToView(latent_map.mapToScene(where)).toTuple()
+    picked = brute_nearest(walk, *at, view.viewPixelSize())
+    assert hovered[-1] == picked
+    click(latent_map.viewport(), where)
+    qtbot.waitUntil(lambda: bool(clicked), timeout=5_000)
+    assert clicked[-1] == picked
+    before = latent_map.viewRange()
+    drag(latent_map.viewport(), where, where + QPoint(30, 20))
+    assert released == [picked] and latent_map.viewRange() == before
+
+
 def test_a_drag_from_a_point_of_the_density_image_drags_that_point(large_map, qtbot):
     latent_map, walk = large_map
     assert latent_map.detail.showing_density
@@ -134,7 +160,7 @@ def test_a_drag_from_a_point_of_the_density_image_drags_that_point(large_map, qt
     view = latent_map.getPlotItem().vb
     empty = next(pixel for pixel in (QPoint(x, y) for x in range(100, 700, 20)
                                      for y in range(100, 500, 20))
-                 if latent_map._pick_in_density(
+                 if latent_map._point_at(
                      *view.mapSceneToView(latent_map.mapToScene(pixel)).toTuple()) < 0)
     drag(latent_map.viewport(), empty, empty + QPoint(-50, 0))  # nowhere near a point
     assert latent_map.viewRange() != before, "a drag from empty space pans"
@@ -185,15 +211,15 @@ def test_a_second_layout_of_the_same_values_is_coloured_as_the_first(qtbot, monk
     shade = map_points.shade
     monkeypatch.setattr(map_points, "shade", lambda *args: shaded.append(1) or shade(*args))
     latent_map.set_trajectory(walk, PointColours(times, "time (s)"))
-    first = latent_map._points.data["brush"].copy()
+    first = latent_map.detail.shown.colours()
     latent_map._colour_bar.setLevels((5.0, 6.0))
     latent_map.set_trajectory(walk * 2.0, PointColours(times, "time (s)"))  # another layout
     assert len(shaded) == 1
     assert latent_map._colour_bar.levels() == pytest.approx((0.0, times[-1])), "the key too"
-    np.testing.assert_array_equal(latent_map._points.data["brush"], first)
+    np.testing.assert_array_equal(latent_map.detail.shown.colours(), first)
     latent_map.set_trajectory(walk, PointColours(times[::-1].copy(), "time (s)"))
     assert len(shaded) == 2
-    assert latent_map._points.data["brush"][0] == first[-1]
+    np.testing.assert_array_equal(latent_map.detail.shown.colours()[0], first[-1])
 
 
 def test_a_large_map_is_prepared_on_a_thread_and_the_newest_points_win(qtbot):
@@ -224,7 +250,7 @@ def test_a_large_map_is_prepared_on_a_thread_and_the_newest_points_win(qtbot):
     latent_map.set_trajectory(small, PointColours(np.arange(100.0), "time (s)"))  # at once
     assert latent_map.shown_count == 100 and not latent_map.detail.pending
     qtbot.wait(300)  # the large one's preparation ends meanwhile, and is dropped
-    assert latent_map.shown_count == 100 and len(latent_map._points.data) == 100
+    assert latent_map.shown_count == 100 and len(latent_map.detail.shown) == 100
 
 
 def test_a_large_map_is_drawn_from_its_pyramid_zoomed_out_and_points_zoomed_in(large_map, qtbot):
@@ -247,7 +273,7 @@ def test_a_large_map_is_drawn_from_its_pyramid_zoomed_out_and_points_zoomed_in(l
     for half in (3.0, 1.0):  # zoomed out: the pyramid's cells about the view's pixels
         rect = zoom(x, y, half)
         assert detail.index.count_in(rect) > POINTS_IN_VIEW
-        assert detail.showing_density and len(latent_map._points.data) == 0
+        assert detail.showing_density and len(detail.shown) == 0
         image, box = detail.image.image, detail.image.mapRectToView(detail.image.boundingRect())
         low, high = detail.bounds()  # the image covers the view's part of the map
         assert box.left() <= max(rect.x_min, low[0]) and box.right() >= min(rect.x_max, high[0])
@@ -258,7 +284,7 @@ def test_a_large_map_is_drawn_from_its_pyramid_zoomed_out_and_points_zoomed_in(l
         assert 100 < len(line.getData()[0]) <= DENSITY_LINE_VERTICES
 
     zoom(x, y, 0.01)  # a few points: drawn one by one, with the exact line
-    assert not detail.showing_density and len(latent_map._points.data) > 0
+    assert not detail.showing_density and len(detail.shown) > 0
     exact = decimate_line(walk, ViewRect.from_range(latent_map.viewRange()), LINE_VERTICES)
     np.testing.assert_array_equal(np.column_stack(line.getData()), exact.vertices)
 

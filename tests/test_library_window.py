@@ -105,10 +105,10 @@ def test_colouring_by_time_shows_the_colour_bar(qtbot, library):
     from tests.gui_helpers import choose
 
     window = ready_window(qtbot, video=library)
-    before = [brush.color().name() for brush in window.latent_map._points.data["brush"]]
+    before = window.latent_map.detail.shown.colours().tolist()
     choose(window.projection_bar.colouring, qtbot, "time")
     assert window.state.colouring == "time"
-    after = [brush.color().name() for brush in window.latent_map._points.data["brush"]]
+    after = window.latent_map.detail.shown.colours().tolist()
     assert after != before
     assert window.latent_map._colour_bar.isVisible() and not window.latent_map.legend.isVisible()
 

@@ -378,6 +378,29 @@ def test_queries_find_the_triangles_scipy_finds_inside_and_outside_the_hull(sear
                                queries[expected], atol=1e-9)
 
 
+def test_a_single_query_walks_to_the_triangle_and_weights_a_batch_walks_to(monkeypatch):
+    """A drag's one point walks in Python floats, a batch in numpy: the same walk."""
+    from explorer.latent import inverse
+    from explorer.latent.synthetic import random_walk_trajectory
+
+    monkeypatch.setattr(inverse, "TRANSFORMS_UP_TO", 0)
+    points = random_walk_trajectory(3000, dim=2, seed=6).mu.astype(np.float64)
+    surface = BarycentricInverse(points, points)
+    low, high = points.min(axis=0), points.max(axis=0)
+    queries = np.random.default_rng(3).uniform(low - 0.2 * (high - low),
+                                               high + 0.2 * (high - low), (1500, 2))
+    queries = np.vstack([queries, points[:50], points[[0, 1]].mean(axis=0, keepdims=True)])
+    batch = surface._find(queries)
+    alone = [surface._find(query[None]) for query in queries]
+    np.testing.assert_array_equal(np.concatenate([found for found, _ in alone]), batch[0])
+    inside = batch[0] >= 0
+    assert 0.2 < inside.mean() < 0.9, "queries inside and outside the hull"
+    np.testing.assert_allclose(np.concatenate([weights for _, weights in alone])[inside],
+                               batch[1][inside], atol=1e-12)
+    np.testing.assert_allclose(np.concatenate([surface(query) for query in queries]),
+                               surface(queries), atol=1e-12)
+
+
 @pytest.fixture
 def held_surfaces(monkeypatch):
     """Layouts above 100 points build their surface on a thread, held until ``set()``;

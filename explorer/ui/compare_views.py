@@ -25,7 +25,6 @@ class _SecondMap(LatentMap):
     def __init__(self) -> None:
         super().__init__()
         view = self._view
-        self._points.mouseDragEvent = _not_a_point_drag
         view.mouseDragEvent = lambda event, axis=None: pg.ViewBox.mouseDragEvent(view, event,
                                                                                  axis)
 
@@ -36,11 +35,6 @@ class _SecondMap(LatentMap):
             menu.addAction("Go to this frame", lambda: self.frameClicked.emit(index))
         menu.addAction("Reset view", self.fit_view)
         return menu
-
-
-def _not_a_point_drag(event) -> None:
-    """Left to the view box, which pans."""
-    event.ignore()
 
 
 class CompareMap(QWidget):

@@ -32,48 +32,16 @@ SELECTION_DRAWN = 20_000
 """Selected points ringed at most (a lasso round a million-point map)."""
 LEGEND_ENTRIES = 24
 """Categories named in the legend at most; it says how many more there are."""
+POINT_SIZE = 7
+"""The points' diameter in pixels."""
 PICK_PIXELS = 5
 """How near the pointer a point is picked, through the spatial index."""
 HOVER_OFFSET = 16
 
 
-class _DraggableScatter(pg.ScatterPlotItem):
-    """A scatter whose points can be dragged; reports where, never moves the data itself."""
-
-    pointDragged = Signal(int, float, float)
-    pointReleased = Signal(int, float, float)
-
-    def __init__(self, **options) -> None:
-        super().__init__(**options)
-        self._dragged: int | None = None
-
-    def mouseDragEvent(self, event) -> None:
-        drawing = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        if event.button() != Qt.MouseButton.LeftButton or drawing:
-            event.ignore()  # Shift+drag draws a path: the view box handles it
-            return
-        if event.isStart():
-            points = self.pointsAt(event.buttonDownPos())
-            if len(points) == 0:
-                event.ignore()
-                return
-            self._dragged = int(points[0].data())
-        if self._dragged is None:
-            event.ignore()
-            return
-        event.accept()
-        position = event.pos()
-        if event.isFinish():
-            index, self._dragged = self._dragged, None
-            self.pointReleased.emit(index, position.x(), position.y())
-        else:
-            self.pointDragged.emit(self._dragged, position.x(), position.y())
-
-
 class _MapViewBox(pg.ViewBox):
     """Pans and zooms as usual; Shift+drag draws a path, Ctrl+drag a lasso, right-click
-    asks for a menu, and a drag that starts on a point of a density image drags that
-    point."""
+    asks for a menu, and a drag that starts on a point drags that point."""
 
     pathDrawn = Signal(object)  # np.ndarray [M, 2] in data coordinates
     lassoDrawn = Signal(object)  # np.ndarray [M, 2]: a closed polygon
@@ -87,8 +55,7 @@ class _MapViewBox(pg.ViewBox):
         self._stroke: list[tuple[float, float]] = []
         self.stroke_item = pg.PlotDataItem(pen=pg.mkPen((220, 60, 160), width=2))
         self.pick = lambda _x, _y: -1
-        """The row of a point drawn in a density image at a data position, or -1 (the
-        scatter takes drags of the points it draws)."""
+        """The row of the point at a data position, or -1."""
         self._dragged = -1
 
     def mouseDragEvent(self, event, axis=None) -> None:
@@ -116,7 +83,7 @@ class _MapViewBox(pg.ViewBox):
                 self.pathDrawn.emit(points)
 
     def _drag_point(self, event) -> bool:
-        """Drag the density image's point under the drag's start, if there is one."""
+        """Drag the point under the drag's start, if there is one."""
         if event.isStart():
             self._dragged = self.pick(*self._view_point(event.buttonDownScenePos()))
         if self._dragged < 0:
@@ -177,12 +144,11 @@ class LatentMap(pg.PlotWidget):
         # a layout locked to its aspect would then come back showing another range.
         self.getAxis("left").setWidth(LEFT_AXIS_PIXELS)
         self._colour_map = pg.colormap.get(COLOUR_MAP)
-        self._shades = _Shades(self._colour_map.getLookupTable(nPts=COLOUR_STEPS, alpha=True))
-        self._categories = _Shades(category_colours())
+        self._shades = self._colour_map.getLookupTable(nPts=COLOUR_STEPS, alpha=True)
+        self._categories = category_colours()
         # 1 pixel: Qt strokes an antialiased line of 1,000 vertices in 2 ms at that width,
         # in 33 ms at 1.5 pixels
         self._line = pg.PlotDataItem(pen=pg.mkPen((150, 150, 150, 110), width=1))
-        self._points = _DraggableScatter(size=7, pen=None, hoverable=True, tip=None)
         self._current = pg.ScatterPlotItem(
             size=18, pen=pg.mkPen((255, 80, 60), width=2.5), brush=None, symbol="o"
         )
@@ -213,7 +179,6 @@ class LatentMap(pg.PlotWidget):
                                             pen=pg.mkPen((250, 200, 0), width=1.5))
         for item in (
             self._line,
-            self._points,
             self._path,
             self._selected,
             self._keyframes,
@@ -225,10 +190,10 @@ class LatentMap(pg.PlotWidget):
         ):
             self.addItem(item)
         self.probe.setZValue(10)
-        self.detail = LevelOfDetail(self._view, self._points, self._line)
+        self.detail = LevelOfDetail(self._view, self._line, POINT_SIZE)
         self.detail.pointsShown.connect(self._on_points_shown)
-        self.scene().sigMouseMoved.connect(self._hover_by_index)
-        self._view.clicked.connect(self._click_by_index)
+        self.scene().sigMouseMoved.connect(self._hover)
+        self._view.clicked.connect(self._click)
         self._colour_bar = pg.ColorBarItem(
             values=(0.0, 1.0),
             colorMap=self._colour_map,
@@ -247,13 +212,9 @@ class LatentMap(pg.PlotWidget):
         self.describe_point = lambda row: f"frame {row}"
         """The hovered point's caption (the window names a library's videos)."""
 
-        self._points.sigClicked.connect(self._on_points_clicked)
-        self._points.sigHovered.connect(self._on_points_hovered)
-        self._points.pointDragged.connect(self._on_point_dragged)
-        self._points.pointReleased.connect(self._on_point_released)
         self._view.pointDragged.connect(self._on_point_dragged)
         self._view.pointReleased.connect(self._on_point_released)
-        self._view.pick = self._pick_in_density
+        self._view.pick = self._point_at
         self._view.pathDrawn.connect(self.pathDrawn)
         self._view.lassoDrawn.connect(self.lassoDrawn)
         self._view.contextRequested.connect(self._show_context_menu)
@@ -306,16 +267,16 @@ class LatentMap(pg.PlotWidget):
         self._embedding = embedding
         self._colours = colours
         self._fit_wanted = self._fit_wanted or fit  # asked for points not yet drawn: kept
-        shades = self._categories if colours.categorical else self._shades
+        lut = self._categories if colours.categorical else self._shades
         shading = self.detail.points.shading if self.detail.points is not None else None
         make = partial(map_points, embedding, colours.values, colours.categorical,
-                       len(shades.lut), shown, groups, shading)
-        self.detail.show(make, len(embedding), shades)
+                       len(lut), shown, groups, shading)
+        self.detail.show(make, len(embedding), lut)
 
     def _on_points_shown(self, points: MapPoints) -> None:
         """Points are drawn: their colouring's key, and the view fitted if it was asked."""
         if not len(points.embedding):  # nothing open
-            for item in (self._line, self._points, self._current, self._path, self._keyframes):
+            for item in (self._line, self._current, self._path, self._keyframes):
                 item.setData([], [])
         self._show_key(self._colours, points.shading.limits)
         if self._fit_wanted:
@@ -342,7 +303,7 @@ class LatentMap(pg.PlotWidget):
         self.legend.clear()
         self._legend_samples = []
         for category, name in enumerate(names[:LEGEND_ENTRIES]):
-            colour = self._categories.lut[category % len(self._categories.lut)]
+            colour = self._categories[category % len(self._categories)]
             sample = pg.ScatterPlotItem(size=9, pen=None, brush=pg.mkBrush(*colour), name=name)
             self._legend_samples.append(sample)
             self.legend.addItem(sample, name)
@@ -368,11 +329,9 @@ class LatentMap(pg.PlotWidget):
         they are drawn, if they are being prepared)."""
         if self.detail.pending:
             self._fit_wanted = True
-        elif self.detail.active:  # the scatter holds only the points in view
-            low, high = self.detail.bounds()
-            self._view.setRange(xRange=(low[0], high[0]), yRange=(low[1], high[1]))
         elif len(self.detail.rows):
-            self.getPlotItem().vb.autoRange(items=[self._points])
+            low, high = np.asarray(self.detail.bounds(), float).tolist()
+            self._view.setRange(xRange=(low[0], high[0]), yRange=(low[1], high[1]))
 
     def set_current(self, index: int) -> None:
         """Ring point ``index``; no point (-1, or one not drawn) hides the ring."""
@@ -490,35 +449,17 @@ class LatentMap(pg.PlotWidget):
         self._hover_tip.raise_()
 
     def _point_at(self, x: float, y: float) -> int:
-        """The point under data position (x, y), or -1."""
-        if self.detail.active:
-            return self.detail.nearest(x, y, PICK_PIXELS)
-        points = self._points.pointsAt(QPointF(x, y))
-        return int(points[0].data()) if len(points) else -1
+        """The point within :data:`PICK_PIXELS` of data position (x, y), or -1: the
+        points are drawn, not items of their own, and found through the spatial index."""
+        return self.detail.nearest(x, y, PICK_PIXELS)
 
-    def _pick_in_density(self, x: float, y: float) -> int:
-        if self.detail.active and self.detail.showing_density:
-            return self.detail.nearest(x, y, PICK_PIXELS)
-        return -1
+    def _hover(self, scene_pos) -> None:
+        self._set_hovered(self._point_at(*self._view._view_point(scene_pos)))
 
-    def _hover_by_index(self, scene_pos) -> None:
-        """A large trajectory's density image has no points to hover: ask the index."""
-        if self.detail.active and self.detail.showing_density:
-            x, y = self._view._view_point(scene_pos)
-            self._set_hovered(self.detail.nearest(x, y, PICK_PIXELS))
-
-    def _click_by_index(self, x: float, y: float) -> None:
-        if self.detail.active:
-            index = self.detail.nearest(x, y, PICK_PIXELS)
-            if index >= 0:
-                self.frameClicked.emit(index)
-
-    def _on_points_clicked(self, _item, points, _event) -> None:
-        if len(points):
-            self.frameClicked.emit(int(points[0].data()))
-
-    def _on_points_hovered(self, _item, points, _event) -> None:
-        self._set_hovered(int(points[0].data()) if len(points) else -1)
+    def _click(self, x: float, y: float) -> None:
+        index = self._point_at(x, y)
+        if index >= 0:
+            self.frameClicked.emit(index)
 
     def _set_hovered(self, index: int) -> None:
         if index == self._hovered:
@@ -537,15 +478,6 @@ class LatentMap(pg.PlotWidget):
     def _on_point_released(self, index: int, x: float, y: float) -> None:
         self._drag_ghost.setData([], [])
         self.pointReleased.emit(index, x, y)
-
-
-class _Shades:
-    """A lookup table and one shared brush for each of its colours: points share brushes,
-    never one each."""
-
-    def __init__(self, lut: np.ndarray) -> None:
-        self.lut = lut
-        self.brushes = np.array([pg.mkBrush(*colour) for colour in lut], dtype=object)
 
 
 class _HoverTip(QFrame):

@@ -11,7 +11,11 @@ a spatial index (:class:`~explorer.latent.spatial.PointIndex`), also built on a 
 so that the window never waits for either. Before all that, a large trajectory's points
 themselves (their shades, the shown rows, the columns and the sample) are made on a
 thread too, and drawn once they are ready. At most :data:`DETAIL_LIMIT` points are all
-drawn at once as they are, and picked by the scatter itself.
+drawn at once as they are, and indexed at once.
+
+Points are drawn by a :class:`~explorer.ui.shaded_points.ShadedPoints` at every size, set
+from arrays (where, and which colour of the lookup table), never a brush per point; so
+the map picks them through the index at every size too.
 
 Points may be left out (a library's hidden videos): only the shown ``rows`` are drawn and
 indexed, and every point drawn or picked is known by its row of the trajectory.
@@ -29,6 +33,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from explorer.latent.map_points import MapPoints
+from explorer.ui.shaded_points import ShadedPoints
 
 DETAIL_LIMIT = 20_000
 """A trajectory of at most this many points is drawn one point at a time, whatever the
@@ -59,19 +64,27 @@ class LevelOfDetail(QObject):
     """The :class:`~explorer.latent.map_points.MapPoints` now drawn."""
     refreshed = Signal()
 
-    def __init__(self, view_box: pg.ViewBox, points: pg.ScatterPlotItem,
-                 line: pg.PlotDataItem) -> None:
+    def __init__(self, view_box: pg.ViewBox, line: pg.PlotDataItem,
+                 point_size: float) -> None:
         super().__init__()
-        self._view, self._points, self._line = view_box, points, line
+        self._view, self._line = view_box, line
         self._bounds: tuple[np.ndarray, np.ndarray] | None = None
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-1)
         self.image.setVisible(False)
         view_box.addItem(self.image)
+        self.shown = ShadedPoints(point_size)
+        """The points drawn one by one: all of a small trajectory's, a large one's in
+        view."""
+        self.drawn_rows = np.zeros(0, np.intp)
+        """The trajectory rows :attr:`shown` draws."""
+        self.shown.setZValue(-0.5)
+        view_box.addItem(self.shown)
+        line.setZValue(-0.75)  # over the image, under the points
         self.points: MapPoints | None = None
         """What is drawn: every point, the rows shown and their shades."""
         self._wanted: tuple[Callable[[], MapPoints], Any] | None = None
-        """What makes the newest points, and their shades, while they are prepared."""
+        """What makes the newest points, and their colours, while they are prepared."""
         self._preparing = False
         self._embedding = np.zeros((0, 2), np.float32)
         """The shown points."""
@@ -80,7 +93,6 @@ class LevelOfDetail(QObject):
         self._xy = (np.zeros(0, np.float32), np.zeros(0, np.float32))  # contiguous columns
         self._values = np.zeros(0, np.float32)
         self._shade = np.zeros(0, np.intp)
-        self._shades: Any = None  # the lookup table and brushes of the colouring
         self._raster_lut = np.zeros((256, 4), np.uint8)  # the table as density images take it
         self._joins: np.ndarray | None = None
         self._sample: Any = None  # the points drawn before the pyramid, and their line
@@ -117,9 +129,9 @@ class LevelOfDetail(QObject):
         """Whether the newest points are still being prepared on a thread."""
         return self._wanted is not None
 
-    def show(self, make: Callable[[], MapPoints], count: int, shades: Any) -> None:
+    def show(self, make: Callable[[], MapPoints], count: int, lut: np.ndarray) -> None:
         """Draw the points ``make`` returns, ``count`` of them, each in its shade's colour
-        of ``shades`` (a lookup table ``lut`` and its ``brushes``), then emit
+        of the lookup table ``lut`` [S, 4] (uint8 RGBA), then emit
         :attr:`pointsShown`. A few are drawn at once; more than :data:`DETAIL_LIMIT` are
         prepared on a thread (their shades, columns and sample: tens of milliseconds at a
         million points, which the window's event loop would wait for), and the newest of
@@ -127,9 +139,9 @@ class LevelOfDetail(QObject):
         if count <= DETAIL_LIMIT:
             self._wanted = None
             points = make()
-            self._apply(points, _Prepared.of(points, len(shades.lut)), shades)
+            self._apply(points, _Prepared.of(points, len(lut)), lut)
             return
-        self._wanted = (make, shades)
+        self._wanted = (make, lut)
         if not self._preparing:
             self._preparing = True
             # once the event that asked has ended: the thread's array work and the rest of
@@ -140,15 +152,15 @@ class LevelOfDetail(QObject):
         if self._wanted is None:  # a few points were drawn since
             self._preparing = False
             return
-        make, shades = self._wanted
-        threading.Thread(target=self._prepare, args=(make, shades), daemon=True,
+        make, lut = self._wanted
+        threading.Thread(target=self._prepare, args=(make, len(lut)), daemon=True,
                          name="map-points").start()
 
-    def _prepare(self, make: Callable[[], MapPoints], shades: Any) -> None:
+    def _prepare(self, make: Callable[[], MapPoints], steps: int) -> None:
         prepared = None
         try:
             points = make()
-            prepared = (points, _Prepared.of(points, len(shades.lut)))
+            prepared = (points, _Prepared.of(points, steps))
         finally:  # an error is the thread's to report; the map still takes the next points
             _deliver(lambda: self._pointsPrepared.emit(make, prepared))
 
@@ -156,31 +168,34 @@ class LevelOfDetail(QObject):
         self._preparing = False
         if self._wanted is None:  # a few points were drawn since
             return
-        wanted, shades = self._wanted
+        wanted, lut = self._wanted
         if wanted is not make:  # newer points were asked for meanwhile
             self._preparing = True
             self._start_preparing()
             return
         self._wanted = None
         if prepared is not None:
-            self._apply(*prepared, shades)
+            self._apply(*prepared, lut)
 
-    def _apply(self, points: MapPoints, prepared: _Prepared, shades: Any) -> None:
-        self.points, self._shades = points, shades
+    def _apply(self, points: MapPoints, prepared: _Prepared, lut: np.ndarray) -> None:
+        self.points = points
         self._embedding, self.rows, self._shade = prepared.shown, points.rows, points.shade
         self._joins, self._xy, self._values = points.joins, prepared.xy, prepared.values
         self._sample, self._bounds = prepared.sample, prepared.bounds
         self.index, self.pyramid = None, None
         self.image.setVisible(False)
+        self.shown.set_colours(lut)
+        self._draw_points(np.zeros(0, np.intp))
         if self.active:
-            lut = shades.lut
             self._raster_lut = lut[np.rint(np.arange(256) * (len(lut) - 1) / 255).astype(np.intp)]
             self.pointsShown.emit(points)  # the map may fit the view to them: drawn once
             self.refresh()
             self._timer.start()  # the pyramid and index are built once the view settles
             return
-        self._points.setData(pos=self._embedding, brush=shades.brushes[self._shade],
-                             data=self.rows)
+        from explorer.latent.spatial import PointIndex
+
+        self.index = PointIndex(self._embedding)  # 12 ms at 20,000 points
+        self._draw_points(np.arange(len(self._embedding)))
         joins = self._joins
         connect = np.ones(len(self.rows), bool) if joins is None \
             else np.append(joins, False)[:len(self.rows)]
@@ -194,6 +209,11 @@ class LevelOfDetail(QObject):
             x, y = self._embedding[:, 0], self._embedding[:, 1]
             self._bounds = (np.array([x.min(), y.min()]), np.array([x.max(), y.max()]))
         return self._bounds
+
+    def _draw_points(self, shown: np.ndarray) -> None:
+        """Draw the shown points ``shown`` (their positions among them) one by one."""
+        self.shown.set_points(self._embedding[shown], self._shade[shown])
+        self.drawn_rows = self.rows[shown]
 
     def _draw_line(self, vertices: np.ndarray, connect: np.ndarray) -> None:
         self._line.setData(vertices[:, 0], vertices[:, 1], connect=connect)
@@ -284,14 +304,12 @@ class LevelOfDetail(QObject):
             self.image.setRect(extent.x_min, extent.y_min, extent.x_max - extent.x_min,
                                extent.y_max - extent.y_min)
             self.image.setVisible(True)
-            self._points.setData(pos=np.zeros((0, 2)))
+            self._draw_points(np.zeros(0, np.intp))
             line = decimate_line(sample.points, rect, DENSITY_LINE_VERTICES, sample.joins)
             self._draw_line(line.vertices, line.connect)
         else:
             self.image.setVisible(False)
-            self._points.setData(pos=self._embedding[rows],
-                                 brush=self._shades.brushes[self._shade[rows]],
-                                 data=self.rows[rows])
+            self._draw_points(rows)
             line = decimate_line(self._embedding, rect, LINE_VERTICES, self._joins, self._xy)
             self._draw_line(line.vertices, line.connect)
         self.refreshed.emit()

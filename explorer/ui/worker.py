@@ -30,6 +30,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from explorer.errors import Cancelled, ExplorerError, describe_error
 from explorer.model import guard
+from explorer.ui.collector import freeze_loaded_libraries
 
 if TYPE_CHECKING:
     from explorer.latent.trajectory import Trajectory
@@ -432,6 +433,7 @@ class InferenceWorker(QObject):
             video = Path(trajectory.meta.get("video", {}).get("path") or video.with_suffix(""))
         self.status.emit(f"Loading model {job.model.name}…")
         vae = self._load_model(job.model, job.trust_code)
+        freeze_loaded_libraries()
         if trajectory is not None:
             check_decodable(trajectory, vae, source, job.model.name)
         layouts = {} if joined is None or job.pca_state is not None else \
