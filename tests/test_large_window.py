@@ -110,3 +110,16 @@ def test_switch_layouts_on_the_density_image(window_and_gaps):
     np.testing.assert_array_equal(window.latent_map.point_position(10), turned[10])
     choose_projection(window, qtbot, "pca")
     np.testing.assert_array_equal(window.latent_map.point_position(10), pca.embedding[10])
+
+
+def test_a_session_keeps_the_large_maps_fitted_view(window_and_gaps, tmp_path):
+    """The view fitted to a large map's bounds (numpy numbers) is saved as plain ones."""
+    from explorer.session.document import load_session
+
+    window, _, _ = window_and_gaps
+    window.latent_map.fit_view()
+    (x0, x1), (y0, y1) = window.latent_map.viewRange()
+    window.sessions.path = tmp_path / "large.lxsession"
+    assert window.sessions.save() and not window.sessions.dirty
+    saved = load_session(tmp_path / "large.lxsession")
+    assert np.allclose(saved.view_range, [[x0, x1], [y0, y1]])

@@ -40,8 +40,8 @@ DETAIL_LIMIT = 20_000
 view: once, as pan and zoom only repaint it."""
 POINTS_IN_VIEW = 5_000
 """A larger trajectory's points are drawn one by one when the view holds at most this
-many; more are a density image. Its points are set again at every pan and zoom, and
-20,000 took 26 ms of a frame's 33 (the scatter's brush per point)."""
+many; more are a density image. Its points are found (the index) and set again at
+every pan and zoom; a density image costs the same however many the view holds."""
 LINE_VERTICES = 20_000
 """Vertices of the line among the points, at most: zoomed in, it is exact."""
 DENSITY_LINE_VERTICES = 4_500
@@ -54,8 +54,9 @@ REFRESH_MS = 30  # a pan or zoom redraws once it pauses this long
 
 
 class LevelOfDetail(QObject):
-    """Draws a large trajectory into the map's ``points`` and ``line`` items and a density
-    image of its own; see the module docstring."""
+    """Draws a trajectory's points (:attr:`shown`), a large one's density image
+    (:attr:`image`) and the line through them (the map's ``line`` item), and indexes the
+    points for picking; see the module docstring."""
 
     _indexBuilt = Signal(object, object)  # the embedding it was built for, its PointIndex
     _pyramidBuilt = Signal(object, object)  # the (embedding, shade) it was built for, it
