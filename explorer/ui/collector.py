@@ -68,8 +68,8 @@ def freeze_loaded_libraries() -> None:
 
     What is alive then is mostly modules, classes and functions, which stay for good; an
     object among them that later ends in a reference cycle is not freed (one that loses
-    its last reference is, as ever). The first model and document are freed by
-    reference counting when replaced (a model's module holds no cycle), so freezing costs
+    its last reference is, as ever). The first model is freed by reference counting when
+    it is replaced (a built-in model's module holds no cycle: checked), so freezing costs
     little memory, and saves each full collection a walk of a quarter of a million
     objects. Safe from any thread: it destroys nothing."""
     if not _Heap.frozen:
