@@ -287,7 +287,10 @@ class AppState:
             self.changed.emit("projection")
 
     def remember_view(self, kind: str, view: ViewRange) -> None:
-        self.view_ranges[kind] = view
+        """Keep the view of layout ``kind`` as plain floats (a session writes it as JSON;
+        a view set from numpy's numbers reports them)."""
+        (x0, x1), (y0, y1) = view
+        self.view_ranges[kind] = ((float(x0), float(x1)), (float(y0), float(y1)))
 
     def set_colouring(self, kind: Colouring) -> None:
         if kind not in self.colourings:

@@ -330,7 +330,7 @@ class LatentMap(pg.PlotWidget):
         if self.detail.pending:
             self._fit_wanted = True
         elif len(self.detail.rows):
-            low, high = np.asarray(self.detail.bounds(), float).tolist()
+            low, high = self.detail.bounds()
             self._view.setRange(xRange=(low[0], high[0]), yRange=(low[1], high[1]))
 
     def set_current(self, index: int) -> None:

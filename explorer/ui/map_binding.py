@@ -161,9 +161,8 @@ class MapBinding(QObject):
 
     def _remember_view(self, *_args) -> None:
         if self._shown is not None:
-            (x0, x1), (y0, y1) = self.map.viewRange()  # numpy scalars where numpy set it
-            self.state.remember_view(self._shown, ((float(x0), float(x1)),
-                                                   (float(y0), float(y1))))
+            (x0, x1), (y0, y1) = self.map.viewRange()
+            self.state.remember_view(self._shown, ((x0, x1), (y0, y1)))
 
     def show_growth(self, batch: np.ndarray) -> None:
         """Draw the part of the video encoded so far (a batch more)."""

@@ -186,7 +186,6 @@ class LevelOfDetail(QObject):
         self.index, self.pyramid = None, None
         self.image.setVisible(False)
         self.shown.set_colours(lut)
-        self._draw_points(np.zeros(0, np.intp))
         if self.active:
             self._raster_lut = lut[np.rint(np.arange(256) * (len(lut) - 1) / 255).astype(np.intp)]
             self.pointsShown.emit(points)  # the map may fit the view to them: drawn once
