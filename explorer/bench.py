@@ -395,7 +395,7 @@ def measure_encode(
     """
     from explorer.model.contract import is_temporal
     from explorer.pipeline.encode import Selection, encode_video
-    from explorer.pipeline.prefetch import available_cores
+    from explorer.priority import available_cores
 
     def read(limit: int) -> list[np.ndarray]:
         return _read_frames(video, limit, vae.frame_size, vae.fit_mode)
@@ -485,7 +485,7 @@ def measure_export(vae: Any, folder: Path, sizes: Sizes) -> Metrics:
     from explorer.model.contract import is_temporal
     from explorer.pipeline.decode import decode_path, latents_per_batch
     from explorer.pipeline.export import ExportSettings, clip_size, export_clip
-    from explorer.pipeline.prefetch import available_cores
+    from explorer.priority import available_cores
     from explorer.video.writer import ClipWriter, resize_frame
 
     settings = ExportSettings(size=SYNTHETIC_SIZE, overwrite=True)
@@ -542,7 +542,7 @@ def measure_library(vae: Any, model: ModelSpec, folder: Path, sizes: Sizes) -> M
     from explorer.library.cluster import ray_session
     from explorer.library.ray_pool import PoolOptions
     from explorer.pipeline.encode import encode_video
-    from explorer.pipeline.prefetch import available_cores
+    from explorer.priority import available_cores
 
     videos = write_library_videos(folder / "library-videos", sizes)
     workers = min(len(videos), available_cores())
@@ -1069,9 +1069,11 @@ def _work_the_window(trajectory: Path, count: int, folder: Path) -> dict[str, fl
     """
     from explorer.latent.synthetic import random_walk_trajectory
     from explorer.paths import demo_model_path
+    from explorer.priority import leave_the_window_a_core
     from explorer.ui.app import follow_palette
     from explorer.ui.main_window import MainWindow
 
+    leave_the_window_a_core()  # as the app sets itself up
     follow_palette(_qt_app())  # the app's own drawing settings (antialiased lines)
     first = random_walk_trajectory(100, SCALE_DIM, seed=1).save(folder / "first.npz")
     window = MainWindow(first, demo_model_path(), interactive=False)

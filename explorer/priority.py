@@ -22,6 +22,28 @@ quarters of a core it shares with the child."""
 _BELOW_NORMAL_PRIORITY_CLASS = 0x4000  # Windows' SetPriorityClass
 
 
+def available_cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def leave_the_window_a_core() -> None:
+    """Run BLAS (numpy's and scipy's) on all cores but one in the window's process.
+
+    OpenBLAS's threads spin for a while after each call before they sleep. On 2 cores,
+    one small product on the worker thread (a PCA fit) left a thread spinning on the core
+    the GUI thread wanted: as a 1,000-frame trajectory opened, the event loop stalled
+    22–71 ms, and 12–24 ms with BLAS on one thread. The window's products are small (a
+    latent's 16–64 columns); the heavy numerical work (UMAP, triangulations) runs in child
+    processes, which keep their own settings.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=max(1, available_cores() - 1), user_api="blas")
+
+
 def lower_thread_priority(nice: int = LOWEST_NICE) -> bool:
     """Give the calling thread a low CPU priority (``nice``, the lowest by default);
     whether that was possible.

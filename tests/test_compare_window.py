@@ -422,6 +422,23 @@ def test_a_video_autoencoders_window_compares_a_per_frame_model(qtbot, nineteen_
     assert comparison.map.map.marker_position() == pytest.approx(
         tuple(comparison.comparison.maps.b[10]), abs=1e-5)
 
+    # hovered, frame 10 of the second map shows frame 10, not its step's first (frame 9)
+    import cv2
+
+    from explorer.video.reader import open_video
+
+    second = comparison.map.map
+    shown = []
+    window.worker.thumbnailReady.connect(lambda thumbnail: shown.append(thumbnail.image))
+    point = second.to_scene(*comparison.comparison.maps.b[10])
+    hover(second.viewport(), second.mapFromScene(point))
+    qtbot.waitUntil(lambda: second.hovered == 10 and bool(shown), timeout=WAIT_MS)
+    with open_video(nineteen_frames) as reader:
+        frame_10, frame_9 = reader.frame(10), reader.frame(9)
+    size = shown[-1].shape[1::-1]
+    assert np.array_equal(shown[-1], cv2.resize(frame_10, size, interpolation=cv2.INTER_AREA))
+    assert not np.array_equal(shown[-1], cv2.resize(frame_9, size, interpolation=cv2.INTER_AREA))
+
 
 def test_the_second_model_encodes_the_frames_the_first_trajectory_covers():
     """Taken from the trajectory itself, not from what its file says of how it was made."""

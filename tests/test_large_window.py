@@ -41,7 +41,9 @@ def window_and_gaps(qapp, request, long_trajectory):
     timer.start()
     with qtbot.waitSignal(window.ready, timeout=READY_MS):
         window.start()
-    qtbot.waitUntil(lambda: window.latent_map.detail.index is not None, timeout=60_000)
+    latent_map = window.latent_map  # an empty map's index comes first: wait for this one's
+    qtbot.waitUntil(lambda: latent_map.shown_count == FRAMES and latent_map.detail.index
+                    is not None, timeout=60_000)
     timer.stop()
     yield window, qtbot, gaps
     window.close()
@@ -105,7 +107,9 @@ def test_switch_layouts_on_the_density_image(window_and_gaps):
     from tests.gui_helpers import choose_projection
 
     choose_projection(window, qtbot, "umap")
-    qtbot.waitUntil(lambda: window.latent_map.detail.index is not None, timeout=60_000)
+    latent_map = window.latent_map  # an empty map's index comes first: wait for this one's
+    qtbot.waitUntil(lambda: latent_map.shown_count == FRAMES and latent_map.detail.index
+                    is not None, timeout=60_000)
     assert window.latent_map.detail.showing_density
     np.testing.assert_array_equal(window.latent_map.point_position(10), turned[10])
     choose_projection(window, qtbot, "pca")

@@ -1,5 +1,7 @@
 """The latent map widget on its own: how it colours and draws a trajectory."""
 
+import warnings
+
 import numpy as np
 import pyqtgraph as pg
 import pytest
@@ -65,7 +67,8 @@ def large_map(qtbot):
     latent_map.show()
     walk = random_walk_trajectory(LARGE, dim=2, seed=3).mu
     latent_map.set_trajectory(walk, PointColours(np.arange(LARGE) / 24.0, "time (s)"))
-    qtbot.waitUntil(lambda: latent_map.detail.index is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: latent_map.shown_count == LARGE and latent_map.detail.index
+                    is not None, timeout=60_000)
     return latent_map, walk
 
 
@@ -92,6 +95,16 @@ def test_a_large_trajectory_is_drawn_as_density_until_few_points_are_in_view(lar
     (x0, x1), (y0, y1) = latent_map.viewRange()
     inside = ((walk[:, 0] >= x0) & (walk[:, 0] <= x1) & (walk[:, 1] >= y0) & (walk[:, 1] <= y1))
     assert set(rows.tolist()) == set(np.flatnonzero(inside).tolist())
+
+
+def test_a_large_float32_map_fits_its_view_without_overflow_warnings(large_map):
+    latent_map, walk = large_map
+    assert walk.dtype == np.float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pyqtgraph compares the range with ±1e307
+        latent_map.fit_view()
+    (x_low, x_high), _ = latent_map.viewRange()
+    assert x_low <= walk[:, 0].min() and x_high >= walk[:, 0].max()
 
 
 def test_hover_and_click_pick_points_of_the_density_image(large_map, qtbot):

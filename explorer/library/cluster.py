@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from explorer.errors import ExplorerError, describe_error
-from explorer.pipeline.prefetch import available_cores
+from explorer.priority import available_cores
 
 LOOPBACK = "127.0.0.1"
 REACH_TIMEOUT_S = 5.0

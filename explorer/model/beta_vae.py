@@ -153,6 +153,17 @@ class UpsampleConv(nn.Conv2d):
         return super()._apply(fn, recurse)
 
 
+def fold_for_inference(module: nn.Module) -> None:
+    """Fold each :class:`UpsampleConv` of ``module`` (in eval mode) now, so that its first
+    decode costs what later ones do. Where a model is loaded on a worker thread, that
+    work (mostly small tensor calls, which hold the GIL) is done before the window is told
+    about the model, not during the first preview, which runs while the window draws."""
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, UpsampleConv):
+                layer._folded_weight()
+
+
 _FOLDED_TAPS = ((2,), (1, 2), (0, 1), (0,))
 """For each tap of the folded 4-tap kernel (along one axis), the 3×3 kernel's taps that it
 sums: after nearest upsampling by 2, output pixel 2i reads input pixels i-1 (tap 0) and

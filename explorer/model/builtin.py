@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from explorer.model.beta_vae import BetaVAE
+from explorer.model.beta_vae import BetaVAE, fold_for_inference
 from explorer.model.conv_vae import FAMILY_NAMES, ConvVAE
 from explorer.model.torch_vae import TorchVAE, to_device
 
@@ -32,6 +32,10 @@ class BuiltinVAE(TorchVAE):
     def quantize(self, value: bool) -> None:
         if isinstance(self.module, ConvVAE):
             self.module.quantize = bool(value)
+
+    def _place(self) -> None:
+        super()._place()
+        fold_for_inference(self.module)  # on the loading thread, not in the first preview
 
     def describe(self) -> dict[str, Any]:
         facts = {**super().describe(), "family": self.family}

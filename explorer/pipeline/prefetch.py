@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import sys
 import threading
@@ -12,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TypeVar
 
-from explorer.priority import lower_thread_priority
+from explorer.priority import available_cores, lower_thread_priority
 
 T = TypeVar("T")
 _DONE = object()
@@ -154,10 +153,3 @@ def leave_cores(count: int = 1) -> Iterator[None]:
 
 def _threads_leaving(count: int, threads: int) -> int:
     return max(1, min(threads, available_cores() - count))
-
-
-def available_cores() -> int:
-    """The cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1

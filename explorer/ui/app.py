@@ -45,9 +45,11 @@ def run_app(
         if trust_code:  # what the user named on this command: the session's models
             trusted += [path for path in (saved.model_path, saved.compared_model_path) if path]
 
+    from explorer.priority import leave_the_window_a_core
     from explorer.ui.collector import collect_on_gui_thread
     from explorer.ui.main_window import MainWindow
 
+    leave_the_window_a_core()
     qInstallMessageHandler(_quiet_qt_messages)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Latent Explorer")

@@ -8,7 +8,7 @@ map, the second reconstruction, the difference view and the timeline's second cu
 current frame is the window's: the timeline, either map or a keyframe moves both models,
 each to its row showing that video frame (a video autoencoder's row is a latent step of
 several frames). A point hovered on the second map shows the thumbnail of its row's first
-frame, as on the first.
+frame, as on the first, even where that frame is inside one of the first model's steps.
 """
 
 from __future__ import annotations
@@ -171,8 +171,8 @@ class ComparisonController(QObject):
     def _ask_thumbnail(self, second_row: int) -> None:
         self._hovered = second_row
         if second_row >= 0 and self.comparison.active:
-            first_row = self.comparison.first_position(second_row)[0]
-            self._hover_stamp = self.worker.request_thumbnail(first_row)
+            self._hover_stamp = self.worker.request_thumbnail(
+                *self.comparison.first_position(second_row))  # its frame, within a step
 
     def _on_thumbnail(self, thumbnail: Thumbnail) -> None:
         """The newest thumbnail asked for the second map (the first map's own are the

@@ -206,8 +206,7 @@ class LevelOfDetail(QObject):
         """The lowest and highest x and y [2] of the shown points (at least one), read
         once per set of points: a million points' take tens of milliseconds."""
         if self._bounds is None:
-            x, y = self._embedding[:, 0], self._embedding[:, 1]
-            self._bounds = (np.array([x.min(), y.min()]), np.array([x.max(), y.max()]))
+            self._bounds = _extent(self._embedding[:, 0], self._embedding[:, 1])
         return self._bounds
 
     def _draw_points(self, shown: np.ndarray) -> None:
@@ -332,6 +331,12 @@ def _deliver(emit: Callable[[], None]) -> None:
         emit()
 
 
+def _extent(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest and highest x and y [2] in float64: float32 ones overflow when pyqtgraph
+    compares them with its view's limits (±1e307)."""
+    return (np.array([x.min(), y.min()], np.float64), np.array([x.max(), y.max()], np.float64))
+
+
 class _Prepared:
     """What a large map reads at every frame, made once per set of points: the shown
     ``points`` [M, 2], their columns ``xy`` (contiguous float32), their shades in [0, 1]
@@ -354,8 +359,7 @@ class _Prepared:
             return cls(shown, columns(np.zeros((0, 2))), np.zeros(0, np.float32), None, None)
         xy = columns(shown)  # once, not every frame: milliseconds
         values = np.multiply(points.shade, 1 / max(steps - 1, 1), dtype=np.float32)
-        bounds = (np.array([xy[0].min(), xy[1].min()]), np.array([xy[0].max(), xy[1].max()]))
-        return cls(shown, xy, values, _Sample(shown, values, points.joins), bounds)
+        return cls(shown, xy, values, _Sample(shown, values, points.joins), _extent(*xy))
 
 
 class _Sample:
