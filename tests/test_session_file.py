@@ -36,6 +36,20 @@ def make_session(frames: int = 50) -> Session:
     )
 
 
+def test_a_session_stored_without_compression_reads_as_a_deflated_one(tmp_path):
+    session = make_session(400)
+    packed = save_session(session, tmp_path / "packed.lxsession")
+    stored = save_session(session, tmp_path / "stored.lxsession", compress=False)
+    for path, method in ((packed, zipfile.ZIP_DEFLATED), (stored, zipfile.ZIP_STORED)):
+        with zipfile.ZipFile(path) as archive:
+            assert archive.getinfo("arrays.npz").compress_type == method
+    assert stored.stat().st_size > packed.stat().st_size
+    a, b = load_session(packed), load_session(stored)
+    np.testing.assert_array_equal(a.trajectory.mu, b.trajectory.mu)
+    np.testing.assert_array_equal(a.trajectory.mu, session.trajectory.mu)
+    assert [k.frame for k in a.keyframes] == [k.frame for k in b.keyframes] == [3, None]
+
+
 def test_round_trip_keeps_everything(tmp_path):
     session = make_session()
     loaded = load_session(save_session(session, tmp_path / "work.lxsession"))

@@ -320,7 +320,7 @@ class SessionController(QObject):
                     self._autosave_running = False
                     return
             try:
-                save_session(session, self.autosave_store.prepare())
+                save_session(session, self.autosave_store.prepare(), compress=False)
             except BaseException:  # the next autosave tries again
                 with self._autosave_lock:
                     self._autosave_running = False
