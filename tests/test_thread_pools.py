@@ -8,9 +8,9 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from explorer.model import beta_vae
 from explorer.model.files import load_model
-from explorer.paths import demo_model_path, demo_video_path
+from explorer.paths import demo_model_path
 from explorer.priority import available_cores, leave_the_window_a_core
-from explorer.ui.main_window import MainWindow
+from tests.gui_helpers import ready_window
 
 
 def test_blas_runs_on_all_cores_but_one():
@@ -43,12 +43,7 @@ def test_previews_decode_on_all_cores_but_one(qtbot):
         models.append(ThreadCountingVAE(load_model(path, device)))
         return models[-1]
 
-    window = MainWindow(demo_video_path(), demo_model_path(), interactive=False,
-                        model_loader=loader)
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.ready, timeout=120_000):
-        window.start()
+    window = ready_window(qtbot, model_loader=loader)
     model = models[0]
     model.threads.clear()  # the encode's are its own (it leaves the video reader a core)
     with qtbot.waitSignal(window.worker.framePreviewReady, timeout=30_000):

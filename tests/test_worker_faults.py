@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from explorer.model.files import load_model
 from explorer.paths import demo_model_path, demo_video_path
 from explorer.ui.main_window import MainWindow
+from tests.gui_helpers import ready_window
 
 
 class FaultyVAE:
@@ -43,13 +44,7 @@ def faulty(qtbot):
         models.append(FaultyVAE(load_model(path, device)))
         return models[-1]
 
-    window = MainWindow(demo_video_path(), demo_model_path(), interactive=False,
-                        model_loader=loader)
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.ready, timeout=120_000):
-        window.start()
-    return window, models[0]
+    return ready_window(qtbot, model_loader=loader), models[0]
 
 
 EXPECTED = {
