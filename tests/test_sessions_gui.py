@@ -179,7 +179,7 @@ def test_a_burst_of_edits_is_autosaved_once_with_the_newest(qtbot, monkeypatch):
     window = ready_window(qtbot)
     written: list[int] = []
 
-    def slow_save(session, path):
+    def slow_save(session, path, compress=True):
         time.sleep(0.2)
         written.append(len(session.keyframes))
         return path
