@@ -34,10 +34,10 @@ def leave_the_window_a_core() -> None:
 
     OpenBLAS's threads spin for a while after each call before they sleep. On 2 cores,
     one small product on the worker thread (a PCA fit) left a thread spinning on the core
-    the GUI thread wanted: as a 1,000-frame trajectory opened, the event loop stalled
-    22–71 ms, and 12–24 ms with BLAS on one thread. The window's products are small (a
-    latent's 16–64 columns); the heavy numerical work (UMAP, triangulations) runs in child
-    processes, which keep their own settings.
+    the GUI thread wanted: as a 1,000-frame trajectory opened (previews already leaving a
+    core), the event loop stalled 19–45 ms, and 17–26 ms with BLAS on one thread. The
+    window's products are small (a latent's 16–64 columns); the heavy numerical work
+    (UMAP, triangulations) runs in child processes, which keep their own settings.
     """
     from threadpoolctl import threadpool_limits
 

@@ -201,6 +201,7 @@ def test_the_trajectory_file_keeps_what_each_step_covers(tmp_path, wan, clips):
     assert loaded.frames_of(0) == (0, 0) and loaded.frames_of(2) == (5, 8)
     assert [loaded.row_of_frame(f) for f in (0, 1, 4, 5, 16)] == [0, 1, 1, 2, 4]
     assert loaded.row_of_frame(17) is None and loaded.row_of_frame(-1) is None
+    assert [loaded.frame_at(2, w) for w in (-1, 0, 3, 9)] == [5, 5, 8, 8]  # kept in the step
     assert set(loaded.arrays()) == {"mu", "logvar", "frame_index", "time_s", "last_frame"}
 
 

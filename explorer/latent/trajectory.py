@@ -182,6 +182,12 @@ class Trajectory:
         last = self.frame_index if self.last_frame is None else self.last_frame
         return int(self.frame_index[row]), int(last[row])
 
+    def frame_at(self, row: int, within: int = 0) -> int:
+        """The video frame row ``row`` shows as its frame ``within`` (kept inside the
+        row's frames; 0 for a per-frame model)."""
+        first, last = self.frames_of(row)
+        return first + int(np.clip(within, 0, last - first))
+
     def row_of_frame(self, frame: int) -> int | None:
         """The row covering video frame ``frame``, or None when no row does (a frame
         outside the encoded range, or skipped by a stride)."""

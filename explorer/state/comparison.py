@@ -118,8 +118,7 @@ class ComparisonState:
         model did not encode that frame."""
         if self.model is None or self.reference is None:
             return None
-        frame = self.reference.frames_of(row)[0] + within
-        return self.model.trajectory.position_of_frame(frame)
+        return self.model.trajectory.position_of_frame(self.reference.frame_at(row, within))
 
     def first_position(self, second_row: int) -> tuple[int, int]:
         """The first trajectory's row and place that show the first frame of the second

@@ -341,8 +341,8 @@ class InferenceWorker(QObject):
 
         torch runs on all cores but one meanwhile: previews are asked for while the window
         draws (a new trajectory, a drag), and a torch pool on every core takes the GUI
-        thread's. On 2 cores that made the window's event loop stall 22–71 ms as a
-        1,000-frame trajectory opened, and 12–23 ms with one torch thread.
+        thread's. On 2 cores the window's event loop stalled 22–71 ms as a 1,000-frame
+        trajectory opened, and 19–45 ms with previews on one torch thread.
         """
         if self._vae is None:
             return
@@ -415,8 +415,7 @@ class InferenceWorker(QObject):
         trajectory = self._trajectory
         if trajectory is None or not 0 <= index < len(trajectory):
             return
-        first, last = trajectory.frames_of(index)
-        frame = self._original(min(first + max(within, 0), last))[0]
+        frame = self._original(trajectory.frame_at(index, within))[0]
         if frame is None:
             return
         scale = self.THUMBNAIL_SIZE / max(frame.shape[:2])
